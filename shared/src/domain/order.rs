@@ -1,0 +1,372 @@
+//! An order event: the JSON a storefront sends, and the parsed [`Order`] the workflow runs on.
+//!
+//! [`OrderRequest`] is the wire shape, checked with `validator` (every broken rule is reported,
+//! not just the first). [`parse_order`] turns bytes into an [`Order`] made of newtypes, so code
+//! past this point never re-checks a value. Unknown fields are rejected
+//! (`deny_unknown_fields`): a misspelt optional field would otherwise be silently ignored, and an
+//! order is money.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use super::address::{
+    Address, CountryCode, PostalCode, validate_country, validate_postal_code,
+};
+use super::contact::{Email, validate_email_address};
+use super::ids::{CustomerId, OrderId, Sku, validate_customer_id, validate_order_id, validate_sku};
+use super::money::{Currency, MAX_ORDER_TOTAL_MINOR, MinorUnits, validate_currency};
+use super::validation::{FieldError, RuleViolation, flatten};
+
+/// Most line items one order may carry.
+pub const MAX_ITEMS: usize = 50;
+/// Most units of one SKU per line.
+pub const MAX_QUANTITY: i64 = 1_000;
+
+// ---------------------------------------------------------------------------------------------
+// Wire types
+// ---------------------------------------------------------------------------------------------
+
+/// An order as submitted (camelCase JSON).
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[validate(schema(function = "order_rules", skip_on_field_errors = false))]
+pub struct OrderRequest {
+    #[validate(custom(function = "validate_order_id"))]
+    pub order_id: String,
+    #[validate(nested)]
+    pub customer: CustomerRequest,
+    #[validate(length(min = 1, max = 50), nested)]
+    pub items: Vec<LineItemRequest>,
+    #[validate(custom(function = "validate_currency"))]
+    pub currency: String,
+    #[validate(nested)]
+    pub shipping_address: AddressRequest,
+    #[validate(custom(function = "validate_placed_at"))]
+    pub placed_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerRequest {
+    #[validate(custom(function = "validate_customer_id"))]
+    pub id: String,
+    #[validate(custom(function = "validate_email_address"))]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineItemRequest {
+    #[validate(custom(function = "validate_sku"))]
+    pub sku: String,
+    #[validate(range(min = 1, max = 1000))]
+    pub quantity: i64,
+    #[validate(range(min = 1, max = 1_000_000_000))]
+    pub unit_price_minor: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressRequest {
+    #[validate(custom(function = "validate_name"))]
+    pub name: String,
+    #[validate(custom(function = "validate_line"))]
+    pub line1: String,
+    #[serde(default)]
+    #[validate(custom(function = "validate_line"))]
+    pub line2: Option<String>,
+    #[validate(custom(function = "validate_city"))]
+    pub city: String,
+    #[validate(custom(function = "validate_postal_code"))]
+    pub postal_code: String,
+    #[validate(custom(function = "validate_country"))]
+    pub country: String,
+}
+
+fn plain_text(value: &str, what: &str, max: usize) -> Result<(), ValidationError> {
+    let v: Result<(), RuleViolation> = if value.trim().is_empty() {
+        Err(RuleViolation::new("required", format!("{what} must not be blank")))
+    } else if value.chars().count() > max {
+        Err(RuleViolation::new("length", format!("{what} must be at most {max} characters")))
+    } else if value.chars().any(char::is_control) {
+        Err(RuleViolation::new("charset", format!("{what} must not contain control characters")))
+    } else {
+        Ok(())
+    };
+    v.map_err(Into::into)
+}
+
+fn validate_name(v: &str) -> Result<(), ValidationError> {
+    plain_text(v, "name", 100)
+}
+fn validate_line(v: &str) -> Result<(), ValidationError> {
+    plain_text(v, "address line", 100)
+}
+fn validate_city(v: &str) -> Result<(), ValidationError> {
+    plain_text(v, "city", 60)
+}
+
+fn parse_placed_at(raw: &str) -> Result<DateTime<Utc>, RuleViolation> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| RuleViolation::new("rfc3339", format!("placedAt must be an RFC 3339 timestamp ({e})")))
+}
+
+fn validate_placed_at(v: &str) -> Result<(), ValidationError> {
+    parse_placed_at(v).map(|_| ()).map_err(Into::into)
+}
+
+/// Rules across fields: one line per SKU, and a total that fits.
+fn order_rules(order: &OrderRequest) -> Result<(), ValidationError> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in order.items.iter().enumerate() {
+        if !seen.insert(item.sku.as_str()) {
+            let mut e: ValidationError = RuleViolation::new(
+                "unique",
+                format!("sku {:?} appears on more than one line; use one line with a quantity", item.sku),
+            )
+            .into();
+            e.add_param("field".into(), &format!("items[{i}].sku"));
+            return Err(e);
+        }
+    }
+    let total = order.items.iter().try_fold(0i64, |acc, item| {
+        item.quantity.checked_mul(item.unit_price_minor).and_then(|line| acc.checked_add(line))
+    });
+    match total {
+        Some(t) if t <= MAX_ORDER_TOTAL_MINOR => Ok(()),
+        _ => {
+            let mut e: ValidationError = RuleViolation::new(
+                "range",
+                format!("order total must be at most {MAX_ORDER_TOTAL_MINOR} minor units"),
+            )
+            .into();
+            e.add_param("field".into(), &"items");
+            Err(e)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsed types
+// ---------------------------------------------------------------------------------------------
+
+/// A valid order. Every field is a parsed type; it (de)serializes with the same JSON shape as
+/// [`OrderRequest`], and deserializing re-applies the newtypes' rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_id: OrderId,
+    pub customer: Customer,
+    pub items: Vec<LineItem>,
+    pub currency: Currency,
+    pub shipping_address: Address,
+    pub placed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub unit_price_minor: MinorUnits,
+}
+
+impl Order {
+    /// The order total in minor units. Cannot overflow: parsing bounded it.
+    pub fn total_minor(&self) -> i64 {
+        self.items.iter().map(|i| i64::from(i.quantity) * i.unit_price_minor.get()).sum()
+    }
+}
+
+/// Why bytes were not an order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderRejection {
+    /// Not JSON, or JSON of the wrong shape (missing field, wrong type, unknown field).
+    #[error("malformed order JSON at `{path}`: {message}")]
+    Malformed { path: String, message: String },
+    /// Well-formed, but breaks one or more rules; every broken rule is listed.
+    #[error("invalid order: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+}
+
+impl OrderRequest {
+    /// Check every rule and build the parsed [`Order`], or list every broken rule.
+    pub fn parse(self) -> Result<Order, Vec<FieldError>> {
+        if let Err(errors) = self.validate() {
+            return Err(flatten(&errors));
+        }
+        // Validation ran each newtype's parser already; running them again here is what turns
+        // strings into types. A failure now would be a bug in the rules above, reported as such.
+        let at = |field: &str| {
+            let field = field.to_owned();
+            move |v: RuleViolation| vec![v.at(field)]
+        };
+        Ok(Order {
+            order_id: OrderId::parse(&self.order_id).map_err(at("orderId"))?,
+            customer: Customer {
+                id: CustomerId::parse(&self.customer.id).map_err(at("customer.id"))?,
+                email: Email::parse(&self.customer.email).map_err(at("customer.email"))?,
+            },
+            items: self
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    Ok(LineItem {
+                        sku: Sku::parse(&item.sku).map_err(at(&format!("items[{i}].sku")))?,
+                        quantity: u32::try_from(item.quantity).map_err(|_| {
+                            vec![RuleViolation::new("range", "quantity out of range").at(format!("items[{i}].quantity"))]
+                        })?,
+                        unit_price_minor: MinorUnits::new(item.unit_price_minor)
+                            .map_err(at(&format!("items[{i}].unitPriceMinor")))?,
+                    })
+                })
+                .collect::<Result<_, Vec<FieldError>>>()?,
+            currency: Currency::parse(&self.currency).map_err(at("currency"))?,
+            shipping_address: Address {
+                name: self.shipping_address.name,
+                line1: self.shipping_address.line1,
+                line2: self.shipping_address.line2,
+                city: self.shipping_address.city,
+                postal_code: PostalCode::parse(&self.shipping_address.postal_code)
+                    .map_err(at("shippingAddress.postalCode"))?,
+                country: CountryCode::parse(&self.shipping_address.country)
+                    .map_err(at("shippingAddress.country"))?,
+            },
+            placed_at: parse_placed_at(&self.placed_at).map_err(at("placedAt"))?,
+        })
+    }
+}
+
+impl From<&Order> for OrderRequest {
+    fn from(o: &Order) -> Self {
+        OrderRequest {
+            order_id: o.order_id.to_string(),
+            customer: CustomerRequest { id: o.customer.id.to_string(), email: o.customer.email.to_string() },
+            items: o
+                .items
+                .iter()
+                .map(|i| LineItemRequest {
+                    sku: i.sku.to_string(),
+                    quantity: i64::from(i.quantity),
+                    unit_price_minor: i.unit_price_minor.get(),
+                })
+                .collect(),
+            currency: o.currency.to_string(),
+            shipping_address: AddressRequest {
+                name: o.shipping_address.name.clone(),
+                line1: o.shipping_address.line1.clone(),
+                line2: o.shipping_address.line2.clone(),
+                city: o.shipping_address.city.clone(),
+                postal_code: o.shipping_address.postal_code.to_string(),
+                country: o.shipping_address.country.to_string(),
+            },
+            placed_at: o.placed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// Parse an order from JSON bytes: shape first (with the path of the first shape error), then
+/// every rule.
+pub fn parse_order(json: &[u8]) -> Result<Order, OrderRejection> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    let request: OrderRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        OrderRejection::Malformed {
+            path: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    request.parse().map_err(OrderRejection::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sample_order_json;
+
+    #[test]
+    fn sample_parses_and_round_trips() {
+        let order = parse_order(sample_order_json("A-1").as_bytes()).unwrap();
+        assert_eq!(order.order_id.as_str(), "A-1");
+        assert_eq!(order.total_minor(), 2 * 1250 + 4999);
+        let json = serde_json::to_vec(&order).unwrap();
+        assert_eq!(parse_order(&json).unwrap(), order);
+    }
+
+    #[test]
+    fn malformed_json_names_the_path() {
+        match parse_order(br#"{"orderId": 5}"#) {
+            Err(OrderRejection::Malformed { path, .. }) => assert_eq!(path, "orderId"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse_order(b"not json"), Err(OrderRejection::Malformed { .. })));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["coupon"] = "FREE".into();
+        match parse_order(v.to_string().as_bytes()) {
+            Err(OrderRejection::Malformed { message, .. }) => assert!(message.contains("coupon"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_broken_rule_is_listed_with_field_and_rule() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["currency"] = "usd".into();
+        v["customer"]["email"] = "nope".into();
+        v["items"][0]["quantity"] = 0.into();
+        v["items"][1]["sku"] = "bad sku".into();
+        v["shippingAddress"]["country"] = "XX".into();
+        v["placedAt"] = "yesterday".into();
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
+            panic!("expected invalid");
+        };
+        let pairs: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule.as_str())).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("currency", "iso4217"),
+                ("customer.email", "email"),
+                ("items[0].quantity", "range"),
+                ("items[1].sku", "charset"),
+                ("placedAt", "rfc3339"),
+                ("shippingAddress.country", "iso3166"),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_skus_and_overflowing_totals_are_rejected() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["items"][1]["sku"] = v["items"][0]["sku"].clone();
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
+        assert_eq!((errors[0].field.as_str(), errors[0].rule.as_str()), ("items[1].sku", "unique"));
+
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["items"][0]["quantity"] = 1000.into();
+        v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
+        assert!(errors.iter().any(|e| e.field == "items" && e.rule == "range"), "{errors:?}");
+    }
+
+    #[test]
+    fn empty_and_oversized_item_lists() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["items"] = serde_json::json!([]);
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
+        assert_eq!((errors[0].field.as_str(), errors[0].rule.as_str()), ("items", "length"));
+    }
+}

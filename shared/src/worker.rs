@@ -1,0 +1,43 @@
+//! What a ShopFlow worker is, whatever hosts it: the registrations and the deployment version.
+//!
+//! `local-worker` (a long-lived process) and `worker-fn` (a Lambda) must be the same worker to
+//! Temporal — same workflows, same activities, same deployment and build ID — or in-flight
+//! orders could not move from one to the other. Both build their options from here and add only
+//! what is specific to how they run.
+
+use temporalio_common::{
+    WorkerDeploymentVersion,
+    worker::{VersioningBehavior, WorkerDeploymentOptions},
+};
+use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
+
+use crate::activities::{ShopActivities, ShopClient};
+use crate::names::{DEPLOYMENT_NAME, build_id};
+use crate::workflow::OrderWorkflow;
+
+pub type WorkerOptionsBuilder<S> = temporalio_sdk::WorkerOptionsBuilder<S>;
+
+/// The Worker Deployment Version both workers poll under: deployment `shopflow`, the shared build
+/// ID, versioning on, default behaviour AutoUpgrade (in-flight orders may move to a newer build).
+pub fn deployment_options() -> WorkerDeploymentOptions {
+    WorkerDeploymentOptions::new(
+        WorkerDeploymentVersion::builder().deployment_name(DEPLOYMENT_NAME).build_id(build_id()).build(),
+    )
+    .use_worker_versioning(true)
+    .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
+    .build()
+}
+
+/// Register `OrderWorkflow` and the shop activities on a worker being built.
+pub fn register<S: temporalio_sdk::worker_options_builder::State>(
+    builder: WorkerOptionsBuilder<S>,
+    shop: ShopClient,
+) -> Result<WorkerOptionsBuilder<S>, WorkflowRegistrationError> {
+    Ok(builder.register_workflow::<OrderWorkflow>()?.register_activities(ShopActivities::new(shop)))
+}
+
+/// Options for a ShopFlow worker on `task_queue`, before host-specific tuning.
+pub fn worker_options(task_queue: &str, shop: ShopClient) -> Result<WorkerOptions, WorkflowRegistrationError> {
+    let builder = WorkerOptions::new(task_queue).deployment_options(deployment_options());
+    Ok(register(builder, shop)?.build())
+}

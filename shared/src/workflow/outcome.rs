@@ -1,0 +1,84 @@
+//! What an order run reports: its progress while it runs (the query) and its outcome at the end.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an order is in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum OrderStep {
+    #[default]
+    Received,
+    ReservingInventory,
+    ChargingCustomer,
+    CreatingShipment,
+    NotifyingCustomer,
+    Compensating,
+    Completed,
+    Compensated,
+}
+
+impl OrderStep {
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderStep::Completed | OrderStep::Compensated)
+    }
+}
+
+/// Answer of the `progress` query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProgress {
+    pub step: OrderStep,
+    /// Forward steps that finished, in order.
+    pub done: Vec<OrderStep>,
+    /// Compensations that ran, in the order they ran.
+    pub undone: Vec<UndoRecord>,
+}
+
+/// One compensation and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoRecord {
+    /// `ReleaseInventory`, `RefundCharge` or `CancelShipment`.
+    pub action: String,
+    /// The reservation, charge or shipment it undid.
+    pub reference: String,
+    /// `None` when it succeeded; otherwise why it could not be undone (needs a human).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How an order ended. Both are successful workflow results: a compensated order is the system
+/// working as designed, not a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum OrderOutcome {
+    #[serde(rename_all = "camelCase")]
+    Completed {
+        order_id: String,
+        reservation_id: String,
+        charge_id: String,
+        amount_minor: i64,
+        currency: String,
+        shipment_id: String,
+        tracking_number: String,
+        /// `None` if the confirmation could not be sent (the order still stands).
+        notification_id: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Compensated {
+        order_id: String,
+        /// The step that failed for good.
+        failed_step: OrderStep,
+        /// Machine-readable reason, e.g. `card-declined`, `out-of-stock`.
+        reason_code: String,
+        /// Human-readable reason from the service.
+        reason: String,
+        /// What was undone, in the order it was undone.
+        undone: Vec<UndoRecord>,
+    },
+}
+
+impl OrderOutcome {
+    pub fn is_completed(&self) -> bool {
+        matches!(self, OrderOutcome::Completed { .. })
+    }
+}
