@@ -1,0 +1,50 @@
+//! The Lambda API (the subset a Temporal server and the AWS SDKs use against one function):
+//! Invoke and GetFunction under `/2015-03-31/functions/...`, plus the emulator's own metrics
+//! under `/_emulator/`.
+//!
+//! SigV4-signed requests are accepted and the signature is **not** checked: the emulator listens
+//! on loopback only and any credentials (`test`/`test`) must work, as with LocalStack.
+
+mod errors;
+mod get_function;
+mod invoke;
+mod metrics;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use errors::ApiError;
+
+use crate::emulator::Shared;
+use crate::registry::{FunctionRef, InvalidFunctionRef};
+use crate::pool::FunctionPool;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
+        .route("/2015-03-31/functions/{function}", get(get_function::get_function))
+        .route("/_emulator/metrics", get(metrics::json))
+        .route("/_emulator/metrics/prometheus", get(metrics::prometheus))
+        .fallback(|| async { ApiError::UnknownOperation("Unknown operation".into()) })
+        .with_state(shared)
+}
+
+/// Resolves the `{function}` path segment (already percent-decoded by axum) and an optional
+/// `Qualifier` query parameter to a served function.
+fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<Arc<FunctionPool>, ApiError> {
+    let mut reference =
+        FunctionRef::parse(function).map_err(|InvalidFunctionRef(_)| ApiError::Validation(InvalidFunctionRef(function.into()).to_string()))?;
+    if let Some(qualifier) = qualifier {
+        match &reference.qualifier {
+            Some(existing) if existing != qualifier => {
+                return Err(ApiError::InvalidParameterValue(
+                    "The derived qualifier from the function name does not match the specified qualifier.".into(),
+                ));
+            }
+            _ => reference.qualifier = Some(qualifier.to_owned()),
+        }
+    }
+    shared.registry.resolve(&reference).ok_or_else(|| ApiError::ResourceNotFound(shared.registry.not_found_arn(&reference)))
+}

@@ -1,0 +1,102 @@
+//! `lambda-emulator` binary: serves the functions of a SAM template on loopback.
+//! Only wiring here — see the library for behaviour.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use lambda_emulator::template::{self, TemplateOptions, parse_assignment};
+use lambda_emulator::{EmulatorConfig, Listen, RunningEmulator};
+
+/// A local AWS Lambda: Lambda API, execution environments, HTTP API and SQS event sources.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// The SAM template whose functions to serve.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Folder of the built function binaries (default: `target/debug` beside the template).
+    #[arg(long, env = "SHOPFLOW_BIN_DIR")]
+    bin_dir: Option<PathBuf>,
+    /// A function's binary, overriding the template (`NAME=PATH`; name or logical ID). Repeatable.
+    #[arg(long = "function-binary", value_parser = parse_assignment)]
+    function_binaries: Vec<(String, String)>,
+    /// A template parameter value (`NAME=VALUE`). Repeatable.
+    #[arg(long = "parameter", value_parser = parse_assignment)]
+    parameters: Vec<(String, String)>,
+    /// A variable for every function, overriding the template (`NAME=VALUE`). Repeatable.
+    #[arg(long = "env", value_parser = parse_assignment)]
+    env: Vec<(String, String)>,
+    /// Port of the Lambda API (Invoke, GetFunction, metrics) on 127.0.0.1.
+    #[arg(long, default_value_t = 9001)]
+    lambda_port: u16,
+    /// Port of the HTTP API (API Gateway) on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    http_port: u16,
+    /// SQS endpoint (LocalStack) for SQS event sources; without it they are not polled.
+    #[arg(long, env = "SHOPFLOW_SQS_ENDPOINT")]
+    sqs_endpoint: Option<String>,
+    /// Seconds an environment may stay idle before it is shut down.
+    #[arg(long, default_value_t = 60.0)]
+    idle_timeout: f64,
+    /// Seconds between a retry of a failed Event invocation and the next (Lambda: 60 then 120).
+    #[arg(long, value_delimiter = ',', default_values_t = [60.0, 120.0])]
+    async_retry_delays: Vec<f64>,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// `AWS::StackName` when resolving the template.
+    #[arg(long, default_value = "local")]
+    stack_name: String,
+    /// Also append each function's output to `<DIR>/<function>.log`.
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let template_dir = args.template.parent().map(PathBuf::from).unwrap_or_default();
+    let mut options = TemplateOptions::new(args.bin_dir.clone().unwrap_or_else(|| template_dir.join("target/debug")));
+    options.region.clone_from(&args.region);
+    options.stack_name.clone_from(&args.stack_name);
+    options.binaries = args.function_binaries.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect();
+    options.parameters = args.parameters.iter().cloned().collect::<HashMap<_, _>>();
+    let functions = template::load(&args.template, &options).with_context(|| format!("reading {}", args.template.display()))?;
+
+    let config = EmulatorConfig {
+        region: args.region,
+        idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+        async_retry_delays: args.async_retry_delays.iter().map(|s| Duration::from_secs_f64(*s)).collect(),
+        log_dir: args.log_dir,
+        extra_env: args.env.into_iter().collect(),
+        sqs_endpoint: args.sqs_endpoint,
+        ..EmulatorConfig::default()
+    };
+    let listen = Listen {
+        lambda: SocketAddr::from((Ipv4Addr::LOCALHOST, args.lambda_port)),
+        http: SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port)),
+    };
+    for function in &functions {
+        if !function.binary.exists() {
+            tracing::warn!(function = %function.name, binary = %function.binary.display(), "binary not built yet");
+        }
+    }
+    let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
+    let emulator = RunningEmulator::start(config, functions, listen).await?;
+    println!("Lambda API: {}", emulator.lambda_url());
+    println!("HTTP API:   {}", emulator.http_url());
+    for name in names {
+        println!("function:   {}", emulator.function_arn(&name));
+    }
+    tokio::signal::ctrl_c().await?;
+    emulator.shutdown().await;
+    Ok(())
+}

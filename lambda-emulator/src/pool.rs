@@ -1,0 +1,188 @@
+//! The execution environments of one function and how invocations are scheduled onto them:
+//! a warm idle environment when there is one (the most recently used first, so the others can
+//! age out), a new one when all are busy and the concurrency limit allows, a throttle when it
+//! does not. Idle environments are reaped after the idle timeout (scale to zero).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::EmulatorConfig;
+use crate::environment::Environment;
+use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome, InvokeResult, platform_error};
+use crate::logs::LogSink;
+use crate::metrics::FunctionMetrics;
+use crate::registry::FunctionConfig;
+
+pub(crate) struct FunctionPool {
+    function: Arc<FunctionConfig>,
+    config: Arc<EmulatorConfig>,
+    logs: Arc<LogSink>,
+    metrics: FunctionMetrics,
+    state: Mutex<PoolState>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: Vec<(Arc<Environment>, Instant)>,
+    /// Environments alive or starting (idle + busy).
+    live: u32,
+    closing: bool,
+}
+
+/// An environment taken for one invocation.
+enum Slot {
+    Warm(Arc<Environment>),
+    /// Counted in `live`, to be spawned.
+    Cold,
+}
+
+impl FunctionPool {
+    pub(crate) fn new(function: FunctionConfig, config: Arc<EmulatorConfig>, logs: Arc<LogSink>) -> Self {
+        Self { function: Arc::new(function), config, logs, metrics: FunctionMetrics::default(), state: Mutex::default() }
+    }
+
+    pub(crate) fn config(&self) -> &Arc<FunctionConfig> {
+        &self.function
+    }
+
+    pub(crate) fn metrics(&self) -> &FunctionMetrics {
+        &self.metrics
+    }
+
+    /// Process ids of the idle environments (most recently used last).
+    pub(crate) fn idle_pids(&self) -> Vec<u32> {
+        self.lock().idle.iter().map(|(env, _)| env.pid()).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().expect("pool lock")
+    }
+
+    fn limit(&self) -> u32 {
+        self.function.reserved_concurrency.unwrap_or(self.config.account_concurrency)
+    }
+
+    /// Runs one invocation. It runs in its own task, so a caller that goes away (a closed HTTP
+    /// connection) does not abandon an environment mid-invocation — Lambda finishes it too.
+    pub(crate) async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeResult, InvokeError> {
+        let pool = self.clone();
+        tokio::spawn(async move { pool.run(input).await })
+            .await
+            .unwrap_or(Err(InvokeError::ShuttingDown))
+    }
+
+    async fn run(&self, input: InvokeInput) -> Result<InvokeResult, InvokeError> {
+        let slot = self.take_slot()?;
+        let request_id = input.request_id.clone();
+        let started = Instant::now();
+        self.metrics.invocation_started(matches!(slot, Slot::Cold));
+        let env = match slot {
+            Slot::Warm(env) => Some(env),
+            Slot::Cold => match Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await {
+                Ok(env) => Some(Arc::new(env)),
+                Err(error) => {
+                    tracing::warn!(function = %self.function.name, binary = %self.function.binary.display(), %error, "cannot start the function");
+                    None
+                }
+            },
+        };
+        let (outcome, reusable) = match &env {
+            Some(env) => {
+                let result = env.invoke(input).await;
+                (result.outcome, result.reusable)
+            }
+            None => {
+                let detail = format!("fork/exec {}: cannot start the function's binary", self.function.binary.display());
+                (InvokeOutcome::FunctionError(platform_error("Runtime.InvalidEntrypoint", &request_id, &detail)), false)
+            }
+        };
+        self.metrics.invocation_finished(started.elapsed(), outcome.is_error(), self.function.memory_mb);
+        self.give_back(env, reusable);
+        Ok(InvokeResult { request_id, outcome })
+    }
+
+    fn take_slot(&self) -> Result<Slot, InvokeError> {
+        let mut state = self.lock();
+        if state.closing {
+            return Err(InvokeError::ShuttingDown);
+        }
+        while let Some((env, _)) = state.idle.pop() {
+            if env.is_usable() {
+                return Ok(Slot::Warm(env));
+            }
+            state.live -= 1;
+        }
+        if state.live >= self.limit() {
+            drop(state);
+            self.metrics.throttled();
+            return Err(InvokeError::Throttled);
+        }
+        state.live += 1;
+        self.metrics.set_environments(state.live);
+        Ok(Slot::Cold)
+    }
+
+    fn give_back(&self, env: Option<Arc<Environment>>, reusable: bool) {
+        let mut state = self.lock();
+        match env {
+            Some(env) if reusable && env.is_usable() && !state.closing => state.idle.push((env, Instant::now())),
+            env => {
+                state.live -= 1;
+                if let Some(env) = env {
+                    let grace = self.config.shutdown_grace;
+                    tokio::spawn(async move { env.shutdown(grace).await });
+                }
+            }
+        }
+        self.metrics.set_environments(state.live);
+    }
+
+    /// Shuts down environments idle for longer than the idle timeout, and forgets dead ones.
+    pub(crate) fn reap(&self, now: Instant) {
+        let expired: Vec<_> = {
+            let mut state = self.lock();
+            let idle_timeout = self.config.idle_timeout;
+            let (expired, kept) = std::mem::take(&mut state.idle)
+                .into_iter()
+                .partition(|(env, since)| !env.is_usable() || now.duration_since(*since) >= idle_timeout);
+            state.idle = kept;
+            state.live -= expired.len() as u32;
+            self.metrics.set_environments(state.live);
+            expired
+        };
+        for (env, _) in expired {
+            let grace = self.config.shutdown_grace;
+            tokio::spawn(async move { env.shutdown(grace).await });
+        }
+    }
+
+    /// Refuses new invocations and shuts down idle environments; busy ones end when their
+    /// invocation does.
+    pub(crate) async fn close(&self) {
+        let idle = {
+            let mut state = self.lock();
+            state.closing = true;
+            state.live -= state.idle.len() as u32;
+            std::mem::take(&mut state.idle)
+        };
+        let grace = self.config.shutdown_grace;
+        let mut shutdowns = tokio::task::JoinSet::new();
+        for (env, _) in idle {
+            shutdowns.spawn(async move { env.shutdown(grace).await });
+        }
+        shutdowns.join_all().await;
+    }
+
+    /// Kills every idle environment at once (used when the emulator is dropped without
+    /// `shutdown`).
+    pub(crate) fn kill_idle(&self) {
+        let mut state = self.lock();
+        state.closing = true;
+        let idle = std::mem::take(&mut state.idle);
+        state.live -= idle.len() as u32;
+        drop(state);
+        for (env, _) in idle {
+            env.kill();
+        }
+    }
+}

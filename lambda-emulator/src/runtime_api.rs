@@ -1,0 +1,166 @@
+//! The Lambda Runtime API one execution environment talks to (`AWS_LAMBDA_RUNTIME_API`).
+//!
+//! Each environment gets its own loopback listener, as each Lambda sandbox has its own endpoint:
+//! no routing by environment is needed, and a runtime can only ever see its own invocations.
+//! The runtime long-polls `GET /next`; the emulator hands it one [`Invocation`] at a time and the
+//! runtime answers on `/response` or `/error`. `/init/error` reports a failed initialisation.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::SYNC_PAYLOAD_LIMIT;
+use crate::invoke::{InvokeInput, platform_error};
+
+/// An invocation waiting for (or being run by) the runtime.
+pub(crate) struct Invocation {
+    pub input: InvokeInput,
+    pub timeout: Duration,
+    /// Told the deadline once the runtime has taken the invocation.
+    pub picked: oneshot::Sender<Instant>,
+    pub reply: oneshot::Sender<RuntimeReply>,
+}
+
+/// What the runtime posted for an invocation.
+#[derive(Debug)]
+pub(crate) enum RuntimeReply {
+    Response(Bytes),
+    Error(Bytes),
+}
+
+/// The state one environment's Runtime API shares with the emulator.
+pub(crate) struct RuntimeChannel {
+    queue_tx: mpsc::Sender<Invocation>,
+    queue_rx: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    in_flight: Mutex<Option<(String, oneshot::Sender<RuntimeReply>)>>,
+    /// The request the environment's output belongs to; it stays set after the response so
+    /// that lines still in the pipe are attributed to the right invocation.
+    last_request: Mutex<Option<String>>,
+    init_error: watch::Sender<Option<Bytes>>,
+}
+
+impl RuntimeChannel {
+    pub(crate) fn new() -> Self {
+        let (queue_tx, queue_rx) = mpsc::channel(1);
+        Self {
+            queue_tx,
+            queue_rx: tokio::sync::Mutex::new(queue_rx),
+            in_flight: Mutex::default(),
+            last_request: Mutex::default(),
+            init_error: watch::Sender::new(None),
+        }
+    }
+
+    /// Queues an invocation for the runtime's next `GET /next`.
+    pub(crate) async fn submit(&self, invocation: Invocation) -> Result<(), Invocation> {
+        self.queue_tx.send(invocation).await.map_err(|error| error.0)
+    }
+
+    pub(crate) fn last_request(&self) -> Option<String> {
+        self.last_request.lock().expect("runtime lock").clone()
+    }
+
+    pub(crate) fn init_error(&self) -> watch::Receiver<Option<Bytes>> {
+        self.init_error.subscribe()
+    }
+}
+
+pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(channel)
+}
+
+async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
+    let invocation = channel.queue_rx.lock().await.recv().await;
+    let Some(Invocation { input, timeout, picked, reply }) = invocation else {
+        return (StatusCode::GONE, "environment shut down").into_response();
+    };
+    let deadline = Instant::now() + timeout;
+    let deadline_ms = (SystemTime::now() + timeout).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    *channel.in_flight.lock().expect("runtime lock") = Some((input.request_id.clone(), reply));
+    *channel.last_request.lock().expect("runtime lock") = Some(input.request_id.clone());
+    let _ = picked.send(deadline);
+    let mut response = Response::new(Body::from(input.payload));
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("content-type", "application/json");
+    set("lambda-runtime-aws-request-id", &input.request_id);
+    set("lambda-runtime-deadline-ms", &deadline_ms.to_string());
+    set("lambda-runtime-invoked-function-arn", &input.invoked_arn);
+    set("lambda-runtime-trace-id", &input.trace_id);
+    response
+}
+
+async fn response(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<String>, body: Body) -> Response {
+    match axum::body::to_bytes(body, SYNC_PAYLOAD_LIMIT).await {
+        Ok(bytes) => complete(&channel, &id, RuntimeReply::Response(bytes)),
+        Err(_) => {
+            // Lambda fails the invocation, not the runtime, when the response is too large.
+            let document = platform_error(
+                "Function.ResponseSizeTooLarge",
+                &id,
+                &format!("Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."),
+            );
+            let answer = complete(&channel, &id, RuntimeReply::Error(document));
+            if answer.status().is_success() { runtime_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge") } else { answer }
+        }
+    }
+}
+
+async fn error(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<String>, body: Bytes) -> Response {
+    complete(&channel, &id, RuntimeReply::Error(error_document(body)))
+}
+
+async fn init_error(State(channel): State<Arc<RuntimeChannel>>, body: Bytes) -> Response {
+    channel.init_error.send_replace(Some(error_document(body)));
+    accepted()
+}
+
+/// Hands the runtime's answer to whoever waits for invocation `id`.
+fn complete(channel: &RuntimeChannel, id: &str, reply: RuntimeReply) -> Response {
+    let mut in_flight = channel.in_flight.lock().expect("runtime lock");
+    match in_flight.take() {
+        Some((current, sender)) if current == id => {
+            let _ = sender.send(reply);
+            accepted()
+        }
+        other => {
+            *in_flight = other;
+            runtime_error(StatusCode::BAD_REQUEST, "InvalidRequestID")
+        }
+    }
+}
+
+/// Runtimes should post a JSON error document; anything else is wrapped so callers always get
+/// one.
+fn error_document(body: Bytes) -> Bytes {
+    if serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_object()) {
+        return body;
+    }
+    let message = String::from_utf8_lossy(&body).into_owned();
+    Bytes::from(json!({ "errorType": "Runtime.Unknown", "errorMessage": message }).to_string())
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, Json(json!({ "status": "OK" }))).into_response()
+}
+
+fn runtime_error(status: StatusCode, error_type: &str) -> Response {
+    (status, Json(json!({ "errorType": error_type, "errorMessage": error_type }))).into_response()
+}

@@ -1,0 +1,267 @@
+//! The SQS event source mapping: long-polls a queue, gathers a batch (BatchSize,
+//! MaximumBatchingWindowInSeconds), invokes the function synchronously with an `SqsEvent`, and
+//! deletes what succeeded — all of it, or with `ReportBatchItemFailures` everything except the
+//! reported items. Failed messages are never deleted or made visible early: they come back after
+//! the queue's visibility timeout and, past its `maxReceiveCount`, the queue's redrive policy
+//! moves them to the dead-letter queue (that is the queue's job, as in AWS).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::encodings::Base64Data;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use axum::body::Bytes;
+
+use crate::config::ACCOUNT_ID;
+use crate::emulator::Shared;
+use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome};
+use crate::pool::FunctionPool;
+use crate::registry::{SqsSource, function_arn};
+
+/// SQS returns at most 10 messages per receive.
+const MAX_RECEIVE: usize = 10;
+
+/// An SQS client for `endpoint` (LocalStack). Credentials come from the usual variables when
+/// set; LocalStack accepts any. The HTTP client uses rustls with ring (see the workspace
+/// manifest for why), and serves plain `http://` endpoints too.
+pub(crate) fn client(endpoint: &str, region: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(key, secret, None, None, "lambda-emulator"))
+        .http_client(http)
+        .build();
+    Client::from_conf(config)
+}
+
+/// One event source mapping at work.
+pub(crate) struct Poller {
+    client: Client,
+    pool: Arc<FunctionPool>,
+    source: SqsSource,
+    shared: Arc<Shared>,
+}
+
+impl Poller {
+    pub(crate) fn new(client: Client, pool: Arc<FunctionPool>, source: SqsSource, shared: Arc<Shared>) -> Self {
+        Self { client, pool, source, shared }
+    }
+
+    pub(crate) async fn run(self) {
+        let queue_url = self.queue_url().await;
+        let region = self.shared.registry.region().to_owned();
+        let queue_arn = format!("arn:aws:sqs:{region}:{ACCOUNT_ID}:{}", self.source.queue_name);
+        tracing::info!(function = %self.pool.config().name, queue = %self.source.queue_name, "SQS event source polling");
+        loop {
+            let messages = self.receive_batch(&queue_url).await;
+            if !messages.is_empty() {
+                self.deliver(&queue_url, &queue_arn, &region, messages).await;
+            }
+        }
+    }
+
+    /// Waits until the queue exists (it may be created after the emulator starts).
+    async fn queue_url(&self) -> String {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self.client.get_queue_url().queue_name(&self.source.queue_name).send().await {
+                Ok(answer) => {
+                    if let Some(url) = answer.queue_url {
+                        return url;
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    queue = %self.source.queue_name,
+                    error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+                    "SQS queue not available yet"
+                ),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Collects up to BatchSize messages: one long poll, then more receives until the batch is
+    /// full or the batching window (counted from the first message) has passed.
+    async fn receive_batch(&self, queue_url: &str) -> Vec<Message> {
+        let batch_size = self.source.batch_size.max(1) as usize;
+        let mut batch = Vec::new();
+        let mut window_end: Option<Instant> = None;
+        loop {
+            let wait = match window_end {
+                None => self.shared.config.sqs_wait_time,
+                Some(end) => end.saturating_duration_since(Instant::now()).min(Duration::from_secs(20)),
+            };
+            let wanted = (batch_size - batch.len()).min(MAX_RECEIVE);
+            let received = self
+                .client
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(wanted as i32)
+                .wait_time_seconds(wait.as_secs() as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            match received {
+                Ok(answer) => batch.extend(answer.messages.unwrap_or_default()),
+                Err(error) => {
+                    tracing::warn!(queue = %self.source.queue_name, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "SQS receive failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if batch.is_empty() {
+                        continue;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let end = *window_end.get_or_insert_with(|| Instant::now() + self.source.maximum_batching_window);
+            if batch.len() >= batch_size || Instant::now() >= end {
+                return batch;
+            }
+        }
+    }
+
+    async fn deliver(&self, queue_url: &str, queue_arn: &str, region: &str, messages: Vec<Message>) {
+        let function = &self.pool.config().name;
+        let event = sqs_event(&messages, queue_arn, region);
+        let Ok(payload) = serde_json::to_vec(&event) else { return };
+        let input = InvokeInput::new(Bytes::from(payload), function_arn(region, function));
+        let mut backoff = self.shared.config.throttle_retry_delay;
+        let result = loop {
+            match self.pool.invoke(input.clone()).await {
+                Ok(result) => break result,
+                Err(InvokeError::Throttled) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.shared.config.throttle_retry_max);
+                }
+                Err(_) => return,
+            }
+        };
+        let handles: HashMap<&str, &str> = messages
+            .iter()
+            .filter_map(|m| Some((m.message_id.as_deref()?, m.receipt_handle.as_deref()?)))
+            .collect();
+        let to_delete: Vec<&str> = match &result.outcome {
+            InvokeOutcome::FunctionError(error) => {
+                tracing::info!(%function, request_id = %result.request_id, error = %String::from_utf8_lossy(error),
+                    "SQS batch failed; its messages return after the visibility timeout");
+                return;
+            }
+            InvokeOutcome::Success(_) if !self.source.report_batch_item_failures => handles.values().copied().collect(),
+            InvokeOutcome::Success(answer) => match failed_items(answer, &handles) {
+                Some(failed) => handles.iter().filter(|(id, _)| !failed.contains(**id)).map(|(_, h)| *h).collect(),
+                None => {
+                    tracing::warn!(%function, request_id = %result.request_id,
+                        "invalid batchItemFailures; the whole batch counts as failed, as in Lambda");
+                    return;
+                }
+            },
+        };
+        self.delete(queue_url, &to_delete).await;
+    }
+
+    async fn delete(&self, queue_url: &str, receipt_handles: &[&str]) {
+        for chunk in receipt_handles.chunks(MAX_RECEIVE) {
+            let entries = chunk.iter().enumerate().filter_map(|(index, handle)| {
+                DeleteMessageBatchRequestEntry::builder().id(index.to_string()).receipt_handle(*handle).build().ok()
+            });
+            let outcome = self.client.delete_message_batch().queue_url(queue_url).set_entries(Some(entries.collect())).send().await;
+            match outcome {
+                Ok(answer) if !answer.failed.is_empty() => {
+                    tracing::warn!(queue = %self.source.queue_name, failed = answer.failed.len(), "some SQS deletes failed");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(queue = %self.source.queue_name, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "SQS delete failed");
+                }
+            }
+        }
+    }
+}
+
+/// The message ids the function reported as failed, or `None` when the report is invalid (not
+/// a batch response, or an id that is empty or not in the batch) — Lambda then fails the batch.
+/// A null or empty list means every message succeeded.
+fn failed_items(answer: &[u8], batch: &HashMap<&str, &str>) -> Option<HashSet<String>> {
+    let value: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    if value.is_null() || value.get("batchItemFailures").is_none_or(serde_json::Value::is_null) {
+        return Some(HashSet::new());
+    }
+    let response: SqsBatchResponse = serde_json::from_value(value).ok()?;
+    response
+        .batch_item_failures
+        .into_iter()
+        .map(|item| batch.contains_key(item.item_identifier.as_str()).then_some(item.item_identifier))
+        .collect()
+}
+
+/// The event Lambda builds for a batch.
+fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|message| {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            record.md5_of_body = message.md5_of_body.clone();
+            record.md5_of_message_attributes = message.md5_of_message_attributes.clone();
+            record.attributes = message
+                .attributes
+                .iter()
+                .flatten()
+                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                .collect();
+            record.message_attributes = message
+                .message_attributes
+                .iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let mut attribute = SqsMessageAttribute::default();
+                    attribute.string_value = value.string_value.clone();
+                    attribute.binary_value = value.binary_value.as_ref().map(|blob| {
+                        let mut data = Base64Data::default();
+                        data.extend_from_slice(blob.as_ref());
+                        data
+                    });
+                    attribute.data_type = Some(value.data_type.clone());
+                    (name.clone(), attribute)
+                })
+                .collect();
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = Some(queue_arn.to_owned());
+            record.aws_region = Some(region.to_owned());
+            record
+        })
+        .collect();
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_item_failures_are_validated_against_the_batch() {
+        let batch: HashMap<&str, &str> = [("m1", "h1"), ("m2", "h2")].into();
+        let failed = failed_items(br#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#, &batch).unwrap();
+        assert_eq!(failed, HashSet::from(["m2".to_owned()]));
+        assert_eq!(failed_items(br#"{"batchItemFailures":[]}"#, &batch), Some(HashSet::new()));
+        assert_eq!(failed_items(b"null", &batch), Some(HashSet::new()));
+        assert_eq!(failed_items(br#"{"batchItemFailures":[{"itemIdentifier":"other"}]}"#, &batch), None);
+        assert_eq!(failed_items(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch), None);
+        assert_eq!(failed_items(br#"{"batchItemFailures":"nope"}"#, &batch), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! `emulator-test-fn`: a tiny Lambda function on `lambda_runtime` whose behaviour is chosen by its
+//! payload, so the lambda-emulator's tests can drive every path of a real execution environment
+//! (success, function error, timeout, crash, output, environment) with one binary.
+//!
+//! Payload `{"action": ...}`:
+//! - `echo` (also the default): returns `{"pid", "requestId", "echo": <payload>}`;
+//! - `error`: fails with `message` (a handled function error);
+//! - `sleep`: sleeps `ms` milliseconds, then answers like `echo`;
+//! - `print`: writes each of `lines` to stdout (and `stderr_lines` to stderr), then answers;
+//! - `crash`: exits the process with `code` (default 3) mid-invocation;
+//! - `env`: returns the environment variables named in `names` (all of them when absent).
+//!
+//! Event-source payloads are recognised by shape:
+//! - an SQS event (`Records`): a record whose body contains `fail` is reported in
+//!   `batchItemFailures`; a body containing `error` fails the whole invocation;
+//! - an API Gateway HTTP API 2.0 event (`requestContext.http`): `/plain` answers a bare JSON object
+//!   (exercising the 2.0 inference rule), `/status/<n>` answers status `n`, anything else echoes
+//!   the method, path, query and body.
+//!
+//! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file —
+//! the Temporal Worker Controller test uses it to see that the server really invoked the function.
+
+use std::io::Write;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::run(service_fn(handle)).await
+}
+
+async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, context) = event.into_parts();
+    record_invocation(&context.request_id)?;
+    if payload.get("Records").is_some() {
+        return sqs_batch(&payload);
+    }
+    if payload.pointer("/requestContext/http").is_some() {
+        return Ok(http_request(&payload));
+    }
+    let echo = json!({ "pid": std::process::id(), "requestId": context.request_id, "echo": payload });
+    match payload.get("action").and_then(Value::as_str).unwrap_or("echo") {
+        "echo" => Ok(echo),
+        "error" => Err(payload.get("message").and_then(Value::as_str).unwrap_or("requested failure").into()),
+        "sleep" => {
+            let ms = payload.get("ms").and_then(Value::as_u64).unwrap_or(0);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Ok(echo)
+        }
+        "print" => {
+            for line in strings(&payload, "lines") {
+                println!("{line}");
+            }
+            for line in strings(&payload, "stderr_lines") {
+                eprintln!("{line}");
+            }
+            std::io::stdout().flush()?;
+            Ok(echo)
+        }
+        "crash" => {
+            let code = payload.get("code").and_then(Value::as_i64).unwrap_or(3);
+            std::process::exit(i32::try_from(code).unwrap_or(3));
+        }
+        "env" => {
+            let vars: serde_json::Map<String, Value> = match payload.get("names") {
+                Some(_) => strings(&payload, "names")
+                    .map(|name| (name.to_owned(), std::env::var(name).map_or(Value::Null, Value::String)))
+                    .collect(),
+                None => std::env::vars().map(|(k, v)| (k, Value::String(v))).collect(),
+            };
+            Ok(json!({ "pid": std::process::id(), "env": vars }))
+        }
+        other => Err(format!("unknown action {other:?}").into()),
+    }
+}
+
+fn strings<'a>(payload: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
+    payload.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+}
+
+fn record_invocation(request_id: &str) -> std::io::Result<()> {
+    let Some(path) = std::env::var_os("EMULATOR_TEST_RECORD_FILE") else { return Ok(()) };
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    writeln!(file, "{request_id}")
+}
+
+fn sqs_batch(payload: &Value) -> Result<Value, Error> {
+    let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut failures = Vec::new();
+    for record in records {
+        let body = record["body"].as_str().unwrap_or_default();
+        if body.contains("error") {
+            return Err(format!("record {} asked the whole batch to fail", record["messageId"]).into());
+        }
+        if body.contains("fail") {
+            failures.push(json!({ "itemIdentifier": record["messageId"] }));
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+fn http_request(payload: &Value) -> Value {
+    let path = payload["rawPath"].as_str().unwrap_or_default();
+    if path.ends_with("/plain") {
+        return json!({ "plain": true });
+    }
+    let status = path
+        .strip_prefix("/status/")
+        .and_then(|code| code.parse::<u16>().ok())
+        .unwrap_or(200);
+    let answer = json!({
+        "method": payload.pointer("/requestContext/http/method"),
+        "path": path,
+        "query": payload["rawQueryString"],
+        "body": payload["body"],
+        "isBase64Encoded": payload["isBase64Encoded"],
+        "routeKey": payload["routeKey"],
+        "pathParameters": payload["pathParameters"],
+        "headers": payload["headers"],
+    });
+    json!({
+        "statusCode": status,
+        "headers": { "content-type": "application/json", "x-test-fn": "yes" },
+        "body": answer.to_string(),
+        "isBase64Encoded": false,
+    })
+}
