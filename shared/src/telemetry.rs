@@ -4,6 +4,8 @@
 //! and log pipelines want). Filtering follows `RUST_LOG`, defaulting to `info` for our crates and
 //! `warn` for the SDK's chatty internals.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Install the global subscriber; call once at the top of `main`. Logs go to stderr so that
@@ -15,7 +17,9 @@ pub fn init(default_filter: &str) {
     let result = if json {
         registry.with(fmt::layer().json().with_current_span(false).with_writer(std::io::stderr)).try_init()
     } else {
-        registry.with(fmt::layer().with_target(false).with_writer(std::io::stderr)).try_init()
+        registry
+            .with(fmt::layer().with_target(false).with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr))
+            .try_init()
     };
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = result;

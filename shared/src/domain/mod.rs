@@ -20,17 +20,17 @@ pub use order::{
 };
 pub use validation::{FieldError, RuleViolation};
 
-/// A valid order as JSON, for tests, samples and the demo: two mugs and a notebook, shipped to
-/// Berlin. Tweak fields with `serde_json::Value` to make the variants you need.
+/// A valid order as JSON, for tests, samples and the demo: two mugs and a sticker pack (SKUs of
+/// the storefront's default catalogue), shipped to Berlin. Tweak fields with `serde_json::Value` to make the variants you need.
 pub fn sample_order_json(order_id: &str) -> String {
     serde_json::json!({
         "orderId": order_id,
         "customer": { "id": "cust-42", "email": "ada@example.com" },
         "items": [
-            { "sku": "MUG-01", "quantity": 2, "unitPriceMinor": 1250 },
-            { "sku": "NOTEBOOK-A5", "quantity": 1, "unitPriceMinor": 4999 }
+            { "sku": "MUG-CLASSIC", "quantity": 2, "unitPriceMinor": 1400 },
+            { "sku": "STICKER-PACK", "quantity": 1, "unitPriceMinor": 500 }
         ],
-        "currency": "EUR",
+        "currency": "USD",
         "shippingAddress": {
             "name": "Ada Lovelace",
             "line1": "Unter den Linden 1",

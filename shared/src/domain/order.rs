@@ -298,7 +298,7 @@ mod tests {
     fn sample_parses_and_round_trips() {
         let order = parse_order(sample_order_json("A-1").as_bytes()).unwrap();
         assert_eq!(order.order_id.as_str(), "A-1");
-        assert_eq!(order.total_minor(), 2 * 1250 + 4999);
+        assert_eq!(order.total_minor(), 2 * 1400 + 500);
         let json = serde_json::to_vec(&order).unwrap();
         assert_eq!(parse_order(&json).unwrap(), order);
     }
