@@ -57,7 +57,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     info!(
         task_queue = %config.task_queue,
-        deployment = shared::DEPLOYMENT_NAME,
+        deployment = %shared::names::deployment_name(),
         build_id = %shared::names::build_id(),
         identity = %config.identity(),
         shop = %config.shop_url,

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod domain;
 pub mod idempotency;
 pub mod names;
+pub mod orders;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;

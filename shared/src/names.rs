@@ -29,6 +29,16 @@ pub fn build_id() -> String {
         .unwrap_or_else(|| BUILD_ID.to_owned())
 }
 
+/// The deployment name in effect: `SHOPFLOW_DEPLOYMENT_NAME` if set and non-empty, else
+/// [`DEPLOYMENT_NAME`]. Only tests set it: one deployment can have one current version, so tests
+/// that run side by side each need their own.
+pub fn deployment_name() -> String {
+    std::env::var("SHOPFLOW_DEPLOYMENT_NAME")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEPLOYMENT_NAME.to_owned())
+}
+
 /// The task queue in effect: `TEMPORAL_TASK_QUEUE` if set and non-empty, else [`TASK_QUEUE`].
 ///
 /// Tests give each run its own queue so that parallel tests never take each other's tasks.

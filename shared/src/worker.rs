@@ -12,7 +12,7 @@ use temporalio_common::{
 use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
 
 use crate::activities::{ShopActivities, ShopClient};
-use crate::names::{DEPLOYMENT_NAME, build_id};
+use crate::names::{build_id, deployment_name};
 use crate::workflow::OrderWorkflow;
 
 pub type WorkerOptionsBuilder<S> = temporalio_sdk::WorkerOptionsBuilder<S>;
@@ -21,7 +21,7 @@ pub type WorkerOptionsBuilder<S> = temporalio_sdk::WorkerOptionsBuilder<S>;
 /// ID, versioning on, default behaviour AutoUpgrade (in-flight orders may move to a newer build).
 pub fn deployment_options() -> WorkerDeploymentOptions {
     WorkerDeploymentOptions::new(
-        WorkerDeploymentVersion::builder().deployment_name(DEPLOYMENT_NAME).build_id(build_id()).build(),
+        WorkerDeploymentVersion::builder().deployment_name(deployment_name()).build_id(build_id()).build(),
     )
     .use_worker_versioning(true)
     .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
