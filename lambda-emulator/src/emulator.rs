@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::config::EmulatorConfig;
 use crate::invoke::{InvokeError, InvokeInput, InvokeResult};
 use crate::logs::LogSink;
-use crate::metrics::{FunctionStats, Sample};
+use crate::metrics::{ApiCalls, FunctionStats, Sample};
 use crate::pool::FunctionPool;
 use crate::registry::{FunctionConfig, Registry, function_arn};
 use crate::{api, http_api, sqs};
@@ -22,6 +22,7 @@ pub(crate) struct Shared {
     pub registry: Registry,
     pub logs: Arc<LogSink>,
     pub sqs: Option<aws_sdk_sqs::Client>,
+    pub api_calls: ApiCalls,
 }
 
 /// Where to listen. Use port 0 to let the system pick (tests).
@@ -59,6 +60,7 @@ impl RunningEmulator {
             logs: Arc::new(LogSink::new(config.log_dir.clone())),
             config: Arc::new(config),
             sqs,
+            api_calls: ApiCalls::default(),
         });
         let lambda_addr = lambda_listener.local_addr()?;
         let http_addr = http_listener.local_addr()?;
@@ -146,6 +148,11 @@ impl RunningEmulator {
     /// A function's per-second series, if it exists.
     pub fn series(&self, name: &str) -> Option<Vec<Sample>> {
         self.pool(name).map(|p| p.metrics().series())
+    }
+
+    /// How many requests a Lambda API operation (`Invoke`, `GetFunction`) has received.
+    pub fn api_calls(&self, operation: &str) -> u64 {
+        self.shared.api_calls.get(operation)
     }
 
     /// Process ids of a function's idle (warm) environments.

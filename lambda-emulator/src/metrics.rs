@@ -130,6 +130,27 @@ impl FunctionMetrics {
     }
 }
 
+/// How many Lambda API requests each operation received (whatever their outcome) — lets a test
+/// see that a caller such as the Temporal server really asked.
+#[derive(Default)]
+pub struct ApiCalls {
+    counts: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl ApiCalls {
+    pub(crate) fn record(&self, operation: &'static str) {
+        *self.counts.lock().expect("api calls lock").entry(operation).or_default() += 1;
+    }
+
+    pub fn get(&self, operation: &str) -> u64 {
+        self.counts.lock().expect("api calls lock").get(operation).copied().unwrap_or_default()
+    }
+
+    pub fn all(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.counts.lock().expect("api calls lock").clone()
+    }
+}
+
 /// Renders stats as Prometheus text exposition format (one family per counter, labelled by
 /// function).
 pub fn prometheus_text(functions: &[(String, FunctionStats)]) -> String {

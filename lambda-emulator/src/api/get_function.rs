@@ -24,6 +24,7 @@ pub(super) async fn get_function(
     Path(function): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
+    shared.api_calls.record("GetFunction");
     let pool = resolve(&shared, &function, params.qualifier.as_deref())?;
     let config = pool.config();
     let region = shared.registry.region();

@@ -60,6 +60,7 @@ pub(super) async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    shared.api_calls.record("Invoke");
     let invocation_type = InvocationType::from_headers(&headers)?;
     let pool = resolve(&shared, &function, params.qualifier.as_deref())?;
     let payload = read_payload(body, invocation_type.payload_limit()).await?;

@@ -22,7 +22,7 @@ pub(super) async fn json(State(shared): State<Arc<Shared>>) -> Json<Value> {
             (pool.config().name.clone(), entry)
         })
         .collect();
-    Json(json!({ "functions": functions }))
+    Json(json!({ "functions": functions, "api_calls": shared.api_calls.all() }))
 }
 
 pub(super) async fn prometheus(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
