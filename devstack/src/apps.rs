@@ -1,0 +1,140 @@
+//! ShopFlow's own processes — the shop's services and the local worker — started the way the
+//! demo and the end-to-end tests need them.
+//!
+//! They run from the workspace's built binaries (`SHOPFLOW_BIN_DIR`, else `target/debug`), each
+//! under a [`ChildGuard`], so a failing test never leaves one behind. The local worker can also be
+//! killed outright (SIGKILL), interrupted (SIGINT) and started again: that is the point of the
+//! demo.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::paths::{logs_dir, workspace_root};
+use crate::ports::{is_listening, pick_free_port};
+use crate::process::ChildGuard;
+
+/// A workspace binary, e.g. `storefront`. Fails with what to do if it was not built.
+pub fn built_bin(name: &str) -> Result<PathBuf> {
+    let path = crate::bin_path(name);
+    if !path.is_file() {
+        bail!(
+            "{} is not built; run `cargo build --workspace --bins` (cargo xtask test does it)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The shop's services (`storefront` binary) on a free loopback port with their own database.
+#[derive(Debug)]
+pub struct Storefront {
+    child: ChildGuard,
+    url: String,
+    db: PathBuf,
+}
+
+impl Storefront {
+    /// Start on a free port with a fresh database file under `dir`.
+    pub fn start(dir: &std::path::Path, extra_args: &[&str]) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let db = dir.join("shop.db");
+        Self::start_with_db(&db, 0, extra_args)
+    }
+
+    /// Start on `port` (0 = any free one) with the database at `db` (kept across restarts).
+    pub fn start_with_db(db: &std::path::Path, port: u16, extra_args: &[&str]) -> Result<Self> {
+        let port = if port == 0 { pick_free_port()? } else { port };
+        let mut cmd = Command::new(built_bin("storefront")?);
+        cmd.arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--db").arg(db).args(extra_args);
+        let log = logs_dir().join(format!("storefront-{port}.log"));
+        let mut child = ChildGuard::spawn("storefront", cmd, &log, Duration::from_secs(5))?;
+        child.wait_until_ready(Duration::from_secs(30), || is_listening(port))?;
+        Ok(Self { child, url: format!("http://127.0.0.1:{port}"), db: db.to_path_buf() })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn db(&self) -> &std::path::Path {
+        &self.db
+    }
+
+    pub fn stop(self) -> Result<()> {
+        self.child.stop()
+    }
+}
+
+/// How a local worker is wired to Temporal and the shop.
+#[derive(Debug, Clone)]
+pub struct WorkerSetup {
+    pub temporal_address: String,
+    pub namespace: String,
+    pub task_queue: String,
+    pub deployment: String,
+    pub build_id: String,
+    pub shop_url: String,
+}
+
+/// A running `local-worker`.
+#[derive(Debug)]
+pub struct LocalWorker {
+    child: ChildGuard,
+}
+
+impl LocalWorker {
+    /// Start it and wait until it polls.
+    pub fn start(setup: &WorkerSetup) -> Result<Self> {
+        let mut cmd = Command::new(built_bin("local-worker")?);
+        cmd.env("TEMPORAL_CONFIG_FILE", workspace_root().join("temporal.toml"))
+            .env("TEMPORAL_ADDRESS", &setup.temporal_address)
+            .env("TEMPORAL_NAMESPACE", &setup.namespace)
+            .env("TEMPORAL_TASK_QUEUE", &setup.task_queue)
+            .env("SHOPFLOW_DEPLOYMENT_NAME", &setup.deployment)
+            .env("SHOPFLOW_BUILD_ID", &setup.build_id)
+            .env("SHOPFLOW_SHOP_URL", &setup.shop_url)
+            .env("SHOPFLOW_LOG_FORMAT", "json");
+        let log = logs_dir().join(format!("local-worker-{}.log", setup.task_queue));
+        let mut child = ChildGuard::spawn("local-worker", cmd, &log, Duration::from_secs(20))?;
+        let log_path = child.log_file().to_path_buf();
+        let marks_before = count_in(&log_path, "local-worker polling");
+        child.wait_until_ready(Duration::from_secs(30), || {
+            count_in(&log_path, "local-worker polling") > marks_before
+        })?;
+        Ok(Self { child })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    pub fn log_file(&self) -> &std::path::Path {
+        self.child.log_file()
+    }
+
+    /// SIGKILL: the crash the demo is about. No drain, no goodbye to the server.
+    pub fn kill(self) -> Result<()> {
+        self.signal(Signal::SIGKILL)?;
+        self.child.stop()
+    }
+
+    /// SIGINT (Ctrl+C): a graceful drain; waits until the process exits.
+    pub fn interrupt(self) -> Result<()> {
+        self.signal(Signal::SIGINT)?;
+        self.child.stop()
+    }
+
+    fn signal(&self, signal: Signal) -> Result<()> {
+        kill(Pid::from_raw(self.child.pid() as i32), signal)
+            .with_context(|| format!("sending {signal} to local-worker"))
+    }
+}
+
+fn count_in(path: &std::path::Path, needle: &str) -> usize {
+    std::fs::read_to_string(path).map(|s| s.matches(needle).count()).unwrap_or(0)
+}

@@ -1,0 +1,108 @@
+//! Worker Deployment Versions, registered through the Temporal CLI.
+//!
+//! What the dev server (CLI 1.9.1, Server 1.32.0, Worker Controller on) was seen to do, checked
+//! against a server started for the purpose (2026-11-25):
+//!
+//! - `create-version` **requires a compute config**: without `--aws-lambda-function-arn` it fails
+//!   with "missing configuration for compute provider". With one, the server first calls
+//!   GetFunction on the Lambda endpoint and fails (after ~3.4 s of retries) if nothing answers;
+//!   then it sends one `Event` invoke so the Lambda's worker registers its task queues.
+//!   Repeating it fails with "Worker Deployment Version ... already exists".
+//! - `create` of an existing deployment fails with "... already exists". Both are tolerated here,
+//!   which makes [`create_deployment_version`] idempotent (an existing version keeps its
+//!   original compute config).
+//! - `set-current-version` on a version with a compute config works **with no poller** and
+//!   without `--allow-no-pollers`. On a version that does not exist it fails ("build ID not found
+//!   in Worker Deployment") unless `--allow-no-pollers` is given; with that flag it creates the
+//!   deployment and the version (no compute config, no task queues) and makes it current. So a
+//!   version without Lambda comes into being through [`set_current_version`] (which passes the
+//!   flag) or through the first versioned poll.
+//! - A versioned worker that polls a task queue **not yet in the version** is not refused: its
+//!   poll attaches the task queue to the version (`describe-version` then lists it), and if the
+//!   version is current, workflows started on that queue run on it. If the version is *not*
+//!   current (the poll alone also creates deployment and version), new workflows on that queue
+//!   are unversioned and wait: no unversioned worker polls. Set the version current first.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::temporal::{cli_command, ensure_temporal_cli};
+
+/// Ensures `deployment` exists and, with a Lambda ARN, that version `build_id` exists with that
+/// function as its compute config (invoked without an IAM role, as the local stack needs).
+///
+/// Without an ARN only the deployment is created: the server refuses a version without a compute
+/// config; [`set_current_version`] or the first versioned poll creates it.
+pub fn create_deployment_version(
+    server_address: &str,
+    deployment: &str,
+    build_id: &str,
+    lambda_arn: Option<&str>,
+) -> Result<()> {
+    let cli = ensure_temporal_cli()?;
+    run_tolerating_exists(&cli, server_address, &["worker", "deployment", "create", "--name", deployment])?;
+    if let Some(arn) = lambda_arn {
+        run_tolerating_exists(
+            &cli,
+            server_address,
+            &[
+                "worker",
+                "deployment",
+                "create-version",
+                "--deployment-name",
+                deployment,
+                "--build-id",
+                build_id,
+                "--aws-lambda-function-arn",
+                arn,
+                "--aws-lambda-skip-role-and-external-id",
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes `build_id` the current version of `deployment`, so new workflows on its task queues go
+/// to it. Passes `--allow-no-pollers`, so it works before any worker polled (and creates a
+/// version that does not exist yet).
+pub fn set_current_version(server_address: &str, deployment: &str, build_id: &str) -> Result<()> {
+    let cli = ensure_temporal_cli()?;
+    run(
+        &cli,
+        server_address,
+        &[
+            "worker",
+            "deployment",
+            "set-current-version",
+            "--deployment-name",
+            deployment,
+            "--build-id",
+            build_id,
+            "--allow-no-pollers",
+            "--yes",
+        ],
+    )
+    .map(drop)
+}
+
+/// Runs a CLI command; fails with its stderr.
+fn run(cli: &Path, address: &str, args: &[&str]) -> Result<String> {
+    let out = cli_command(cli, address).args(args).output()?;
+    if !out.status.success() {
+        bail!(
+            "`temporal {}` against {address} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn run_tolerating_exists(cli: &Path, address: &str, args: &[&str]) -> Result<()> {
+    match run(cli, address, args) {
+        Err(err) if err.to_string().contains("already exists") => Ok(()),
+        other => other.map(drop),
+    }
+}

@@ -1,0 +1,92 @@
+//! Starts and stops real LocalStack instances (installing it on first run) and talks SQS to them.
+
+use devstack::localstack::{health, sqs_is_running};
+use devstack::ports::is_listening;
+use devstack::{LocalStack, LocalStackOptions, localstack_for_tests};
+
+fn port_of(endpoint: &str) -> u16 {
+    endpoint.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// One SQS call over the JSON protocol (what current AWS SDKs speak); LocalStack ignores the
+/// signature, so none is sent.
+fn sqs(endpoint: &str, action: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
+    let response = ureq::post(endpoint)
+        .header("X-Amz-Target", &format!("AmazonSQS.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(body.to_string());
+    let mut response = response.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn serves_sqs_with_local_queue_urls_and_stops() {
+    let stack = LocalStack::start(LocalStackOptions::default()).unwrap();
+    let endpoint = stack.endpoint();
+    assert!(stack.is_owned());
+    assert!(sqs_is_running(&endpoint));
+    assert_eq!(health(&endpoint).unwrap()["services"]["sqs"], "running");
+
+    let created = sqs(&endpoint, "CreateQueue", serde_json::json!({"QueueName": "orders"})).unwrap();
+    let url = created["QueueUrl"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("{endpoint}/000000000000/orders"), "SQS_ENDPOINT_STRATEGY=off");
+
+    sqs(&endpoint, "SendMessage", serde_json::json!({"QueueUrl": url, "MessageBody": "{\"orderId\":\"o-1\"}"}))
+        .unwrap();
+    let received = sqs(
+        &endpoint,
+        "ReceiveMessage",
+        serde_json::json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 5}),
+    )
+    .unwrap();
+    assert_eq!(received["Messages"][0]["Body"], "{\"orderId\":\"o-1\"}");
+
+    let missing = sqs(&endpoint, "GetQueueUrl", serde_json::json!({"QueueName": "nope"})).unwrap_err();
+    assert!(missing.contains("NonExistentQueue") || missing.contains("QueueDoesNotExist"), "{missing}");
+
+    let port = port_of(&endpoint);
+    stack.stop().unwrap();
+    assert!(!is_listening(port), "port {port} still answers after stop");
+}
+
+#[test]
+fn a_busy_port_is_refused_before_anything_starts() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let err = LocalStack::start(LocalStackOptions { port, ..Default::default() }).unwrap_err();
+    assert!(err.to_string().contains("already in use"), "{err:#}");
+}
+
+#[test]
+fn drop_stops_it_and_state_goes_to_the_data_dir() {
+    let dir = devstack::paths::data_dir().join(format!("test-localstack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stack = LocalStack::start(LocalStackOptions { data_dir: Some(dir.clone()), ..Default::default() }).unwrap();
+    let port = port_of(&stack.endpoint());
+    drop(stack);
+    assert!(!is_listening(port), "port {port} still answers after drop");
+    assert!(dir.is_dir() && std::fs::read_dir(&dir).unwrap().next().is_some(), "nothing written to {dir:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tests_share_the_instance_named_in_the_environment() {
+    let stack = localstack_for_tests().unwrap();
+    assert_eq!(stack.is_owned(), std::env::var_os(devstack::ENV_SQS_ENDPOINT).is_none());
+    assert!(sqs_is_running(&stack.endpoint()));
+}
+
+#[test]
+fn connecting_to_nothing_fails() {
+    let port = devstack::ports::pick_free_port().unwrap();
+    let err = LocalStack::connect(&format!("http://127.0.0.1:{port}")).unwrap_err();
+    assert!(err.to_string().contains("no LocalStack"), "{err}");
+}

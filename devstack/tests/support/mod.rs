@@ -1,0 +1,3 @@
+//! Helpers shared by devstack's integration tests.
+
+pub mod fake_lambda;
