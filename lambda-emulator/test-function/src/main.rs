@@ -118,6 +118,8 @@ fn http_request(payload: &Value) -> Value {
         "routeKey": payload["routeKey"],
         "pathParameters": payload["pathParameters"],
         "headers": payload["headers"],
+        "version": payload["version"],
+        "requestContext": payload["requestContext"],
     });
     json!({
         "statusCode": status,

@@ -1,0 +1,100 @@
+//! The HTTP API event source: routing from the functions' `HttpApi` events, the 2.0 event the
+//! function receives, and how its answer becomes the HTTP response.
+
+mod common;
+
+use common::*;
+use lambda_emulator::HttpRoute;
+use serde_json::{Value, json};
+
+fn route(method: &str, path: &str) -> HttpRoute {
+    HttpRoute { method: method.into(), path: path.into() }
+}
+
+async fn emulator() -> lambda_emulator::RunningEmulator {
+    let mut orders = test_function("orders");
+    orders.http_routes = vec![route("POST", "/orders"), route("GET", "/orders/{id}"), route("ANY", "/plain"), route("ANY", "/status/{code}")];
+    let mut fallback = test_function("fallback");
+    fallback.http_routes = vec![route("ANY", "$default")];
+    let mut failing = test_function("failing");
+    failing.http_routes = vec![route("GET", "/broken")];
+    failing.binary = "/no/such/binary".into();
+    start(vec![orders, fallback, failing]).await
+}
+
+#[tokio::test]
+async fn a_request_becomes_a_2_0_event_and_the_structured_answer_the_response() {
+    let emulator = emulator().await;
+    let response = client()
+        .post(format!("{}/orders?a=1&a=2&b=x%20y", emulator.http_url()))
+        .header("x-custom", "one")
+        .header("cookie", "c1=v1; c2=v2")
+        .json(&json!({ "orderId": "o-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-test-fn"], "yes");
+    assert!(response.headers().contains_key("apigw-requestid"));
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["path"], "/orders");
+    assert_eq!(seen["routeKey"], "POST /orders");
+    assert_eq!(seen["query"], "a=1&a=2&b=x%20y");
+    assert_eq!(seen["body"], r#"{"orderId":"o-1"}"#);
+    assert_eq!(seen["isBase64Encoded"], false);
+    assert_eq!(seen["headers"]["x-custom"], "one");
+    assert!(seen["headers"].get("cookie").is_none(), "cookies travel in their own field");
+}
+
+#[tokio::test]
+async fn the_event_carries_what_api_gateway_sends() {
+    let emulator = emulator().await;
+    let seen: Value = client().get(format!("{}/orders/42", emulator.http_url())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen["version"], "2.0");
+    assert_eq!(seen["routeKey"], "GET /orders/{id}");
+    let context = &seen["requestContext"];
+    assert_eq!(context["http"]["method"], "GET");
+    assert_eq!(context["http"]["path"], "/orders/42");
+    assert_eq!(context["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!((context["stage"].as_str(), context["accountId"].as_str()), (Some("$default"), Some("000000000000")));
+    assert!(context["requestId"].is_string() && context["timeEpoch"].as_i64().unwrap() > 0);
+    assert_eq!(seen["pathParameters"], json!({ "id": "42" }));
+
+    let binary = client().post(format!("{}/anything/else", emulator.http_url())).body(vec![0u8, 159, 146, 150]).send().await.unwrap();
+    assert_eq!(binary.status(), 200);
+    let seen: Value = binary.json().await.unwrap();
+    assert_eq!(seen["routeKey"], "$default");
+    assert_eq!(seen["isBase64Encoded"], true);
+    assert_eq!(seen["body"], "AJ+Slg==");
+}
+
+#[tokio::test]
+async fn plain_json_answers_follow_the_inference_rule() {
+    let emulator = emulator().await;
+    let response = client().get(format!("{}/plain", emulator.http_url())).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "plain": true }));
+    let teapot = client().delete(format!("{}/status/418", emulator.http_url())).send().await.unwrap();
+    assert_eq!(teapot.status(), 418);
+}
+
+#[tokio::test]
+async fn routing_misses_and_function_failures_get_api_gateway_errors() {
+    let mut only = test_function("only");
+    only.http_routes = vec![route("POST", "/orders")];
+    let narrow = start(vec![only]).await;
+    for (method, path) in [("GET", "/orders"), ("POST", "/orders/1"), ("POST", "/"), ("POST", "/ORDERS")] {
+        let response = client().request(method.parse().unwrap(), format!("{}{path}", narrow.http_url())).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({ "message": "Not Found" }));
+    }
+    let too_big = client().post(format!("{}/orders", narrow.http_url())).body(vec![b'x'; 6 * 1024 * 1024 + 1]).send().await.unwrap();
+    assert_eq!(too_big.status(), 413);
+
+    let emulator = emulator().await;
+    let broken = client().get(format!("{}/broken", emulator.http_url())).send().await.unwrap();
+    assert_eq!(broken.status(), 500);
+    assert_eq!(broken.json::<Value>().await.unwrap(), json!({ "message": "Internal Server Error" }));
+}
