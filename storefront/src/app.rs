@@ -39,7 +39,10 @@ impl Application {
     /// Validates the config, opens the database and binds the port. Every startup failure
     /// (bad config, unusable database, port taken) surfaces here with context.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        settings.config.validate().context("invalid configuration")?;
+        settings
+            .config
+            .validate()
+            .context("invalid configuration")?;
         let db_path = settings.db_path.clone();
         let catalog = settings.config.catalog.clone();
         let db = tokio::task::spawn_blocking(move || Db::open(&db_path, &catalog)).await??;
@@ -47,7 +50,11 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let faults = Arc::new(Faults::new(settings.config.faults.clone()));
-        let state = AppState { db, config: Arc::new(settings.config), faults };
+        let state = AppState {
+            db,
+            config: Arc::new(settings.config),
+            faults,
+        };
         Ok(Self { listener, state })
     }
 
@@ -60,9 +67,14 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = crate::routes::router(self.state);
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 

@@ -3,7 +3,11 @@
 //! Everything has a default so `storefront --db shop.db` runs with no file: a six-item catalog,
 //! the default decline rules and a list of deliverable countries. A file (`.json` or `.toml`,
 //! camelCase keys) replaces any section it names; a few `SHOPFLOW_*` environment variables then
-//! override single values, which is what the orchestrator and CI use.
+//! override single values, which is what the orchestrator and CI use:
+//! `SHOPFLOW_DECLINE_ABOVE_MINOR`, `SHOPFLOW_DECLINED_CUSTOMERS` (comma list),
+//! `SHOPFLOW_DELIVERABLE_COUNTRIES` (comma list), `SHOPFLOW_FAULT_ERROR_RATE`,
+//! `SHOPFLOW_FAULT_LOST_RESPONSE_RATE`, `SHOPFLOW_FAULT_LATENCY_MS`.
+//! See `config.example.toml` for the file format.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -68,13 +72,19 @@ impl Default for Config {
 
 impl Default for DeclineRules {
     fn default() -> Self {
-        Self { customers: Vec::new(), customer_prefix: "decline-".into(), max_amount_minor: 1_000_000 }
+        Self {
+            customers: Vec::new(),
+            customer_prefix: "decline-".into(),
+            max_amount_minor: 1_000_000,
+        }
     }
 }
 
 impl Default for ShippingRules {
     fn default() -> Self {
-        let countries = ["US", "CA", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "JP", "AU"];
+        let countries = [
+            "US", "CA", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "JP", "AU",
+        ];
         Self {
             countries: countries.iter().map(|c| parse_default(c)).collect(),
             undeliverable_postal_codes: vec!["00000".into()],
@@ -102,7 +112,8 @@ fn default_catalog() -> Vec<CatalogItem> {
 
 /// Parses a compile-time constant through the same checks as client input.
 fn parse_default<T: TryFrom<String, Error = String>>(value: &str) -> T {
-    T::try_from(value.to_owned()).unwrap_or_else(|err| panic!("bad built-in default {value:?}: {err}"))
+    T::try_from(value.to_owned())
+        .unwrap_or_else(|err| panic!("bad built-in default {value:?}: {err}"))
 }
 
 impl Config {
@@ -121,28 +132,45 @@ impl Config {
     }
 
     /// Applies `SHOPFLOW_*` overrides from `vars` (the process environment in `main`).
-    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<()> {
         fn parsed<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T>
         where
             T::Err: std::fmt::Display,
         {
-            value.trim().parse().map_err(|err| anyhow::anyhow!("{name}={value:?}: {err}"))
+            value
+                .trim()
+                .parse()
+                .map_err(|err| anyhow::anyhow!("{name}={value:?}: {err}"))
         }
         let list = |value: &str| -> Vec<String> {
-            value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
         };
         for (name, value) in vars {
             match name.as_str() {
-                "SHOPFLOW_DECLINE_ABOVE_MINOR" => self.declines.max_amount_minor = parsed(&name, &value)?,
+                "SHOPFLOW_DECLINE_ABOVE_MINOR" => {
+                    self.declines.max_amount_minor = parsed(&name, &value)?
+                }
                 "SHOPFLOW_DECLINED_CUSTOMERS" => self.declines.customers = list(&value),
                 "SHOPFLOW_DELIVERABLE_COUNTRIES" => {
                     self.shipping.countries = list(&value)
                         .into_iter()
-                        .map(|c| CountryCode::try_from(c).map_err(|err| anyhow::anyhow!("{name}: {err}")))
+                        .map(|c| {
+                            CountryCode::try_from(c).map_err(|err| anyhow::anyhow!("{name}: {err}"))
+                        })
                         .collect::<anyhow::Result<_>>()?;
                 }
                 "SHOPFLOW_FAULT_ERROR_RATE" => self.faults.error_rate = parsed(&name, &value)?,
-                "SHOPFLOW_FAULT_LOST_RESPONSE_RATE" => self.faults.lost_response_rate = parsed(&name, &value)?,
+                "SHOPFLOW_FAULT_LOST_RESPONSE_RATE" => {
+                    self.faults.lost_response_rate = parsed(&name, &value)?
+                }
                 "SHOPFLOW_FAULT_LATENCY_MS" => self.faults.latency_ms = parsed(&name, &value)?,
                 _ => {}
             }
@@ -164,7 +192,9 @@ impl Config {
         if self.declines.max_amount_minor <= 0 {
             bail!("declines.maxAmountMinor must be positive");
         }
-        self.faults.validate().map_err(|err| anyhow::anyhow!("faults: {err}"))
+        self.faults
+            .validate()
+            .map_err(|err| anyhow::anyhow!("faults: {err}"))
     }
 
     pub fn catalog_item(&self, sku: &Sku) -> Option<&CatalogItem> {
@@ -201,17 +231,38 @@ mod tests {
     }
 
     #[test]
+    fn example_config_parses_and_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let config = Config::from_file(&path).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.catalog.len(), 2);
+        assert_eq!(config.declines.customers, vec!["cust-broke".to_owned()]);
+    }
+
+    #[test]
     fn env_overrides_single_values() {
         let mut config = Config::default();
         let vars = [
-            ("SHOPFLOW_DELIVERABLE_COUNTRIES".to_owned(), "US, PT".to_owned()),
+            (
+                "SHOPFLOW_DELIVERABLE_COUNTRIES".to_owned(),
+                "US, PT".to_owned(),
+            ),
             ("SHOPFLOW_FAULT_ERROR_RATE".to_owned(), "0.25".to_owned()),
             ("HOME".to_owned(), "/root".to_owned()),
         ];
         config.apply_env(vars).unwrap();
-        let countries: Vec<&str> = config.shipping.countries.iter().map(CountryCode::as_str).collect();
+        let countries: Vec<&str> = config
+            .shipping
+            .countries
+            .iter()
+            .map(CountryCode::as_str)
+            .collect();
         assert_eq!(countries, ["US", "PT"]);
         assert_eq!(config.faults.error_rate, 0.25);
-        assert!(config.apply_env([("SHOPFLOW_FAULT_LATENCY_MS".into(), "soon".into())]).is_err());
+        assert!(
+            config
+                .apply_env([("SHOPFLOW_FAULT_LATENCY_MS".into(), "soon".into())])
+                .is_err()
+        );
     }
 }

@@ -124,7 +124,9 @@ impl Db {
         configure(&conn).with_context(context)?;
         migrate(&mut conn).with_context(context)?;
         seed_stock(&conn, catalog).with_context(context)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` with the connection on the blocking pool. The mutex is held for the whole call,
@@ -187,7 +189,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 }
 
 fn seed_stock(conn: &Connection, catalog: &[CatalogItem]) -> rusqlite::Result<()> {
-    let mut insert = conn.prepare("INSERT OR IGNORE INTO stock (sku, available) VALUES (?1, ?2)")?;
+    let mut insert =
+        conn.prepare("INSERT OR IGNORE INTO stock (sku, available) VALUES (?1, ?2)")?;
     for item in catalog {
         insert.execute((item.sku.as_str(), item.initial_stock))?;
     }

@@ -47,7 +47,10 @@ macro_rules! checked_string {
 /// Opaque identifiers: 1–128 printable ASCII characters, no whitespace.
 fn identifier(value: &str) -> Result<(), String> {
     if value.is_empty() || value.len() > 128 {
-        return Err(format!("must be 1 to 128 characters, got {}", value.chars().count()));
+        return Err(format!(
+            "must be 1 to 128 characters, got {}",
+            value.chars().count()
+        ));
     }
     if !value.chars().all(|c| c.is_ascii_graphic()) {
         return Err("must be printable ASCII without spaces".into());
@@ -76,7 +79,9 @@ fn uppercase_letters(value: &str, len: usize, what: &str) -> Result<(), String> 
     if value.len() == len && value.chars().all(|c| c.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(format!("must be {len} uppercase letters ({what}), got {value:?}"))
+        Err(format!(
+            "must be {len} uppercase letters ({what}), got {value:?}"
+        ))
     }
 }
 
@@ -157,7 +162,9 @@ impl TryFrom<u32> for Quantity {
         if (1..=MAX_QUANTITY).contains(&value) {
             Ok(Self(value))
         } else {
-            Err(format!("quantity must be between 1 and {MAX_QUANTITY}, got {value}"))
+            Err(format!(
+                "quantity must be between 1 and {MAX_QUANTITY}, got {value}"
+            ))
         }
     }
 }
@@ -188,7 +195,9 @@ impl TryFrom<i64> for AmountMinor {
         if (1..=MAX_AMOUNT_MINOR).contains(&value) {
             Ok(Self(value))
         } else {
-            Err(format!("amountMinor must be between 1 and {MAX_AMOUNT_MINOR}, got {value}"))
+            Err(format!(
+                "amountMinor must be between 1 and {MAX_AMOUNT_MINOR}, got {value}"
+            ))
         }
     }
 }
@@ -224,11 +233,17 @@ impl TryFrom<Vec<LineItem>> for LineItems {
     type Error = String;
     fn try_from(items: Vec<LineItem>) -> Result<Self, String> {
         if items.is_empty() || items.len() > MAX_LINES {
-            return Err(format!("items must have 1 to {MAX_LINES} entries, got {}", items.len()));
+            return Err(format!(
+                "items must have 1 to {MAX_LINES} entries, got {}",
+                items.len()
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = items.iter().find(|item| !seen.insert(item.sku.as_str())) {
-            return Err(format!("items lists SKU {:?} more than once", dup.sku.as_str()));
+            return Err(format!(
+                "items lists SKU {:?} more than once",
+                dup.sku.as_str()
+            ));
         }
         Ok(Self(items))
     }

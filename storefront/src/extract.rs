@@ -57,7 +57,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mutation<T> {
         let json = read_json(req, state).await?;
         let fingerprint = Fingerprint::of(&method, &path, &json);
         let body = parse_shape(json.clone())?;
-        Ok(Self { key, fingerprint, json, body })
+        Ok(Self {
+            key,
+            fingerprint,
+            json,
+            body,
+        })
     }
 }
 
@@ -71,7 +76,10 @@ async fn read_json<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Pro
             )
             .with("limitBytes", BODY_LIMIT_BYTES)
         } else {
-            Problem::new(ProblemKind::MalformedJson, format!("cannot read the body: {}", rejection.body_text()))
+            Problem::new(
+                ProblemKind::MalformedJson,
+                format!("cannot read the body: {}", rejection.body_text()),
+            )
         }
     })?;
     // No body means "no fields", whatever the headers say (release/cancel/refund send none).
@@ -80,8 +88,14 @@ async fn read_json<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Pro
     }
     if let Some(content_type) = content_type {
         let is_json = content_type.to_str().is_ok_and(|value| {
-            let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            let mime = value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         });
         if !is_json {
             return Err(Problem::new(
@@ -90,7 +104,8 @@ async fn read_json<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Pro
             ));
         }
     }
-    serde_json::from_slice(&bytes).map_err(|err| Problem::new(ProblemKind::MalformedJson, err.to_string()))
+    serde_json::from_slice(&bytes)
+        .map_err(|err| Problem::new(ProblemKind::MalformedJson, err.to_string()))
 }
 
 fn parse_shape<T: DeserializeOwned>(json: Value) -> Result<T, Problem> {
@@ -100,7 +115,11 @@ fn parse_shape<T: DeserializeOwned>(json: Value) -> Result<T, Problem> {
             // The body itself is wrong (not an object, or a top-level field is missing).
             Problem::new(ProblemKind::InvalidRequest, err.inner().to_string())
         } else {
-            Problem::new(ProblemKind::InvalidRequest, format!("{path}: {}", err.inner())).with("field", path)
+            Problem::new(
+                ProblemKind::InvalidRequest,
+                format!("{path}: {}", err.inner()),
+            )
+            .with("field", path)
         }
     })
 }

@@ -45,13 +45,19 @@ pub struct FaultConfig {
 
 impl FaultConfig {
     pub fn validate(&self) -> Result<(), String> {
-        for (name, rate) in [("errorRate", self.error_rate), ("lostResponseRate", self.lost_response_rate)] {
+        for (name, rate) in [
+            ("errorRate", self.error_rate),
+            ("lostResponseRate", self.lost_response_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
         }
         if self.latency_ms > MAX_LATENCY_MS {
-            return Err(format!("latencyMs must be at most {MAX_LATENCY_MS}, got {}", self.latency_ms));
+            return Err(format!(
+                "latencyMs must be at most {MAX_LATENCY_MS}, got {}",
+                self.latency_ms
+            ));
         }
         Ok(())
     }
@@ -65,7 +71,11 @@ impl FaultConfig {
         let mut found = None;
         visit_strings(body, &mut |text| {
             if found.is_none() {
-                found = self.fail_skus.iter().chain(&self.fail_customers).find(|f| *f == text);
+                found = self
+                    .fail_skus
+                    .iter()
+                    .chain(&self.fail_customers)
+                    .find(|f| *f == text);
             }
         });
         found.map(String::as_str)
@@ -89,17 +99,25 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Self {
-        Self { config: RwLock::new(config) }
+        Self {
+            config: RwLock::new(config),
+        }
     }
 
     pub fn get(&self) -> FaultConfig {
         // A panic while holding this lock cannot leave a half-written config (writes are one
         // assignment), so a poisoned lock is safe to keep using.
-        self.config.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn set(&self, config: FaultConfig) {
-        *self.config.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+        *self
+            .config
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
     }
 
     /// Runs before anything is read or written for a request to `service` with JSON `body`.
@@ -115,8 +133,10 @@ impl Faults {
             return Err(injected("injected error (errorRate); nothing was changed"));
         }
         if let Some(value) = config.mentioned_failure(body) {
-            return Err(injected(format!("injected failure for {value:?}; nothing was changed"))
-                .with("failing", value));
+            return Err(injected(format!(
+                "injected failure for {value:?}; nothing was changed"
+            ))
+            .with("failing", value));
         }
         Ok(())
     }
@@ -146,19 +166,38 @@ mod tests {
 
     #[test]
     fn rates_must_be_probabilities() {
-        let bad = FaultConfig { error_rate: 1.5, ..FaultConfig::default() };
+        let bad = FaultConfig {
+            error_rate: 1.5,
+            ..FaultConfig::default()
+        };
         assert!(bad.validate().is_err());
-        let bad = FaultConfig { lost_response_rate: -0.1, ..FaultConfig::default() };
+        let bad = FaultConfig {
+            lost_response_rate: -0.1,
+            ..FaultConfig::default()
+        };
         assert!(bad.validate().is_err());
-        assert!(FaultConfig { error_rate: 1.0, ..FaultConfig::default() }.validate().is_ok());
+        assert!(
+            FaultConfig {
+                error_rate: 1.0,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 
     #[test]
     fn failure_values_are_found_anywhere_in_the_body() {
-        let config = FaultConfig { fail_skus: vec!["MUG".into()], ..FaultConfig::default() };
+        let config = FaultConfig {
+            fail_skus: vec!["MUG".into()],
+            ..FaultConfig::default()
+        };
         let body = json!({"orderId": "o1", "items": [{"sku": "TEE", "quantity": 1}, {"sku": "MUG", "quantity": 2}]});
         assert_eq!(config.mentioned_failure(&body), Some("MUG"));
-        assert_eq!(config.mentioned_failure(&json!({"items": [{"sku": "TEE"}]})), None);
+        assert_eq!(
+            config.mentioned_failure(&json!({"items": [{"sku": "TEE"}]})),
+            None
+        );
     }
 
     #[tokio::test]
@@ -168,7 +207,17 @@ mod tests {
             services: vec![Service::Payments],
             ..FaultConfig::default()
         });
-        assert!(faults.before_effect(Service::Payments, &json!({})).await.is_err());
-        assert!(faults.before_effect(Service::Inventory, &json!({})).await.is_ok());
+        assert!(
+            faults
+                .before_effect(Service::Payments, &json!({}))
+                .await
+                .is_err()
+        );
+        assert!(
+            faults
+                .before_effect(Service::Inventory, &json!({}))
+                .await
+                .is_ok()
+        );
     }
 }

@@ -36,13 +36,18 @@ impl IdempotencyKey {
         if values.next().is_some() {
             return Err(invalid("send exactly one Idempotency-Key header"));
         }
-        let key = value.to_str().map_err(|_| invalid("must be visible ASCII"))?;
+        let key = value
+            .to_str()
+            .map_err(|_| invalid("must be visible ASCII"))?;
         Self::parse(key)
     }
 
     pub fn parse(key: &str) -> Result<Self, Problem> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(invalid(&format!("must be 1 to {MAX_KEY_LEN} characters, got {}", key.len())));
+            return Err(invalid(&format!(
+                "must be 1 to {MAX_KEY_LEN} characters, got {}",
+                key.len()
+            )));
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid("must be visible ASCII without spaces"));
@@ -56,7 +61,10 @@ impl IdempotencyKey {
 }
 
 fn invalid(detail: &str) -> Problem {
-    Problem::new(ProblemKind::InvalidIdempotencyKey, format!("Idempotency-Key {detail}"))
+    Problem::new(
+        ProblemKind::InvalidIdempotencyKey,
+        format!("Idempotency-Key {detail}"),
+    )
 }
 
 /// Hex SHA-256 of a request. Bodies are hashed in canonical form (sorted keys, no whitespace),
@@ -128,7 +136,11 @@ pub enum Lookup {
     Reused,
 }
 
-pub fn lookup(conn: &Connection, key: &IdempotencyKey, fingerprint: &Fingerprint) -> Result<Lookup, Problem> {
+pub fn lookup(
+    conn: &Connection,
+    key: &IdempotencyKey,
+    fingerprint: &Fingerprint,
+) -> Result<Lookup, Problem> {
     let row: Option<(String, u16, String)> = conn
         .query_row(
             "SELECT fingerprint, status, body FROM idempotency WHERE key = ?1",
@@ -153,7 +165,10 @@ pub fn store(
     fingerprint: &Fingerprint,
     response: &StoredResponse,
 ) -> Result<(), Problem> {
-    debug_assert!(!response.status.is_server_error(), "5xx responses must not be stored");
+    debug_assert!(
+        !response.status.is_server_error(),
+        "5xx responses must not be stored"
+    );
     conn.execute(
         "INSERT INTO idempotency (key, fingerprint, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         (key.as_str(), &fingerprint.0, response.status.as_u16(), response.body.to_string(), crate::db::now()),
@@ -188,6 +203,9 @@ mod tests {
         assert_eq!(missing.kind, ProblemKind::MissingIdempotencyKey);
         headers.append(IDEMPOTENCY_KEY_HEADER, "a".parse().unwrap());
         headers.append(IDEMPOTENCY_KEY_HEADER, "b".parse().unwrap());
-        assert_eq!(IdempotencyKey::from_headers(&headers).unwrap_err().kind, ProblemKind::InvalidIdempotencyKey);
+        assert_eq!(
+            IdempotencyKey::from_headers(&headers).unwrap_err().kind,
+            ProblemKind::InvalidIdempotencyKey
+        );
     }
 }

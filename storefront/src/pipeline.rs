@@ -36,14 +36,23 @@ impl Reply {
     }
 
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, Problem> {
-        Ok(Self { status, body: serde_json::to_value(body).map_err(Problem::internal)? })
+        Ok(Self {
+            status,
+            body: serde_json::to_value(body).map_err(Problem::internal)?,
+        })
     }
 }
 
 /// The effect of one mutating request: synchronous SQL on a connection already inside a
 /// transaction. It must not commit; `key` goes into the ledger rows it writes.
-pub trait Effect<T>: FnOnce(&Connection, &IdempotencyKey, T) -> Result<Reply, Problem> + Send + 'static {}
-impl<T, F> Effect<T> for F where F: FnOnce(&Connection, &IdempotencyKey, T) -> Result<Reply, Problem> + Send + 'static {}
+pub trait Effect<T>:
+    FnOnce(&Connection, &IdempotencyKey, T) -> Result<Reply, Problem> + Send + 'static
+{
+}
+impl<T, F> Effect<T> for F where
+    F: FnOnce(&Connection, &IdempotencyKey, T) -> Result<Reply, Problem> + Send + 'static
+{
+}
 
 /// Runs `effect` for `request` to `service` with the full idempotency and fault semantics.
 pub async fn run<T: Send + 'static>(
@@ -55,7 +64,12 @@ pub async fn run<T: Send + 'static>(
     if let Err(problem) = state.faults.before_effect(service, &request.json).await {
         return problem_response(problem);
     }
-    let Mutation { key, fingerprint, body, .. } = request;
+    let Mutation {
+        key,
+        fingerprint,
+        body,
+        ..
+    } = request;
     let outcome = state
         .db
         .call(move |conn| -> Result<(StoredResponse, bool), Problem> {
@@ -65,7 +79,10 @@ pub async fn run<T: Send + 'static>(
                 Lookup::Reused => {
                     return Err(Problem::new(
                         ProblemKind::IdempotencyKeyReused,
-                        format!("Idempotency-Key {:?} was used for a different request", key.as_str()),
+                        format!(
+                            "Idempotency-Key {:?} was used for a different request",
+                            key.as_str()
+                        ),
                     ));
                 }
                 Lookup::New => {}
@@ -74,14 +91,20 @@ pub async fn run<T: Send + 'static>(
             let response = match effect(&savepoint, &key, body) {
                 Ok(reply) => {
                     savepoint.commit()?;
-                    StoredResponse { status: reply.status, body: reply.body }
+                    StoredResponse {
+                        status: reply.status,
+                        body: reply.body,
+                    }
                 }
                 // Dropping the savepoint undoes the partial effect; dropping `tx` (via `?` or
                 // the early return) undoes everything for a 5xx, which is then not stored.
                 Err(problem) if problem.status().is_server_error() => return Err(problem),
                 Err(problem) => {
                     drop(savepoint);
-                    StoredResponse { status: problem.status(), body: problem.body() }
+                    StoredResponse {
+                        status: problem.status(),
+                        body: problem.body(),
+                    }
                 }
             };
             idempotency::store(&tx, &key, &fingerprint, &response)?;
@@ -100,7 +123,9 @@ pub async fn run<T: Send + 'static>(
     }
     let mut response = json_response(stored.status, &stored.body);
     if replayed {
-        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     }
     response
 }

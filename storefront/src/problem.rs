@@ -57,9 +57,9 @@ impl ProblemKind {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MissingIdempotencyKey
-            | Self::InvalidIdempotencyKey
-            | Self::MalformedJson => StatusCode::BAD_REQUEST,
+            Self::MissingIdempotencyKey | Self::InvalidIdempotencyKey | Self::MalformedJson => {
+                StatusCode::BAD_REQUEST
+            }
             Self::IdempotencyKeyReused | Self::OutOfStock => StatusCode::CONFLICT,
             Self::InvalidRequest | Self::UnknownSku | Self::UndeliverableAddress => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -78,7 +78,9 @@ impl ProblemKind {
         match self {
             Self::MissingIdempotencyKey => "Idempotency-Key header is required",
             Self::InvalidIdempotencyKey => "Idempotency-Key header is invalid",
-            Self::IdempotencyKeyReused => "Idempotency-Key was already used for a different request",
+            Self::IdempotencyKeyReused => {
+                "Idempotency-Key was already used for a different request"
+            }
             Self::MalformedJson => "Request body is not valid JSON",
             Self::InvalidRequest => "Request body does not match the expected shape",
             Self::PayloadTooLarge => "Request body is too large",
@@ -109,7 +111,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), extra: Map::new() }
+        Self {
+            kind,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// Adds an extension member. Reserved member names are ignored so they cannot be clobbered.
@@ -121,13 +127,19 @@ impl Problem {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(ProblemKind::NotFound, format!("{what} {id:?} does not exist"))
+        Self::new(
+            ProblemKind::NotFound,
+            format!("{what} {id:?} does not exist"),
+        )
     }
 
     /// A 500 whose detail is safe to show: the cause is logged, not returned.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(ProblemKind::Internal, "the storefront failed to handle the request")
+        Self::new(
+            ProblemKind::Internal,
+            "the storefront failed to handle the request",
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -147,7 +159,13 @@ impl Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.kind.slug(), self.status(), self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.slug(),
+            self.status(),
+            self.detail
+        )
     }
 }
 

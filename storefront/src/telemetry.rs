@@ -12,8 +12,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("SHOPFLOW_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = std::env::var("SHOPFLOW_LOG_FORMAT")
+        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -31,10 +34,14 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "<unmatched>".to_owned(), |path| path.as_str().to_owned());
-    let keyed = request.headers().contains_key(crate::idempotency::IDEMPOTENCY_KEY_HEADER);
+    let keyed = request
+        .headers()
+        .contains_key(crate::idempotency::IDEMPOTENCY_KEY_HEADER);
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let replayed = response.headers().contains_key(crate::idempotency::REPLAYED_HEADER);
+    let replayed = response
+        .headers()
+        .contains_key(crate::idempotency::REPLAYED_HEADER);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(%method, %route, status, replayed, keyed, elapsed_ms, "request");

@@ -29,7 +29,9 @@ async fn put_faults(
     State(state): State<AppState>,
     JsonBody(config): JsonBody<FaultConfig>,
 ) -> Result<Json<FaultConfig>, Problem> {
-    config.validate().map_err(|detail| Problem::new(ProblemKind::InvalidRequest, detail))?;
+    config
+        .validate()
+        .map_err(|detail| Problem::new(ProblemKind::InvalidRequest, detail))?;
     tracing::info!(?config, "fault configuration changed");
     state.faults.set(config);
     Ok(Json(state.faults.get()))
@@ -51,10 +53,14 @@ async fn set_stock(
     Path(sku): Path<String>,
     JsonBody(SetStock { available }): JsonBody<SetStock>,
 ) -> Result<Json<StockLevel>, Problem> {
-    let sku = Sku::try_from(sku).map_err(|detail| Problem::new(ProblemKind::InvalidRequest, detail))?;
+    let sku =
+        Sku::try_from(sku).map_err(|detail| Problem::new(ProblemKind::InvalidRequest, detail))?;
     let config = state.config.clone();
     let stored_sku = sku.clone();
-    state.db.call(move |conn| inventory::set_stock(conn, &config, &stored_sku, available)).await??;
+    state
+        .db
+        .call(move |conn| inventory::set_stock(conn, &config, &stored_sku, available))
+        .await??;
     Ok(Json(StockLevel { sku, available }))
 }
 

@@ -17,20 +17,29 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/catalog", get(catalog))
         .route("/inventory/reservations", post(reserve))
-        .route("/inventory/reservations/{reservation_id}/release", post(release))
+        .route(
+            "/inventory/reservations/{reservation_id}/release",
+            post(release),
+        )
 }
 
 async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
     let config = state.config.clone();
-    let items = state.db.call(move |conn| inventory::catalog(conn, &config)).await??;
+    let items = state
+        .db
+        .call(move |conn| inventory::catalog(conn, &config))
+        .await??;
     Ok(Json(json!({ "items": items })))
 }
 
 async fn reserve(State(state): State<AppState>, request: Mutation<ReserveRequest>) -> Response {
     let config = state.config.clone();
-    pipeline::run(&state, Service::Inventory, request, move |conn, key, body| {
-        inventory::reserve(conn, &config, key, body)
-    })
+    pipeline::run(
+        &state,
+        Service::Inventory,
+        request,
+        move |conn, key, body| inventory::reserve(conn, &config, key, body),
+    )
     .await
 }
 
@@ -39,8 +48,11 @@ async fn release(
     Path(reservation_id): Path<String>,
     request: Mutation<NoFields>,
 ) -> Response {
-    pipeline::run(&state, Service::Inventory, request, move |conn, key, NoFields {}| {
-        inventory::release(conn, key, &reservation_id)
-    })
+    pipeline::run(
+        &state,
+        Service::Inventory,
+        request,
+        move |conn, key, NoFields {}| inventory::release(conn, key, &reservation_id),
+    )
     .await
 }

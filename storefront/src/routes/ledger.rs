@@ -19,7 +19,13 @@ struct LedgerQuery {
     order_id: Option<String>,
 }
 
-async fn read(State(state): State<AppState>, Query(query): Query<LedgerQuery>) -> Result<Json<Ledger>, Problem> {
-    let ledger = state.db.call(move |conn| ledger::read(conn, query.order_id.as_deref())).await??;
+async fn read(
+    State(state): State<AppState>,
+    Query(query): Query<LedgerQuery>,
+) -> Result<Json<Ledger>, Problem> {
+    let ledger = state
+        .db
+        .call(move |conn| ledger::read(conn, query.order_id.as_deref()))
+        .await??;
     Ok(Json(ledger))
 }

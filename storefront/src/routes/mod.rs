@@ -43,9 +43,15 @@ async fn health() -> Json<Value> {
 }
 
 async fn not_found(uri: Uri) -> Problem {
-    Problem::new(ProblemKind::NotFound, format!("no route for {}", uri.path()))
+    Problem::new(
+        ProblemKind::NotFound,
+        format!("no route for {}", uri.path()),
+    )
 }
 
 async fn method_not_allowed(uri: Uri) -> Problem {
-    Problem::new(ProblemKind::MethodNotAllowed, format!("{} does not support this method", uri.path()))
+    Problem::new(
+        ProblemKind::MethodNotAllowed,
+        format!("{} does not support this method", uri.path()),
+    )
 }

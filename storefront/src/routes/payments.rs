@@ -19,15 +19,25 @@ pub fn router() -> Router<AppState> {
 
 async fn charge(State(state): State<AppState>, request: Mutation<ChargeRequest>) -> Response {
     let config = state.config.clone();
-    pipeline::run(&state, Service::Payments, request, move |conn, key, body| {
-        payments::charge(conn, &config.declines, key, body)
-    })
+    pipeline::run(
+        &state,
+        Service::Payments,
+        request,
+        move |conn, key, body| payments::charge(conn, &config.declines, key, body),
+    )
     .await
 }
 
-async fn refund(State(state): State<AppState>, Path(charge_id): Path<String>, request: Mutation<NoFields>) -> Response {
-    pipeline::run(&state, Service::Payments, request, move |conn, key, NoFields {}| {
-        payments::refund(conn, key, &charge_id)
-    })
+async fn refund(
+    State(state): State<AppState>,
+    Path(charge_id): Path<String>,
+    request: Mutation<NoFields>,
+) -> Response {
+    pipeline::run(
+        &state,
+        Service::Payments,
+        request,
+        move |conn, key, NoFields {}| payments::refund(conn, key, &charge_id),
+    )
     .await
 }

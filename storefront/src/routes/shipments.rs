@@ -19,15 +19,25 @@ pub fn router() -> Router<AppState> {
 
 async fn create(State(state): State<AppState>, request: Mutation<ShipmentRequest>) -> Response {
     let config = state.config.clone();
-    pipeline::run(&state, Service::Shipments, request, move |conn, key, body| {
-        shipments::create(conn, &config, key, body)
-    })
+    pipeline::run(
+        &state,
+        Service::Shipments,
+        request,
+        move |conn, key, body| shipments::create(conn, &config, key, body),
+    )
     .await
 }
 
-async fn cancel(State(state): State<AppState>, Path(shipment_id): Path<String>, request: Mutation<NoFields>) -> Response {
-    pipeline::run(&state, Service::Shipments, request, move |conn, key, NoFields {}| {
-        shipments::cancel(conn, key, &shipment_id)
-    })
+async fn cancel(
+    State(state): State<AppState>,
+    Path(shipment_id): Path<String>,
+    request: Mutation<NoFields>,
+) -> Response {
+    pipeline::run(
+        &state,
+        Service::Shipments,
+        request,
+        move |conn, key, NoFields {}| shipments::cancel(conn, key, &shipment_id),
+    )
     .await
 }

@@ -46,9 +46,15 @@ pub struct CatalogEntry {
 
 /// 422 `unknown-sku` unless every line names a catalog SKU. Shared with shipments.
 pub fn require_known_skus(config: &Config, items: &LineItems) -> Result<(), Problem> {
-    match items.iter().find(|item| config.catalog_item(&item.sku).is_none()) {
-        Some(item) => Err(Problem::new(ProblemKind::UnknownSku, format!("SKU {} is not in the catalog", item.sku))
-            .with("sku", item.sku.as_str())),
+    match items
+        .iter()
+        .find(|item| config.catalog_item(&item.sku).is_none())
+    {
+        Some(item) => Err(Problem::new(
+            ProblemKind::UnknownSku,
+            format!("SKU {} is not in the catalog", item.sku),
+        )
+        .with("sku", item.sku.as_str())),
         None => Ok(()),
     }
 }
@@ -76,7 +82,10 @@ pub fn reserve(
             let available = available(conn, sku)?;
             return Err(Problem::new(
                 ProblemKind::OutOfStock,
-                format!("SKU {sku}: requested {}, only {available} available", quantity.get()),
+                format!(
+                    "SKU {sku}: requested {}, only {available} available",
+                    quantity.get()
+                ),
             )
             .with("sku", sku.as_str())
             .with("requested", quantity.get())
@@ -92,15 +101,27 @@ pub fn reserve(
             NewEffect {
                 sku: Some(sku.as_str()),
                 quantity: Some(quantity.get()),
-                ..NewEffect::new(EffectKind::Reserve, request.order_id.as_str(), &reservation_id)
+                ..NewEffect::new(
+                    EffectKind::Reserve,
+                    request.order_id.as_str(),
+                    &reservation_id,
+                )
             },
         )?;
     }
-    Reply::created(Reservation { reservation_id, order_id: request.order_id, items: request.items })
+    Reply::created(Reservation {
+        reservation_id,
+        order_id: request.order_id,
+        items: request.items,
+    })
 }
 
 /// Returns a reservation's stock once; releasing again answers the same without moving stock.
-pub fn release(conn: &Connection, key: &IdempotencyKey, reservation_id: &str) -> Result<Reply, Problem> {
+pub fn release(
+    conn: &Connection,
+    key: &IdempotencyKey,
+    reservation_id: &str,
+) -> Result<Reply, Problem> {
     let reservation: Option<(String, Option<String>)> = conn
         .query_row(
             "SELECT order_id, released_at FROM reservations WHERE id = ?1",
@@ -112,12 +133,21 @@ pub fn release(conn: &Connection, key: &IdempotencyKey, reservation_id: &str) ->
         return Err(Problem::not_found("reservation", reservation_id));
     };
     if released_at.is_none() {
-        conn.execute("UPDATE reservations SET released_at = ?2 WHERE id = ?1", (reservation_id, crate::db::now()))?;
-        let mut lines = conn.prepare("SELECT sku, quantity FROM reservation_items WHERE reservation_id = ?1 ORDER BY sku")?;
-        let lines: Vec<(String, u32)> =
-            lines.query_map([reservation_id], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+        conn.execute(
+            "UPDATE reservations SET released_at = ?2 WHERE id = ?1",
+            (reservation_id, crate::db::now()),
+        )?;
+        let mut lines = conn.prepare(
+            "SELECT sku, quantity FROM reservation_items WHERE reservation_id = ?1 ORDER BY sku",
+        )?;
+        let lines: Vec<(String, u32)> = lines
+            .query_map([reservation_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         for (sku, quantity) in &lines {
-            conn.execute("UPDATE stock SET available = available + ?2 WHERE sku = ?1", (sku, quantity))?;
+            conn.execute(
+                "UPDATE stock SET available = available + ?2 WHERE sku = ?1",
+                (sku, quantity),
+            )?;
             ledger::record(
                 conn,
                 key,
@@ -129,12 +159,19 @@ pub fn release(conn: &Connection, key: &IdempotencyKey, reservation_id: &str) ->
             )?;
         }
     }
-    Reply::ok(Released { reservation_id: reservation_id.to_owned(), released: true })
+    Reply::ok(Released {
+        reservation_id: reservation_id.to_owned(),
+        released: true,
+    })
 }
 
 fn available(conn: &Connection, sku: &Sku) -> Result<i64, Problem> {
     let available = conn
-        .query_row("SELECT available FROM stock WHERE sku = ?1", [sku.as_str()], |row| row.get(0))
+        .query_row(
+            "SELECT available FROM stock WHERE sku = ?1",
+            [sku.as_str()],
+            |row| row.get(0),
+        )
         .optional()?;
     Ok(available.unwrap_or(0))
 }
@@ -157,7 +194,12 @@ pub fn catalog(conn: &Connection, config: &Config) -> Result<Vec<CatalogEntry>, 
 }
 
 /// Sets a SKU's stock (admin/demo). Not an effect: it writes no ledger row.
-pub fn set_stock(conn: &Connection, config: &Config, sku: &Sku, available: u32) -> Result<(), Problem> {
+pub fn set_stock(
+    conn: &Connection,
+    config: &Config,
+    sku: &Sku,
+    available: u32,
+) -> Result<(), Problem> {
     if config.catalog_item(sku).is_none() {
         return Err(Problem::not_found("SKU", sku.as_str()));
     }

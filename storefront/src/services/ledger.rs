@@ -67,11 +67,22 @@ pub struct NewEffect<'a> {
 
 impl<'a> NewEffect<'a> {
     pub fn new(kind: EffectKind, order_id: &'a str, reference: &'a str) -> Self {
-        Self { kind, order_id, reference, amount_minor: None, sku: None, quantity: None }
+        Self {
+            kind,
+            order_id,
+            reference,
+            amount_minor: None,
+            sku: None,
+            quantity: None,
+        }
     }
 }
 
-pub fn record(conn: &Connection, key: &IdempotencyKey, effect: NewEffect<'_>) -> Result<(), Problem> {
+pub fn record(
+    conn: &Connection,
+    key: &IdempotencyKey,
+    effect: NewEffect<'_>,
+) -> Result<(), Problem> {
     conn.execute(
         "INSERT INTO effects (kind, order_id, reference, idempotency_key, amount_minor, sku, quantity, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -125,7 +136,11 @@ pub fn read(conn: &Connection, order_id: Option<&str>) -> Result<Ledger, Problem
             Ok(EffectRow {
                 seq: row.get(0)?,
                 kind: EffectKind::parse(&kind).ok_or_else(|| {
-                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, kind.into())
+                    rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Text,
+                        kind.into(),
+                    )
                 })?,
                 order_id: row.get(2)?,
                 reference: row.get(3)?,
@@ -137,7 +152,10 @@ pub fn read(conn: &Connection, order_id: Option<&str>) -> Result<Ledger, Problem
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(Ledger { effects, stock: stock(conn)? })
+    Ok(Ledger {
+        effects,
+        stock: stock(conn)?,
+    })
 }
 
 pub fn stock(conn: &Connection) -> Result<BTreeMap<String, i64>, Problem> {

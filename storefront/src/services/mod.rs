@@ -14,5 +14,8 @@ pub mod shipments;
 /// A new resource ID such as `rsv_01jbz…`: prefixed so a misplaced ID is obvious in logs, ULID so
 /// IDs sort by creation time.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    format!(
+        "{prefix}_{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }

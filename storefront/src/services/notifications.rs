@@ -25,7 +25,11 @@ pub struct Notification {
     pub notification_id: String,
 }
 
-pub fn send(conn: &Connection, key: &IdempotencyKey, request: NotificationRequest) -> Result<Reply, Problem> {
+pub fn send(
+    conn: &Connection,
+    key: &IdempotencyKey,
+    request: NotificationRequest,
+) -> Result<Reply, Problem> {
     let notification_id = new_id("ntf");
     conn.execute(
         "INSERT INTO notifications (id, order_id, email, kind, message, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -38,6 +42,14 @@ pub fn send(conn: &Connection, key: &IdempotencyKey, request: NotificationReques
             crate::db::now(),
         ),
     )?;
-    ledger::record(conn, key, NewEffect::new(EffectKind::Notify, request.order_id.as_str(), &notification_id))?;
+    ledger::record(
+        conn,
+        key,
+        NewEffect::new(
+            EffectKind::Notify,
+            request.order_id.as_str(),
+            &notification_id,
+        ),
+    )?;
     Reply::created(Notification { notification_id })
 }

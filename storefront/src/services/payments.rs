@@ -44,11 +44,17 @@ pub fn decline_reason(rules: &DeclineRules, request: &ChargeRequest) -> Option<S
         return Some(format!("customer {customer} is on the decline list"));
     }
     if !rules.customer_prefix.is_empty() && customer.starts_with(&rules.customer_prefix) {
-        return Some(format!("customer IDs starting with {:?} are declined", rules.customer_prefix));
+        return Some(format!(
+            "customer IDs starting with {:?} are declined",
+            rules.customer_prefix
+        ));
     }
     let amount = request.amount_minor.get();
     if amount > rules.max_amount_minor {
-        return Some(format!("amount {amount} exceeds the limit of {} minor units", rules.max_amount_minor));
+        return Some(format!(
+            "amount {amount} exceeds the limit of {} minor units",
+            rules.max_amount_minor
+        ));
     }
     None
 }
@@ -93,17 +99,21 @@ pub fn charge(
 /// Refunds the whole charge once; a second refund returns the first.
 pub fn refund(conn: &Connection, key: &IdempotencyKey, charge_id: &str) -> Result<Reply, Problem> {
     let charge: Option<(String, i64)> = conn
-        .query_row("SELECT order_id, amount_minor FROM charges WHERE id = ?1", [charge_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT order_id, amount_minor FROM charges WHERE id = ?1",
+            [charge_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()?;
     let Some((order_id, amount_minor)) = charge else {
         return Err(Problem::not_found("charge", charge_id));
     };
     let existing: Option<(String, i64)> = conn
-        .query_row("SELECT id, amount_minor FROM refunds WHERE charge_id = ?1", [charge_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT id, amount_minor FROM refunds WHERE charge_id = ?1",
+            [charge_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()?;
     let (refund_id, amount_minor) = match existing {
         Some(existing) => existing,
@@ -116,10 +126,17 @@ pub fn refund(conn: &Connection, key: &IdempotencyKey, charge_id: &str) -> Resul
             ledger::record(
                 conn,
                 key,
-                NewEffect { amount_minor: Some(amount_minor), ..NewEffect::new(EffectKind::Refund, &order_id, &refund_id) },
+                NewEffect {
+                    amount_minor: Some(amount_minor),
+                    ..NewEffect::new(EffectKind::Refund, &order_id, &refund_id)
+                },
             )?;
             (refund_id, amount_minor)
         }
     };
-    Reply::ok(Refund { charge_id: charge_id.to_owned(), refund_id, amount_minor })
+    Reply::ok(Refund {
+        charge_id: charge_id.to_owned(),
+        refund_id,
+        amount_minor,
+    })
 }

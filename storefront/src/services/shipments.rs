@@ -52,7 +52,11 @@ pub fn undeliverable_reason(rules: &ShippingRules, address: &Address) -> Option<
         return Some(format!("we do not ship to country {}", address.country));
     }
     let postal_code = address.postal_code.as_str().trim();
-    if rules.undeliverable_postal_codes.iter().any(|code| code == postal_code) {
+    if rules
+        .undeliverable_postal_codes
+        .iter()
+        .any(|code| code == postal_code)
+    {
         return Some(format!("postal code {postal_code} is not deliverable"));
     }
     None
@@ -78,23 +82,47 @@ pub fn create(
         "INSERT INTO shipments (id, order_id, tracking_number, request, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         (&shipment_id, request.order_id.as_str(), &tracking_number, stored_request, crate::db::now()),
     )?;
-    ledger::record(conn, key, NewEffect::new(EffectKind::Ship, request.order_id.as_str(), &shipment_id))?;
-    Reply::created(Shipment { shipment_id, order_id: request.order_id, tracking_number })
+    ledger::record(
+        conn,
+        key,
+        NewEffect::new(EffectKind::Ship, request.order_id.as_str(), &shipment_id),
+    )?;
+    Reply::created(Shipment {
+        shipment_id,
+        order_id: request.order_id,
+        tracking_number,
+    })
 }
 
 /// Cancels once; cancelling again answers the same without a second effect.
-pub fn cancel(conn: &Connection, key: &IdempotencyKey, shipment_id: &str) -> Result<Reply, Problem> {
+pub fn cancel(
+    conn: &Connection,
+    key: &IdempotencyKey,
+    shipment_id: &str,
+) -> Result<Reply, Problem> {
     let shipment: Option<(String, Option<String>)> = conn
-        .query_row("SELECT order_id, cancelled_at FROM shipments WHERE id = ?1", [shipment_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT order_id, cancelled_at FROM shipments WHERE id = ?1",
+            [shipment_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()?;
     let Some((order_id, cancelled_at)) = shipment else {
         return Err(Problem::not_found("shipment", shipment_id));
     };
     if cancelled_at.is_none() {
-        conn.execute("UPDATE shipments SET cancelled_at = ?2 WHERE id = ?1", (shipment_id, crate::db::now()))?;
-        ledger::record(conn, key, NewEffect::new(EffectKind::CancelShipment, &order_id, shipment_id))?;
+        conn.execute(
+            "UPDATE shipments SET cancelled_at = ?2 WHERE id = ?1",
+            (shipment_id, crate::db::now()),
+        )?;
+        ledger::record(
+            conn,
+            key,
+            NewEffect::new(EffectKind::CancelShipment, &order_id, shipment_id),
+        )?;
     }
-    Reply::ok(Cancelled { shipment_id: shipment_id.to_owned(), cancelled: true })
+    Reply::ok(Cancelled {
+        shipment_id: shipment_id.to_owned(),
+        cancelled: true,
+    })
 }

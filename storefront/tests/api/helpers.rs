@@ -31,13 +31,25 @@ impl Answer {
     /// Asserts this is a problem+json response of the given status and type slug.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, slug: &str) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.status.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
             "problems must be application/problem+json"
         );
-        assert_eq!(self.body["type"], format!("https://shopflow.dev/problems/{slug}"), "body: {}", self.body);
+        assert_eq!(
+            self.body["type"],
+            format!("https://shopflow.dev/problems/{slug}"),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
@@ -46,7 +58,12 @@ impl Answer {
 
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.body
+        );
         self
     }
 }
@@ -64,11 +81,19 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("storefront.db");
-    let settings = Settings { listen: "127.0.0.1:0".parse().unwrap(), db_path, config };
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        db_path,
+        config,
+    };
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.local_addr().unwrap();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), _dir: dir }
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 pub async fn read(response: reqwest::Response) -> Answer {
@@ -78,9 +103,14 @@ pub async fn read(response: reqwest::Response) -> Answer {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
     };
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 impl TestApp {
@@ -109,11 +139,26 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        read(self.client.get(self.url(path)).send().await.expect("request sent")).await
+        read(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Answer {
-        read(self.client.put(self.url(path)).json(body).send().await.expect("request sent")).await
+        read(
+            self.client
+                .put(self.url(path))
+                .json(body)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     /// Ledger effects, optionally for one order.
@@ -124,21 +169,35 @@ impl TestApp {
         };
         let ledger = self.get(&path).await;
         ledger.assert_status(200);
-        ledger.body["effects"].as_array().expect("effects array").clone()
+        ledger.body["effects"]
+            .as_array()
+            .expect("effects array")
+            .clone()
     }
 
     /// Effects of one kind, optionally for one order.
     pub async fn effects_of(&self, kind: &str, order_id: Option<&str>) -> Vec<Value> {
-        self.effects(order_id).await.into_iter().filter(|e| e["kind"] == kind).collect()
+        self.effects(order_id)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == kind)
+            .collect()
     }
 
     pub async fn stock(&self, sku: &str) -> i64 {
         let ledger = self.get("/ledger").await;
-        ledger.body["stock"][sku].as_i64().unwrap_or_else(|| panic!("no stock for {sku}: {}", ledger.body))
+        ledger.body["stock"][sku]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no stock for {sku}: {}", ledger.body))
     }
 
     pub async fn set_stock(&self, sku: &str, available: u32) {
-        self.put(&format!("/admin/stock/{sku}"), &json!({ "available": available })).await.assert_status(200);
+        self.put(
+            &format!("/admin/stock/{sku}"),
+            &json!({ "available": available }),
+        )
+        .await
+        .assert_status(200);
     }
 
     pub async fn set_faults(&self, faults: Value) {
@@ -146,16 +205,35 @@ impl TestApp {
     }
 
     pub async fn reserve(&self, key: &str, order_id: &str, items: &[(&str, u32)]) -> Answer {
-        self.post("/inventory/reservations", Some(key), &reservation(order_id, items)).await
+        self.post(
+            "/inventory/reservations",
+            Some(key),
+            &reservation(order_id, items),
+        )
+        .await
     }
 
-    pub async fn charge(&self, key: &str, order_id: &str, customer_id: &str, amount_minor: i64) -> Answer {
-        self.post("/payments/charges", Some(key), &charge(order_id, customer_id, amount_minor)).await
+    pub async fn charge(
+        &self,
+        key: &str,
+        order_id: &str,
+        customer_id: &str,
+        amount_minor: i64,
+    ) -> Answer {
+        self.post(
+            "/payments/charges",
+            Some(key),
+            &charge(order_id, customer_id, amount_minor),
+        )
+        .await
     }
 }
 
 pub fn reservation(order_id: &str, items: &[(&str, u32)]) -> Value {
-    let items: Vec<Value> = items.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect();
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity }))
+        .collect();
     json!({ "orderId": order_id, "items": items })
 }
 
@@ -180,7 +258,10 @@ impl TestApp {
     pub async fn catalog_available(&self, sku: &str) -> i64 {
         let catalog = self.get("/catalog").await;
         let items = catalog.body["items"].as_array().expect("items");
-        let item = items.iter().find(|item| item["sku"] == sku).expect("sku in catalog");
+        let item = items
+            .iter()
+            .find(|item| item["sku"] == sku)
+            .expect("sku in catalog");
         item["available"].as_i64().expect("available")
     }
 }

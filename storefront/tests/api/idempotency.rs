@@ -22,7 +22,8 @@ async fn replay_ignores_json_key_order_and_whitespace() {
     let app = spawn_app().await;
     let k = key();
     let first = app.charge(&k, "order-1", "cust-1", 1_000).await;
-    let reordered = r#"{ "currency":"USD",  "amountMinor": 1000, "customerId":"cust-1", "orderId":"order-1" }"#;
+    let reordered =
+        r#"{ "currency":"USD",  "amountMinor": 1000, "customerId":"cust-1", "orderId":"order-1" }"#;
     let again = app.post_raw("/payments/charges", &k, reordered).await;
     again.assert_status(201);
     assert!(again.replayed());
@@ -33,8 +34,12 @@ async fn replay_ignores_json_key_order_and_whitespace() {
 async fn same_key_different_request_is_409() {
     let app = spawn_app().await;
     let k = key();
-    app.charge(&k, "order-1", "cust-1", 1_000).await.assert_status(201);
-    app.charge(&k, "order-1", "cust-1", 1_001).await.assert_problem(409, "idempotency-key-reused");
+    app.charge(&k, "order-1", "cust-1", 1_000)
+        .await
+        .assert_status(201);
+    app.charge(&k, "order-1", "cust-1", 1_001)
+        .await
+        .assert_problem(409, "idempotency-key-reused");
     // A valid request to another endpoint under the same key: also a different request.
     app.post("/notifications", Some(&k), &notification("order-1", "hi"))
         .await
@@ -45,8 +50,15 @@ async fn same_key_different_request_is_409() {
 #[tokio::test]
 async fn missing_key_is_400_and_nothing_happens() {
     let app = spawn_app().await;
-    for path in ["/payments/charges", "/inventory/reservations", "/shipments", "/notifications"] {
-        app.post(path, None, &charge("order-1", "cust-1", 1_000)).await.assert_problem(400, "missing-idempotency-key");
+    for path in [
+        "/payments/charges",
+        "/inventory/reservations",
+        "/shipments",
+        "/notifications",
+    ] {
+        app.post(path, None, &charge("order-1", "cust-1", 1_000))
+            .await
+            .assert_problem(400, "missing-idempotency-key");
     }
     assert!(app.effects(None).await.is_empty());
 }
@@ -82,9 +94,16 @@ async fn concurrent_requests_with_one_key_cause_one_effect() {
     }
     let answers = tasks.join_all().await;
     assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
-    let charge_ids: std::collections::HashSet<_> = answers.iter().map(|a| a.body["chargeId"].to_string()).collect();
+    let charge_ids: std::collections::HashSet<_> = answers
+        .iter()
+        .map(|a| a.body["chargeId"].to_string())
+        .collect();
     assert_eq!(charge_ids.len(), 1, "all answers name the same charge");
-    assert_eq!(answers.iter().filter(|a| !a.replayed()).count(), 1, "exactly one request executed");
+    assert_eq!(
+        answers.iter().filter(|a| !a.replayed()).count(),
+        1,
+        "exactly one request executed"
+    );
     assert_eq!(app.effects_of("charge", None).await.len(), 1);
 }
 
@@ -92,9 +111,20 @@ async fn concurrent_requests_with_one_key_cause_one_effect() {
 async fn release_accepts_an_empty_body_and_replays() {
     let app = spawn_app().await;
     let reserved = app.reserve(&key(), "order-1", &[("MUG-CLASSIC", 1)]).await;
-    let path = format!("/inventory/reservations/{}/release", reserved.body["reservationId"].as_str().unwrap());
+    let path = format!(
+        "/inventory/reservations/{}/release",
+        reserved.body["reservationId"].as_str().unwrap()
+    );
     let k = key();
-    let empty = read(app.client.post(app.url(&path)).header("Idempotency-Key", &k).send().await.unwrap()).await;
+    let empty = read(
+        app.client
+            .post(app.url(&path))
+            .header("Idempotency-Key", &k)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     empty.assert_status(200);
     // `{}` and an empty body are the same request.
     let braces = app.post(&path, Some(&k), &json!({})).await;

@@ -13,7 +13,10 @@ async fn health_and_catalog() {
     catalog.assert_status(200);
     let items = catalog.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 6);
-    let mug = items.iter().find(|item| item["sku"] == "MUG-CLASSIC").expect("mug in catalog");
+    let mug = items
+        .iter()
+        .find(|item| item["sku"] == "MUG-CLASSIC")
+        .expect("mug in catalog");
     assert_eq!(mug["unitPriceMinor"], 1400);
     assert_eq!(mug["currency"], "USD");
     assert_eq!(mug["available"], 50);
@@ -23,17 +26,30 @@ async fn health_and_catalog() {
 #[tokio::test]
 async fn reservation_takes_stock_and_records_one_effect_per_line() {
     let app = spawn_app().await;
-    let answer = app.reserve(&key(), "order-1", &[("MUG-CLASSIC", 2), ("CAP-NAVY", 3)]).await;
+    let answer = app
+        .reserve(&key(), "order-1", &[("MUG-CLASSIC", 2), ("CAP-NAVY", 3)])
+        .await;
     answer.assert_status(201);
-    assert!(answer.body["reservationId"].as_str().is_some_and(|id| id.starts_with("rsv_")));
+    assert!(
+        answer.body["reservationId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("rsv_"))
+    );
     assert_eq!(answer.body["orderId"], "order-1");
-    assert_eq!(answer.body["items"], json!([{ "sku": "MUG-CLASSIC", "quantity": 2 }, { "sku": "CAP-NAVY", "quantity": 3 }]));
+    assert_eq!(
+        answer.body["items"],
+        json!([{ "sku": "MUG-CLASSIC", "quantity": 2 }, { "sku": "CAP-NAVY", "quantity": 3 }])
+    );
 
     assert_eq!(app.stock("MUG-CLASSIC").await, 48);
     assert_eq!(app.stock("CAP-NAVY").await, 7);
     let reserves = app.effects_of("reserve", Some("order-1")).await;
     assert_eq!(reserves.len(), 2);
-    assert!(reserves.iter().all(|e| e["reference"] == answer.body["reservationId"]));
+    assert!(
+        reserves
+            .iter()
+            .all(|e| e["reference"] == answer.body["reservationId"])
+    );
     assert_eq!(app.catalog_available("CAP-NAVY").await, 7);
 }
 
@@ -41,7 +57,9 @@ async fn reservation_takes_stock_and_records_one_effect_per_line() {
 async fn out_of_stock_reserves_nothing() {
     let app = spawn_app().await;
     // The first line fits, the second does not: neither may be taken.
-    let answer = app.reserve(&key(), "order-1", &[("MUG-CLASSIC", 5), ("CAP-NAVY", 11)]).await;
+    let answer = app
+        .reserve(&key(), "order-1", &[("MUG-CLASSIC", 5), ("CAP-NAVY", 11)])
+        .await;
     answer.assert_problem(409, "out-of-stock");
     assert_eq!(answer.body["sku"], "CAP-NAVY");
     assert_eq!(answer.body["available"], 10);
@@ -54,7 +72,9 @@ async fn out_of_stock_reserves_nothing() {
 #[tokio::test]
 async fn unknown_sku_is_422() {
     let app = spawn_app().await;
-    let answer = app.reserve(&key(), "order-1", &[("MUG-CLASSIC", 1), ("NO-SUCH-SKU", 1)]).await;
+    let answer = app
+        .reserve(&key(), "order-1", &[("MUG-CLASSIC", 1), ("NO-SUCH-SKU", 1)])
+        .await;
     answer.assert_problem(422, "unknown-sku");
     assert_eq!(answer.body["sku"], "NO-SUCH-SKU");
     assert_eq!(app.stock("MUG-CLASSIC").await, 50);
@@ -93,9 +113,13 @@ async fn release_returns_stock_exactly_once() {
 #[tokio::test]
 async fn releasing_an_unknown_reservation_is_404() {
     let app = spawn_app().await;
-    app.post("/inventory/reservations/rsv_nope/release", Some(&key()), &json!({}))
-        .await
-        .assert_problem(404, "not-found");
+    app.post(
+        "/inventory/reservations/rsv_nope/release",
+        Some(&key()),
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not-found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,13 +132,26 @@ async fn concurrent_reservations_never_oversell() {
         let url = app.url("/inventory/reservations");
         tasks.spawn(async move {
             let body = reservation(&format!("order-{n}"), &[("CAP-NAVY", 1)]);
-            let response = client.post(url).header("Idempotency-Key", format!("race-{n}")).json(&body).send().await;
+            let response = client
+                .post(url)
+                .header("Idempotency-Key", format!("race-{n}"))
+                .json(&body)
+                .send()
+                .await;
             response.unwrap().status().as_u16()
         });
     }
     let statuses: Vec<u16> = tasks.join_all().await;
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
     assert_eq!(app.stock("CAP-NAVY").await, 0);
     assert_eq!(app.effects_of("reserve", None).await.len(), 5);
 }

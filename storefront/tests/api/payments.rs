@@ -8,7 +8,11 @@ async fn charge_records_one_effect() {
     let app = spawn_app().await;
     let answer = app.charge(&key(), "order-1", "cust-1", 4_200).await;
     answer.assert_status(201);
-    assert!(answer.body["chargeId"].as_str().is_some_and(|id| id.starts_with("ch_")));
+    assert!(
+        answer.body["chargeId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("ch_"))
+    );
     assert_eq!(answer.body["orderId"], "order-1");
     assert_eq!(answer.body["amountMinor"], 4_200);
     assert_eq!(answer.body["currency"], "USD");
@@ -38,7 +42,9 @@ async fn decline_rules_answer_402_and_charge_nothing() {
         assert!(detail.contains(reason), "{customer}: {detail}");
     }
     // Exactly at the limit is fine.
-    app.charge(&key(), "order-2", "cust-1", 10_000).await.assert_status(201);
+    app.charge(&key(), "order-2", "cust-1", 10_000)
+        .await
+        .assert_status(201);
     assert!(app.effects(Some("order-1")).await.is_empty());
 }
 
@@ -53,7 +59,11 @@ async fn refund_happens_once() {
     first.assert_status(200);
     assert_eq!(first.body["chargeId"], charge_id);
     assert_eq!(first.body["amountMinor"], 2_500);
-    assert!(first.body["refundId"].as_str().is_some_and(|id| id.starts_with("rf_")));
+    assert!(
+        first.body["refundId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("rf_"))
+    );
 
     let second = app.post(&path, Some(&key()), &json!({})).await;
     second.assert_status(200);
@@ -67,6 +77,8 @@ async fn refund_happens_once() {
 #[tokio::test]
 async fn refunding_an_unknown_charge_is_404() {
     let app = spawn_app().await;
-    app.post("/payments/charges/ch_nope/refund", Some(&key()), &json!({})).await.assert_problem(404, "not-found");
+    app.post("/payments/charges/ch_nope/refund", Some(&key()), &json!({}))
+        .await
+        .assert_problem(404, "not-found");
     assert!(app.effects(None).await.is_empty());
 }

@@ -36,25 +36,38 @@ async fn start(db: &Path) -> Running {
         .expect("storefront announces its address")
         .unwrap()
         .expect("a line on stdout");
-    let base = line.strip_prefix("storefront listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    let base = line
+        .strip_prefix("storefront listening on ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    Running { base: base.to_owned(), child }
+    Running {
+        base: base.to_owned(),
+        child,
+    }
 }
 
 impl Running {
     async fn post(&self, path: &str, key: &str, body: &serde_json::Value) -> Answer {
-        let request = reqwest::Client::new().post(format!("{}{path}", self.base)).header("Idempotency-Key", key).json(body);
+        let request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", key)
+            .json(body);
         read(request.send().await.unwrap()).await
     }
 
     async fn ledger(&self) -> serde_json::Value {
-        read(reqwest::get(format!("{}/ledger", self.base)).await.unwrap()).await.body
+        read(reqwest::get(format!("{}/ledger", self.base)).await.unwrap())
+            .await
+            .body
     }
 
     /// SIGTERM, then wait: a graceful shutdown exits successfully.
     async fn stop(mut self) {
         let pid = self.child.id().expect("still running").to_string();
-        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
         assert!(status.success());
         let exit = self.child.wait().await.unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
@@ -68,16 +81,23 @@ async fn state_survives_a_restart() {
     let body = json!({ "orderId": "order-r", "items": [{ "sku": "CAP-NAVY", "quantity": 4 }] });
 
     let first = start(&db).await;
-    let created = first.post("/inventory/reservations", "restart-key", &body).await;
+    let created = first
+        .post("/inventory/reservations", "restart-key", &body)
+        .await;
     created.assert_status(201);
     first.stop().await;
 
     let second = start(&db).await;
     let ledger = second.ledger().await;
-    assert_eq!(ledger["stock"]["CAP-NAVY"], 6, "stock is not re-seeded on restart");
+    assert_eq!(
+        ledger["stock"]["CAP-NAVY"], 6,
+        "stock is not re-seeded on restart"
+    );
     assert_eq!(ledger["effects"].as_array().unwrap().len(), 1);
     // The idempotency record survived too: the retry replays instead of reserving again.
-    let retry = second.post("/inventory/reservations", "restart-key", &body).await;
+    let retry = second
+        .post("/inventory/reservations", "restart-key", &body)
+        .await;
     retry.assert_status(201);
     assert!(retry.replayed());
     assert_eq!(retry.body, created.body);
@@ -104,12 +124,18 @@ async fn unusable_database_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing_dir = dir.path().join("no-such-dir").join("shop.db");
     let stderr = startup_error(&["--db", missing_dir.to_str().unwrap()]).await;
-    assert!(stderr.contains("cannot open the storefront database"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the storefront database"),
+        "{stderr}"
+    );
 
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x42_u8; 8192]).unwrap();
     let stderr = startup_error(&["--db", garbage.to_str().unwrap()]).await;
-    assert!(stderr.contains("cannot open the storefront database") && stderr.contains("not a database"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the storefront database") && stderr.contains("not a database"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -118,10 +144,25 @@ async fn bad_config_is_a_clear_startup_error() {
     let db = dir.path().join("shop.db");
     let config = dir.path().join("shop.toml");
     std::fs::write(&config, "[faults]\nerrorRate = 3.0\n").unwrap();
-    let stderr = startup_error(&["--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()]).await;
-    assert!(stderr.contains("errorRate must be between 0 and 1"), "{stderr}");
+    let stderr = startup_error(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        stderr.contains("errorRate must be between 0 and 1"),
+        "{stderr}"
+    );
 
-    let stderr = startup_error(&["--db", db.to_str().unwrap(), "--config", "/no/such/config.json"]).await;
+    let stderr = startup_error(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--config",
+        "/no/such/config.json",
+    ])
+    .await;
     assert!(stderr.contains("cannot read config file"), "{stderr}");
 }
 
@@ -135,7 +176,14 @@ async fn config_file_and_env_shape_the_shop() {
     ]});
     std::fs::write(&config, catalog.to_string()).unwrap();
     let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
         .env("SHOPFLOW_DECLINE_ABOVE_MINOR", "50")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -143,12 +191,30 @@ async fn config_file_and_env_shape_the_shop() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().unwrap();
-    let running = Running { base: line.replace("storefront listening on ", ""), child };
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let running = Running {
+        base: line.replace("storefront listening on ", ""),
+        child,
+    };
 
-    let catalog = read(reqwest::get(format!("{}/catalog", running.base)).await.unwrap()).await;
-    assert_eq!(catalog.body["items"], json!([{ "sku": "WIDGET", "name": "Widget", "unitPriceMinor": 999, "currency": "EUR", "available": 2 }]));
+    let catalog = read(
+        reqwest::get(format!("{}/catalog", running.base))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        catalog.body["items"],
+        json!([{ "sku": "WIDGET", "name": "Widget", "unitPriceMinor": 999, "currency": "EUR", "available": 2 }])
+    );
     let body = json!({ "orderId": "o1", "customerId": "c1", "amountMinor": 51, "currency": "EUR" });
-    running.post("/payments/charges", "k1", &body).await.assert_problem(402, "card-declined");
+    running
+        .post("/payments/charges", "k1", &body)
+        .await
+        .assert_problem(402, "card-declined");
     running.stop().await;
 }

@@ -13,9 +13,17 @@ async fn shipment_gets_a_tracking_number() {
     body["address"]["line2"] = json!(null);
     let answer = app.post("/shipments", Some(&key()), &body).await;
     answer.assert_status(201);
-    assert!(answer.body["shipmentId"].as_str().is_some_and(|id| id.starts_with("shp_")));
+    assert!(
+        answer.body["shipmentId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("shp_"))
+    );
     assert_eq!(answer.body["orderId"], "order-1");
-    assert!(answer.body["trackingNumber"].as_str().is_some_and(|t| t.len() > 8));
+    assert!(
+        answer.body["trackingNumber"]
+            .as_str()
+            .is_some_and(|t| t.len() > 8)
+    );
     assert_eq!(app.effects_of("ship", Some("order-1")).await.len(), 1);
 }
 
@@ -23,7 +31,13 @@ async fn shipment_gets_a_tracking_number() {
 async fn undeliverable_addresses_are_422() {
     let app = spawn_app().await;
     for (country, postal_code) in [("US", "00000"), ("BR", "01000-000")] {
-        let answer = app.post("/shipments", Some(&key()), &shipment("order-1", country, postal_code)).await;
+        let answer = app
+            .post(
+                "/shipments",
+                Some(&key()),
+                &shipment("order-1", country, postal_code),
+            )
+            .await;
         answer.assert_problem(422, "undeliverable-address");
         assert_eq!(answer.body["country"], country);
     }
@@ -35,16 +49,32 @@ async fn deliverable_countries_come_from_config() {
     let mut config = Config::default();
     config.shipping.countries = vec!["BR".to_owned().try_into().unwrap()];
     let app = spawn_app_with(config).await;
-    app.post("/shipments", Some(&key()), &shipment("order-1", "BR", "01000-000")).await.assert_status(201);
-    app.post("/shipments", Some(&key()), &shipment("order-2", "US", "10001"))
-        .await
-        .assert_problem(422, "undeliverable-address");
+    app.post(
+        "/shipments",
+        Some(&key()),
+        &shipment("order-1", "BR", "01000-000"),
+    )
+    .await
+    .assert_status(201);
+    app.post(
+        "/shipments",
+        Some(&key()),
+        &shipment("order-2", "US", "10001"),
+    )
+    .await
+    .assert_problem(422, "undeliverable-address");
 }
 
 #[tokio::test]
 async fn cancel_happens_once() {
     let app = spawn_app().await;
-    let created = app.post("/shipments", Some(&key()), &shipment("order-1", "US", "10001")).await;
+    let created = app
+        .post(
+            "/shipments",
+            Some(&key()),
+            &shipment("order-1", "US", "10001"),
+        )
+        .await;
     let id = created.body["shipmentId"].as_str().unwrap();
     let path = format!("/shipments/{id}/cancel");
     for _ in 0..2 {
@@ -52,6 +82,13 @@ async fn cancel_happens_once() {
         answer.assert_status(200);
         assert_eq!(answer.body, json!({ "shipmentId": id, "cancelled": true }));
     }
-    assert_eq!(app.effects_of("cancel_shipment", Some("order-1")).await.len(), 1);
-    app.post("/shipments/shp_nope/cancel", Some(&key()), &json!({})).await.assert_problem(404, "not-found");
+    assert_eq!(
+        app.effects_of("cancel_shipment", Some("order-1"))
+            .await
+            .len(),
+        1
+    );
+    app.post("/shipments/shp_nope/cancel", Some(&key()), &json!({}))
+        .await
+        .assert_problem(404, "not-found");
 }
