@@ -37,3 +37,4 @@ pub use config::EmulatorConfig;
 pub use emulator::{Listen, RunningEmulator};
 pub use invoke::{InvokeError, InvokeOutcome, InvokeResult};
 pub use registry::{FunctionConfig, FunctionRef, HttpRoute, SqsSource, function_arn};
+pub use sqs::client as sqs_client;

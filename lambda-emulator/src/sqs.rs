@@ -29,7 +29,7 @@ const MAX_RECEIVE: usize = 10;
 /// An SQS client for `endpoint` (LocalStack). Credentials come from the usual variables when
 /// set; LocalStack accepts any. The HTTP client uses rustls with ring (see the workspace
 /// manifest for why), and serves plain `http://` endpoints too.
-pub(crate) fn client(endpoint: &str, region: &str) -> Client {
+pub fn client(endpoint: &str, region: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
     let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());

@@ -48,6 +48,15 @@ impl InvocationType {
         }
     }
 
+    /// The name [`crate::metrics::ApiCalls`] counts this invocation type under.
+    fn operation(self) -> &'static str {
+        match self {
+            Self::RequestResponse => "Invoke:RequestResponse",
+            Self::Event => "Invoke:Event",
+            Self::DryRun => "Invoke:DryRun",
+        }
+    }
+
     fn payload_limit(self) -> usize {
         if self == Self::Event { EVENT_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT }
     }
@@ -62,6 +71,7 @@ pub(super) async fn invoke(
 ) -> Result<Response, ApiError> {
     shared.api_calls.record("Invoke");
     let invocation_type = InvocationType::from_headers(&headers)?;
+    shared.api_calls.record(invocation_type.operation());
     let pool = resolve(&shared, &function, params.qualifier.as_deref())?;
     let payload = read_payload(body, invocation_type.payload_limit()).await?;
     let invoked_arn = function_arn(shared.registry.region(), &pool.config().name);

@@ -17,8 +17,8 @@
 //!   (exercising the 2.0 inference rule), `/status/<n>` answers status `n`, anything else echoes
 //!   the method, path, query and body.
 //!
-//! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file —
-//! the Temporal Worker Controller test uses it to see that the server really invoked the function.
+//! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file
+//! (and each SQS record `sqs <body>`) — tests use it to see what really reached the function.
 
 use std::io::Write;
 
@@ -80,9 +80,13 @@ fn strings<'a>(payload: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
 }
 
 fn record_invocation(request_id: &str) -> std::io::Result<()> {
+    record_line(request_id)
+}
+
+fn record_line(line: &str) -> std::io::Result<()> {
     let Some(path) = std::env::var_os("EMULATOR_TEST_RECORD_FILE") else { return Ok(()) };
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(file, "{request_id}")
+    writeln!(file, "{line}")
 }
 
 fn sqs_batch(payload: &Value) -> Result<Value, Error> {
@@ -90,6 +94,7 @@ fn sqs_batch(payload: &Value) -> Result<Value, Error> {
     let mut failures = Vec::new();
     for record in records {
         let body = record["body"].as_str().unwrap_or_default();
+        record_line(&format!("sqs {body}"))?;
         if body.contains("error") {
             return Err(format!("record {} asked the whole batch to fail", record["messageId"]).into());
         }
