@@ -72,6 +72,17 @@ pub async fn connect() -> Result<Client, ConnectError> {
     Client::new(connection, client_options).map_err(|e| ConnectError::Connect(e.to_string()))
 }
 
+/// Connect to a plain (no TLS) server at `host:port` — the local dev server of tests and tools.
+pub async fn connect_to(address: &str, namespace: &str) -> Result<Client, ConnectError> {
+    let url = temporalio_client::Url::parse(&format!("http://{address}"))
+        .map_err(|e| ConnectError::Connect(format!("bad address {address:?}: {e}")))?;
+    let connection = Connection::connect(temporalio_client::ConnectionOptions::new(url).build())
+        .await
+        .map_err(|e| ConnectError::Connect(e.to_string()))?;
+    Client::new(connection, ClientOptions::new(namespace).build())
+        .map_err(|e| ConnectError::Connect(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

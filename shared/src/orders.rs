@@ -1,0 +1,64 @@
+//! Client-side operations on orders: start one exactly once, follow it, ask where it is.
+//!
+//! Starting uses the order's deterministic workflow ID with ID reuse policy `RejectDuplicate`
+//! and conflict policy `Fail`: a second start of the same order — while it runs, and also after
+//! it completed, failed or was compensated — is refused with "already started" instead of
+//! running the order again. (`AllowDuplicateFailedOnly` would re-run a failed order; a failed
+//! `OrderWorkflow` may have charged the customer, so a re-run must be a human decision.)
+
+use temporalio_client::{
+    Client, WorkflowGetResultOptions, WorkflowHandle, WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
+    errors::{WorkflowGetResultError, WorkflowQueryError, WorkflowStartError},
+};
+
+use crate::domain::Order;
+use crate::names::workflow_id;
+use crate::workflow::{OrderOutcome, OrderProgress, OrderWorkflow};
+
+/// A started (or already running) order workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub workflow_id: String,
+    pub run_id: String,
+}
+
+/// Why an order did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A workflow for this order exists already (running or closed); it was not started again.
+    #[error("order workflow {workflow_id} already exists (run {run_id:?})")]
+    AlreadyExists { workflow_id: String, run_id: Option<String> },
+    /// Temporal could not be asked (unreachable, overloaded, ...): safe to retry later.
+    #[error("could not start order workflow {workflow_id}: {message}")]
+    Unavailable { workflow_id: String, message: String },
+}
+
+/// Start `OrderWorkflow` for `order` on `task_queue`, at most once per order ID, ever.
+pub async fn start_order(client: &Client, task_queue: &str, order: &Order) -> Result<Started, StartError> {
+    let id = workflow_id(&order.order_id);
+    let options = WorkflowStartOptions::new(task_queue, id.clone())
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
+        .build();
+    match client.start_workflow(OrderWorkflow::run, order.clone(), options).await {
+        Ok(handle) => Ok(Started { workflow_id: id, run_id: handle.run_id().unwrap_or_default().to_owned() }),
+        Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Err(StartError::AlreadyExists { workflow_id: id, run_id }),
+        Err(e) => Err(StartError::Unavailable { workflow_id: id, message: e.to_string() }),
+    }
+}
+
+/// Handle on an order's workflow by workflow ID (latest run).
+pub fn handle(client: &Client, workflow_id: &str) -> WorkflowHandle<Client, OrderWorkflow> {
+    client.get_workflow_handle::<OrderWorkflow>(workflow_id)
+}
+
+/// Wait for an order's outcome.
+pub async fn outcome(client: &Client, workflow_id: &str) -> Result<OrderOutcome, WorkflowGetResultError> {
+    handle(client, workflow_id).get_result(WorkflowGetResultOptions::default()).await
+}
+
+/// Ask a running (or closed) order where it is. Needs a worker to answer.
+pub async fn progress(client: &Client, workflow_id: &str) -> Result<OrderProgress, WorkflowQueryError> {
+    handle(client, workflow_id).query(OrderWorkflow::progress, (), WorkflowQueryOptions::default()).await
+}

@@ -1,0 +1,217 @@
+//! One real ShopFlow per test: the storefront on its own port and database, a local worker on its
+//! own task queue under its own Worker Deployment (so tests running side by side never take each
+//! other's tasks or flip each other's current version), and a Temporal client.
+//!
+//! The Temporal dev server is the one `cargo xtask test` started (`SHOPFLOW_TEMPORAL_ADDRESS`),
+//! or a private one when the tests run on their own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
+use devstack::temporal::TemporalDevServer;
+use serde::Deserialize;
+use shared::domain::{Order, parse_order, sample_order_json};
+use shared::orders::{StartError, Started};
+use shared::{OrderOutcome, OrderProgress};
+use temporalio_client::Client;
+
+pub struct TestApp {
+    /// Kept alive for the test: dropping an owned server stops it.
+    pub _temporal: TemporalDevServer,
+    pub client: Client,
+    pub shop: Option<Storefront>,
+    pub shop_url: String,
+    pub worker: Option<LocalWorker>,
+    pub setup: WorkerSetup,
+    pub http: reqwest::Client,
+    pub run_id: String,
+    pub dir: PathBuf,
+}
+
+/// A row of the shop's ledger: one real effect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Effect {
+    pub kind: String,
+    pub order_id: String,
+    pub reference: String,
+    pub idempotency_key: String,
+    #[serde(default)]
+    pub amount_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ledger {
+    pub effects: Vec<Effect>,
+    pub stock: HashMap<String, i64>,
+}
+
+impl Ledger {
+    pub fn count(&self, kind: &str) -> usize {
+        self.effects.iter().filter(|e| e.kind == kind).count()
+    }
+
+    pub fn kinds(&self) -> Vec<&str> {
+        self.effects.iter().map(|e| e.kind.as_str()).collect()
+    }
+}
+
+impl TestApp {
+    /// Storefront + local worker + client, all on a fresh task queue and deployment.
+    pub async fn spawn() -> TestApp {
+        Self::try_spawn().await.expect("spawning the test app")
+    }
+
+    async fn try_spawn() -> Result<TestApp> {
+        let temporal = devstack::temporal::temporal_for_tests()?;
+        let run_id = ulid::Ulid::new().to_string().to_lowercase();
+        let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
+        let shop = Storefront::start(&dir, &[])?;
+        let setup = WorkerSetup {
+            temporal_address: temporal.address(),
+            namespace: "default".to_owned(),
+            task_queue: format!("shopflow-orders-{run_id}"),
+            deployment: format!("shopflow-test-{run_id}"),
+            build_id: shared::BUILD_ID.to_owned(),
+            shop_url: shop.url().to_owned(),
+        };
+        // Current before the first poll, so the first workflow is routed to this version.
+        devstack::deployment::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?;
+        let worker = LocalWorker::start(&setup)?;
+        let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await?;
+        Ok(TestApp {
+            _temporal: temporal,
+            client,
+            shop_url: shop.url().to_owned(),
+            shop: Some(shop),
+            worker: Some(worker),
+            setup,
+            http: reqwest::Client::new(),
+            run_id,
+            dir,
+        })
+    }
+
+    /// The sample order under a fresh, test-unique ID; `edit` tweaks its JSON.
+    pub fn order(&self, edit: impl FnOnce(&mut serde_json::Value)) -> Order {
+        let id = format!("{}-{}", &self.run_id[16..], ulid::Ulid::new().to_string().to_lowercase());
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json(&id)).unwrap();
+        edit(&mut v);
+        parse_order(v.to_string().as_bytes()).expect("test order must be valid")
+    }
+
+    pub async fn start(&self, order: &Order) -> Result<Started, StartError> {
+        shared::orders::start_order(&self.client, &self.setup.task_queue, order).await
+    }
+
+    /// Start and wait for the outcome (at most 90 s).
+    pub async fn run(&self, order: &Order) -> OrderOutcome {
+        let started = self.start(order).await.expect("start order");
+        self.outcome(&started.workflow_id).await
+    }
+
+    pub async fn outcome(&self, workflow_id: &str) -> OrderOutcome {
+        tokio::time::timeout(Duration::from_secs(90), shared::orders::outcome(&self.client, workflow_id))
+            .await
+            .unwrap_or_else(|_| panic!("{workflow_id} did not finish within 90 s"))
+            .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
+    }
+
+    pub async fn progress(&self, workflow_id: &str) -> Result<OrderProgress> {
+        Ok(shared::orders::progress(&self.client, workflow_id).await?)
+    }
+
+    /// Wait until the order's progress query reports `step` (polls; at most 60 s).
+    pub async fn wait_for_step(&self, workflow_id: &str, step: shared::OrderStep) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(p) = self.progress(workflow_id).await
+                && p.step == step
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{workflow_id} never reached {step:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn ledger(&self, order: &Order) -> Ledger {
+        let url = format!("{}/ledger?orderId={}", self.shop_url, order.order_id);
+        self.http.get(url).send().await.unwrap().error_for_status().unwrap().json().await.unwrap()
+    }
+
+    pub async fn stock(&self) -> HashMap<String, i64> {
+        let url = format!("{}/ledger?orderId=none", self.shop_url);
+        let ledger: Ledger = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        ledger.stock
+    }
+
+    pub async fn set_faults(&self, faults: serde_json::Value) {
+        self.http
+            .put(format!("{}/admin/faults", self.shop_url))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .expect("setting faults");
+    }
+
+    pub async fn set_stock(&self, sku: &str, available: i64) {
+        self.http
+            .put(format!("{}/admin/stock/{sku}", self.shop_url))
+            .json(&serde_json::json!({ "available": available }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .expect("setting stock");
+    }
+
+    pub fn kill_worker(&mut self) {
+        self.worker.take().expect("worker running").kill().expect("SIGKILL local-worker");
+    }
+
+    pub fn interrupt_worker(&mut self) {
+        self.worker.take().expect("worker running").interrupt().expect("SIGINT local-worker");
+    }
+
+    pub fn start_worker(&mut self) {
+        assert!(self.worker.is_none(), "worker already running");
+        self.worker = Some(LocalWorker::start(&self.setup).expect("restart local-worker"));
+    }
+
+    /// Identities of the workers that completed the workflow's tasks, from its history.
+    pub async fn task_identities(&self, workflow_id: &str) -> Vec<String> {
+        use temporalio_client::WorkflowFetchHistoryOptions;
+        use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+        let events = shared::orders::handle(&self.client, workflow_id)
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await
+            .expect("history");
+        events
+            .into_iter()
+            .filter_map(|e| match e.attributes? {
+                Attributes::WorkflowTaskCompletedEventAttributes(a) => Some(a.identity),
+                Attributes::ActivityTaskStartedEventAttributes(a) => Some(a.identity),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Workers first (they would log errors once the shop is gone), then the shop.
+        drop(self.worker.take());
+        drop(self.shop.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+

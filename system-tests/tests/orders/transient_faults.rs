@@ -1,0 +1,54 @@
+//! Transient failures are retried with the same idempotency key, so they cost time, not money.
+
+use shared::OrderOutcome;
+
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flaky_payment_service_still_charges_exactly_once() {
+    let app = TestApp::spawn().await;
+    // Half the payment calls fail before doing anything, and a third of those that do charge
+    // lose their response — the retry must get the stored answer, not a second charge.
+    app.set_faults(serde_json::json!({
+        "errorRate": 0.5,
+        "lostResponseRate": 0.34,
+        "services": ["payments"],
+    }))
+    .await;
+
+    let mut orders = Vec::new();
+    for _ in 0..4 {
+        let order = app.order(|_| {});
+        app.start(&order).await.expect("start");
+        orders.push(order);
+    }
+    for order in &orders {
+        let outcome = app.outcome(&shared::workflow_id(&order.order_id)).await;
+        assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+        let ledger = app.ledger(order).await;
+        assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
+        assert_eq!(ledger.count("refund"), 0, "{ledger:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_waits_for_a_shop_that_is_down_and_completes_once_it_is_back() {
+    let mut app = TestApp::spawn().await;
+    let shop = app.shop.take().unwrap();
+    let db = shop.db().to_path_buf();
+    let port: u16 = app.shop_url.rsplit(':').next().unwrap().parse().unwrap();
+    shop.stop().unwrap();
+
+    let order = app.order(|_| {});
+    let started = app.start(&order).await.unwrap();
+    // While the shop is down the first step keeps retrying.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let progress = app.progress(&started.workflow_id).await.unwrap();
+    assert_eq!(progress.step, shared::OrderStep::ReservingInventory);
+
+    app.shop = Some(devstack::apps::Storefront::start_with_db(&db, port, &[]).unwrap());
+    let outcome = app.outcome(&started.workflow_id).await;
+    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+    let ledger = app.ledger(&order).await;
+    assert_eq!(ledger.count("charge"), 1);
+}
