@@ -2,6 +2,7 @@
 //! orchestrators parse), human-readable by default, JSON when `SHOPFLOW_LOG_FORMAT=json`.
 //! Verbosity follows `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -14,9 +15,12 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("SHOPFLOW_LOG_FORMAT")
         .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    // Colour codes only help a human at a terminal; in files and CI logs they are noise.
+    let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if json {
         builder.json().init();
     } else {

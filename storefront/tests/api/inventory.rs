@@ -155,3 +155,72 @@ async fn concurrent_reservations_never_oversell() {
     assert_eq!(app.stock("CAP-NAVY").await, 0);
     assert_eq!(app.effects_of("reserve", None).await.len(), 5);
 }
+
+/// Stock is conserved: for every SKU, initial − reserved + released = available, computed from
+/// the ledger alone, after a mix of successes, rejections, lost responses and retries.
+#[tokio::test]
+async fn ledger_accounts_for_all_stock_under_faults() {
+    let app = spawn_app().await;
+    let initial: std::collections::HashMap<String, i64> = app.get("/catalog").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["sku"].as_str().unwrap().to_owned(),
+                item["available"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+
+    let mut reservations = Vec::new();
+    for n in 0..8_u32 {
+        // Every other request "loses" its response; the client retries with the same key.
+        let lost = n % 2 == 0;
+        app.set_faults(json!({ "lostResponseRate": if lost { 1.0 } else { 0.0 } }))
+            .await;
+        let k = key();
+        let items = [("CAP-NAVY", 1 + n % 3), ("MUG-CLASSIC", 2)];
+        let first = app.reserve(&k, &format!("order-{n}"), &items).await;
+        app.set_faults(json!({})).await;
+        let answer = if lost {
+            app.reserve(&k, &format!("order-{n}"), &items).await
+        } else {
+            first
+        };
+        if answer.status == 201 {
+            reservations.push(answer.body["reservationId"].as_str().unwrap().to_owned());
+        } else {
+            answer.assert_problem(409, "out-of-stock");
+        }
+    }
+    for id in reservations.iter().step_by(2) {
+        let path = format!("/inventory/reservations/{id}/release");
+        app.post(&path, Some(&key()), &json!({}))
+            .await
+            .assert_status(200);
+        app.post(&path, Some(&key()), &json!({}))
+            .await
+            .assert_status(200);
+    }
+
+    let ledger = app.get("/ledger").await.body;
+    for (sku, initial) in &initial {
+        let moved: i64 = ledger["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["sku"] == sku.as_str())
+            .map(|e| {
+                let quantity = e["quantity"].as_i64().unwrap();
+                if e["kind"] == "reserve" {
+                    -quantity
+                } else {
+                    quantity
+                }
+            })
+            .sum();
+        assert_eq!(ledger["stock"][sku], initial + moved, "{sku}");
+    }
+    assert!(!reservations.is_empty() && ledger["stock"]["CAP-NAVY"].as_i64().unwrap() < 10);
+}

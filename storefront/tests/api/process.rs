@@ -218,3 +218,50 @@ async fn config_file_and_env_shape_the_shop() {
         .assert_problem(402, "card-declined");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn json_logs_go_to_stderr_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
+        .env("SHOPFLOW_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let running = Running {
+        base: line.replace("storefront listening on ", ""),
+        child,
+    };
+    let body = json!({ "orderId": "o1", "customerId": "c1", "amountMinor": 5, "currency": "USD" });
+    running
+        .post("/payments/charges", "log-key", &body)
+        .await
+        .assert_status(201);
+    running.stop().await;
+    // Exactly one stdout line: everything else went to stderr.
+    assert_eq!(stdout.next_line().await.unwrap(), None);
+
+    let mut logs = Vec::new();
+    let mut stderr = BufReader::new(stderr).lines();
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        logs.push(entry);
+    }
+    let request_log = logs
+        .iter()
+        .find(|entry| entry["fields"]["route"] == "/payments/charges")
+        .expect("a log line for the charge");
+    assert_eq!(request_log["fields"]["status"], 201);
+}
