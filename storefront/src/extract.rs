@@ -8,9 +8,11 @@
 //! - JSON of the wrong shape → 422 `invalid-request` naming the field (`items[0].quantity`).
 //!
 //! [`Mutation`] additionally requires the `Idempotency-Key` header and fingerprints the request.
+//! [`PathId`] and [`QueryParams`] do the same for path segments and query strings.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -122,4 +124,39 @@ fn parse_shape<T: DeserializeOwned>(json: Value) -> Result<T, Problem> {
             .with("field", path)
         }
     })
+}
+
+/// A resource ID from the route's single path parameter (`{reservation_id}`, `{sku}`, …). An ID
+/// that cannot be decoded names no resource: 404, like any other unknown ID.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Self(id)),
+            Err(rejection) => Err(Problem::new(
+                ProblemKind::NotFound,
+                format!("unusable ID in path: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// Parsed query parameters; a query that does not parse is 422 `invalid-request`.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Self(params)),
+            Err(rejection) => Err(Problem::new(
+                ProblemKind::InvalidRequest,
+                rejection.body_text(),
+            )),
+        }
+    }
 }

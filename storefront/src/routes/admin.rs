@@ -1,7 +1,7 @@
 //! Admin endpoints for tests and the demo: faults, stock, reset. Not idempotency-keyed: they set
 //! state rather than cause effects, so repeating one is harmless.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::domain::Sku;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathId};
 use crate::faults::FaultConfig;
 use crate::problem::{Problem, ProblemKind};
 use crate::services::inventory;
@@ -50,7 +50,7 @@ struct StockLevel {
 
 async fn set_stock(
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    PathId(sku): PathId,
     JsonBody(SetStock { available }): JsonBody<SetStock>,
 ) -> Result<Json<StockLevel>, Problem> {
     let sku =

@@ -1,13 +1,13 @@
 //! `GET /catalog`, `POST /inventory/reservations`, `POST /inventory/reservations/{id}/release`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::extract::{Mutation, NoFields};
+use crate::extract::{Mutation, NoFields, PathId};
 use crate::faults::Service;
 use crate::pipeline;
 use crate::problem::Problem;
@@ -45,7 +45,7 @@ async fn reserve(State(state): State<AppState>, request: Mutation<ReserveRequest
 
 async fn release(
     State(state): State<AppState>,
-    Path(reservation_id): Path<String>,
+    PathId(reservation_id): PathId,
     request: Mutation<NoFields>,
 ) -> Response {
     pipeline::run(

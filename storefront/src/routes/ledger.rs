@@ -1,11 +1,12 @@
 //! `GET /ledger[?orderId=…]`: every real effect and current stock, for tests and the demo.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::extract::QueryParams;
 use crate::problem::Problem;
 use crate::services::ledger::{self, Ledger};
 
@@ -21,7 +22,7 @@ struct LedgerQuery {
 
 async fn read(
     State(state): State<AppState>,
-    Query(query): Query<LedgerQuery>,
+    QueryParams(query): QueryParams<LedgerQuery>,
 ) -> Result<Json<Ledger>, Problem> {
     let ledger = state
         .db

@@ -1,12 +1,12 @@
 //! `POST /payments/charges`, `POST /payments/charges/{id}/refund`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 
 use crate::AppState;
-use crate::extract::{Mutation, NoFields};
+use crate::extract::{Mutation, NoFields, PathId};
 use crate::faults::Service;
 use crate::pipeline;
 use crate::services::payments::{self, ChargeRequest};
@@ -30,7 +30,7 @@ async fn charge(State(state): State<AppState>, request: Mutation<ChargeRequest>)
 
 async fn refund(
     State(state): State<AppState>,
-    Path(charge_id): Path<String>,
+    PathId(charge_id): PathId,
     request: Mutation<NoFields>,
 ) -> Response {
     pipeline::run(

@@ -1,12 +1,12 @@
 //! `POST /shipments`, `POST /shipments/{id}/cancel`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 
 use crate::AppState;
-use crate::extract::{Mutation, NoFields};
+use crate::extract::{Mutation, NoFields, PathId};
 use crate::faults::Service;
 use crate::pipeline;
 use crate::services::shipments::{self, ShipmentRequest};
@@ -30,7 +30,7 @@ async fn create(State(state): State<AppState>, request: Mutation<ShipmentRequest
 
 async fn cancel(
     State(state): State<AppState>,
-    Path(shipment_id): Path<String>,
+    PathId(shipment_id): PathId,
     request: Mutation<NoFields>,
 ) -> Response {
     pipeline::run(

@@ -281,3 +281,21 @@ async fn unknown_routes_and_methods_are_problems() {
         .await
         .assert_problem(405, "method-not-allowed");
 }
+
+#[tokio::test]
+async fn hostile_path_ids_and_queries_are_problems() {
+    let app = spawn_app().await;
+    for id in ["'%20OR%20'1'='1", "%FF%FE", "rsv_%00", &"x".repeat(2000)] {
+        let path = format!("/inventory/reservations/{id}/release");
+        app.post(&path, Some(&key()), &json!({}))
+            .await
+            .assert_problem(404, "not-found");
+    }
+    app.get("/ledger?orderId=a&orderId=b")
+        .await
+        .assert_problem(422, "invalid-request");
+    app.put("/admin/stock/%FF", &json!({ "available": 1 }))
+        .await
+        .assert_problem(404, "not-found");
+    assert!(app.effects(None).await.is_empty());
+}
