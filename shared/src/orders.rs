@@ -6,11 +6,13 @@
 //! running the order again. (`AllowDuplicateFailedOnly` would re-run a failed order; a failed
 //! `OrderWorkflow` may have charged the customer, so a re-run must be a human decision.)
 
+use futures::StreamExt as _;
 use temporalio_client::{
-    Client, WorkflowGetResultOptions, WorkflowHandle, WorkflowIdConflictPolicy,
-    WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
-    errors::{WorkflowGetResultError, WorkflowQueryError, WorkflowStartError},
+    Client, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowHandle,
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
+    errors::{WorkflowGetResultError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError},
 };
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 use crate::domain::Order;
 use crate::names::workflow_id;
@@ -51,6 +53,24 @@ pub async fn start_order(client: &Client, task_queue: &str, order: &Order) -> Re
 /// Handle on an order's workflow by workflow ID (latest run).
 pub fn handle(client: &Client, workflow_id: &str) -> WorkflowHandle<Client, OrderWorkflow> {
     client.get_workflow_handle::<OrderWorkflow>(workflow_id)
+}
+
+/// The order an existing workflow was started with: the input of its first history event
+/// (`WorkflowExecutionStarted`), decoded as an [`Order`].
+///
+/// This is how a second submission under the same order ID is told apart: the same order (a
+/// retry) or a different payload (a conflict). It reads only the first history page, and only
+/// callers that were refused with [`StartError::AlreadyExists`] need it. `Ok(None)` means the
+/// workflow has no decodable order input (not started by [`start_order`]).
+pub async fn started_with(client: &Client, workflow_id: &str) -> Result<Option<Order>, WorkflowInteractionError> {
+    let mut history = handle(client, workflow_id).fetch_history(WorkflowFetchHistoryOptions::default());
+    let Some(first) = history.next().await.transpose()? else { return Ok(None) };
+    let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) = first.attributes else {
+        return Ok(None);
+    };
+    // The SDK's default converter writes serde types as `json/plain` payloads.
+    let input = started.input.and_then(|payloads| payloads.payloads.into_iter().next());
+    Ok(input.and_then(|payload| serde_json::from_slice(&payload.data).ok()))
 }
 
 /// Wait for an order's outcome.

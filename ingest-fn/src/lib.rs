@@ -1,0 +1,23 @@
+//! `ingest-fn`: ShopFlow's front door, one Lambda function with two triggers — `POST /orders`
+//! through API Gateway's HTTP API, and the orders SQS queue. It authenticates HTTP requests
+//! ([`auth`]), validates orders with `shared`'s rules, starts `OrderWorkflow` exactly once per
+//! order ID ([`starter`]) and answers in RFC 9457 problems ([`problem`]) or SQS batch item
+//! failures ([`sqs`]), so that nothing is lost and nothing runs twice.
+//!
+//! The handlers ([`http::handle`], [`sqs::handle`]) are plain async functions over the event
+//! types; `main` only wires them to `lambda_runtime`. The library is also what `push-events`
+//! signs requests with and makes its SQS client from.
+
+pub mod app;
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod dead_letter;
+pub mod event;
+pub mod http;
+pub mod ingest;
+pub mod problem;
+pub mod sqs;
+pub mod starter;
+
+pub use app::IngestFn;
