@@ -113,6 +113,15 @@ impl LocalStack {
         self.child.is_some()
     }
 
+    /// Fails, with the end of its log, if an owned instance has exited; a shared one is assumed
+    /// to be looked after by whoever started it.
+    pub fn check_running(&mut self) -> Result<()> {
+        match self.child.as_mut() {
+            Some(child) => child.check_running(),
+            None => Ok(()),
+        }
+    }
+
     /// Stops an owned instance: SIGTERM to its process group, SIGKILL after a grace period.
     pub fn stop(mut self) -> Result<()> {
         match self.child.take() {

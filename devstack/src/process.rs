@@ -74,6 +74,19 @@ impl ChildGuard {
         Ok(self.child.try_wait()?)
     }
 
+    /// Fails, with the end of the log, if the process has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        if let Some(status) = self.try_exit_status()? {
+            bail!(
+                "{} exited ({status}); end of {}:\n{}",
+                self.name,
+                self.log_file.display(),
+                log_tail(&self.log_file, 30)
+            );
+        }
+        Ok(())
+    }
+
     /// Polls `ready` until it returns true; fails early, with the end of the log, if the child
     /// exits first or `timeout` passes. Returns how long it took.
     pub fn wait_until_ready(

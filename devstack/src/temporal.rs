@@ -194,6 +194,15 @@ impl TemporalDevServer {
         self.child.as_ref().map(|c| c.log_file().to_path_buf())
     }
 
+    /// Fails, with the end of its log, if an owned server has exited; a shared one is assumed
+    /// to be looked after by whoever started it.
+    pub fn check_running(&mut self) -> Result<()> {
+        match self.child.as_mut() {
+            Some(child) => child.check_running(),
+            None => Ok(()),
+        }
+    }
+
     /// Stops an owned server (SIGTERM to its process group, SIGKILL after a grace period).
     pub fn stop(mut self) -> Result<()> {
         match self.child.take() {

@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask …`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! This file only wires the command line to one module per command.
+
+mod demo;
+mod interrupt;
+mod stack;
+mod test;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "ShopFlow's project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build everything, start the shared local stack, run every test (what CI runs).
+    Test(test::TestArgs),
+    /// Run the local stack (Temporal dev server + LocalStack SQS) by hand.
+    #[command(subcommand)]
+    Stack(stack::StackCommand),
+    /// Run the order-pipeline demo end to end.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XTASK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Test(args) => test::run(args),
+        Command::Stack(command) => stack::run(command),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            ui::failed(&format!("{err:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

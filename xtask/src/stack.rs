@@ -1,0 +1,184 @@
+//! `cargo xtask stack …`: the local stack (Temporal dev server + LocalStack SQS) by hand, and the
+//! install/start/stop phases that `cargo xtask test` shares.
+//!
+//! The two services are independent, so they install and start side by side: on two cores that
+//! hides LocalStack's ~2 s start behind Temporal's and halves the wait.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::thread;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use devstack::localstack::LOCALSTACK;
+use devstack::temporal::TEMPORAL_CLI;
+use devstack::venv::PinnedTool;
+use devstack::{LocalStack, LocalStackOptions, TemporalDevServer, TemporalOptions};
+use indicatif::MultiProgress;
+
+use crate::interrupt::Interrupt;
+use crate::ui;
+
+#[derive(Subcommand)]
+pub enum StackCommand {
+    /// Start the stack in the foreground, print its addresses, stop it on Ctrl+C.
+    Up(UpArgs),
+    /// Tell whether a stack answers on the given ports.
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Temporal frontend (gRPC) port.
+    #[arg(long, default_value_t = 7233)]
+    temporal_port: u16,
+    /// Temporal Web UI port.
+    #[arg(long, default_value_t = 8233)]
+    ui_port: u16,
+    /// Run the dev server without its Web UI.
+    #[arg(long)]
+    headless: bool,
+    /// LocalStack (SQS) port.
+    #[arg(long, default_value_t = 4566)]
+    sqs_port: u16,
+    /// Where the Worker Controller sends Lambda calls: the local Lambda emulator.
+    #[arg(long, default_value = "http://127.0.0.1:9001")]
+    lambda_endpoint: String,
+    /// Keep Temporal's state in this SQLite file (default: in memory, lost on stop).
+    #[arg(long)]
+    db_file: Option<PathBuf>,
+    /// Extra namespace to create (repeatable).
+    #[arg(long = "namespace")]
+    namespaces: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[arg(long, default_value_t = 7233)]
+    temporal_port: u16,
+    #[arg(long, default_value_t = 4566)]
+    sqs_port: u16,
+}
+
+pub fn run(command: StackCommand) -> Result<ExitCode> {
+    match command {
+        StackCommand::Up(args) => up(args),
+        StackCommand::Status(args) => status(args),
+    }
+}
+
+/// The running services; dropping it stops both.
+pub struct Stack {
+    pub temporal: TemporalDevServer,
+    pub localstack: LocalStack,
+}
+
+impl Stack {
+    /// Stops both services side by side (LocalStack takes a few seconds on SIGTERM).
+    pub fn stop(self) -> Result<()> {
+        let Stack { temporal, localstack } = self;
+        ui::step("Stopping Temporal dev server and LocalStack", || {
+            thread::scope(|s| {
+                let sqs = s.spawn(|| localstack.stop());
+                let temporal = temporal.stop();
+                let sqs = sqs.join().expect("LocalStack stop thread panicked");
+                temporal.and(sqs)
+            })
+        })
+    }
+}
+
+/// Installs the Temporal CLI and LocalStack if needed, side by side, with a spinner each.
+pub fn ensure_tools() -> Result<()> {
+    let multi = MultiProgress::new();
+    let install = |tool: &PinnedTool| {
+        let verb = if tool.is_installed() { "ready" } else { "installed" };
+        let label = format!("{} {verb} in {}", tool.requirement, tool.dir().display());
+        ui::step_in(Some(&multi), &label, || tool.ensure().map(drop))
+    };
+    thread::scope(|s| {
+        let sqs = s.spawn(|| install(&LOCALSTACK));
+        let temporal = install(&TEMPORAL_CLI);
+        let sqs = sqs.join().expect("install thread panicked");
+        temporal.and(sqs)
+    })
+}
+
+/// Starts both services side by side; on failure of either, the other is stopped again.
+pub fn start(temporal: TemporalOptions, localstack: LocalStackOptions) -> Result<Stack> {
+    let multi = MultiProgress::new();
+    let (temporal, localstack) = thread::scope(|s| {
+        let sqs = s.spawn(|| ui::step_in(Some(&multi), "Starting LocalStack (SQS)", || LocalStack::start(localstack)));
+        let temporal = ui::step_in(Some(&multi), "Starting Temporal dev server (Worker Controller on)", || {
+            TemporalDevServer::start(temporal)
+        });
+        (temporal, sqs.join().expect("LocalStack start thread panicked"))
+    });
+    let stack = Stack { temporal: temporal?, localstack: localstack? };
+    if let Some(t) = stack.temporal.startup_time() {
+        ui::note(&format!("Temporal  {} (healthy {} after spawn)", stack.temporal.address(), ui::seconds(t)));
+    }
+    if let Some(t) = stack.localstack.startup_time() {
+        ui::note(&format!("SQS       {} (healthy {} after spawn)", stack.localstack.endpoint(), ui::seconds(t)));
+    }
+    Ok(stack)
+}
+
+fn up(args: UpArgs) -> Result<ExitCode> {
+    let interrupt = Interrupt::install()?;
+    ensure_tools()?;
+    interrupt.check()?;
+    let mut stack = start(
+        TemporalOptions {
+            port: args.temporal_port,
+            ui_port: (!args.headless).then_some(args.ui_port),
+            lambda_endpoint: Some(args.lambda_endpoint.clone()),
+            db_file: args.db_file,
+            namespaces: args.namespaces,
+            ..TemporalOptions::default()
+        },
+        LocalStackOptions { port: args.sqs_port, ..LocalStackOptions::default() },
+    )?;
+    if let Some(url) = stack.temporal.ui_url() {
+        ui::note(&format!("Web UI    {url}"));
+    }
+    ui::note(&format!("Lambda    the Worker Controller calls {}", args.lambda_endpoint));
+    ui::note(&format!("Logs      {}", devstack::paths::logs_dir().display()));
+    ui::note(&format!(
+        "For tests: export {}={} {}={}",
+        devstack::ENV_TEMPORAL_ADDRESS,
+        stack.temporal.address(),
+        devstack::ENV_SQS_ENDPOINT,
+        stack.localstack.endpoint()
+    ));
+    ui::note("Press Ctrl+C to stop.");
+
+    // Watch both services so one that dies is reported at once rather than at Ctrl+C.
+    let died = loop {
+        if interrupt.wait_a_moment() {
+            break None;
+        }
+        if let Err(err) = stack.temporal.check_running().and_then(|()| stack.localstack.check_running()) {
+            break Some(err);
+        }
+    };
+    stack.stop()?;
+    match died {
+        Some(err) => Err(err),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn status(args: StatusArgs) -> Result<ExitCode> {
+    let temporal = TemporalDevServer::connect(&format!("127.0.0.1:{}", args.temporal_port));
+    let sqs = LocalStack::connect(&format!("http://127.0.0.1:{}", args.sqs_port));
+    match &temporal {
+        Ok(t) => ui::ok(&format!("Temporal dev server at {}", t.address())),
+        Err(err) => ui::failed(&format!("{err:#}")),
+    }
+    match &sqs {
+        Ok(s) => ui::ok(&format!("LocalStack SQS at {}", s.endpoint())),
+        Err(err) => ui::failed(&format!("{err:#}")),
+    }
+    Ok(if temporal.is_ok() && sqs.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
