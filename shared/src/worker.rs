@@ -15,29 +15,30 @@ use crate::activities::{ShopActivities, ShopClient};
 use crate::names::{build_id, deployment_name};
 use crate::workflow::OrderWorkflow;
 
-pub type WorkerOptionsBuilder<S> = temporalio_sdk::WorkerOptionsBuilder<S>;
-
 /// The Worker Deployment Version both workers poll under: deployment `shopflow`, the shared build
 /// ID, versioning on, default behaviour AutoUpgrade (in-flight orders may move to a newer build).
 pub fn deployment_options() -> WorkerDeploymentOptions {
-    WorkerDeploymentOptions::new(
-        WorkerDeploymentVersion::builder().deployment_name(deployment_name()).build_id(build_id()).build(),
-    )
-    .use_worker_versioning(true)
-    .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
-    .build()
+    WorkerDeploymentOptions::new(deployment_version())
+        .use_worker_versioning(true)
+        .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
+        .build()
 }
 
-/// Register `OrderWorkflow` and the shop activities on a worker being built.
-pub fn register<S: temporalio_sdk::worker_options_builder::State>(
-    builder: WorkerOptionsBuilder<S>,
-    shop: ShopClient,
-) -> Result<WorkerOptionsBuilder<S>, WorkflowRegistrationError> {
-    Ok(builder.register_workflow::<OrderWorkflow>()?.register_activities(ShopActivities::new(shop)))
+/// Deployment name and build ID in effect (see [`crate::names`]).
+pub fn deployment_version() -> WorkerDeploymentVersion {
+    WorkerDeploymentVersion::builder().deployment_name(deployment_name()).build_id(build_id()).build()
+}
+
+/// Register `OrderWorkflow` and the shop activities on a worker's options.
+pub fn register(options: &mut WorkerOptions, shop: ShopClient) -> Result<(), WorkflowRegistrationError> {
+    options.register_workflow::<OrderWorkflow>()?;
+    options.register_activities(ShopActivities::new(shop));
+    Ok(())
 }
 
 /// Options for a ShopFlow worker on `task_queue`, before host-specific tuning.
 pub fn worker_options(task_queue: &str, shop: ShopClient) -> Result<WorkerOptions, WorkflowRegistrationError> {
-    let builder = WorkerOptions::new(task_queue).deployment_options(deployment_options());
-    Ok(register(builder, shop)?.build())
+    let mut options = WorkerOptions::new(task_queue).deployment_options(deployment_options()).build();
+    register(&mut options, shop)?;
+    Ok(options)
 }

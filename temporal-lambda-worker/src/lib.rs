@@ -1,0 +1,215 @@
+//! Run a Temporal worker inside AWS Lambda.
+//!
+//! Temporal's Worker Controller invokes a Lambda function when a Worker Deployment Version with a
+//! Lambda compute config has tasks waiting and no worker polling. Each invocation of a function
+//! built on this crate starts a worker, polls until shortly before the invocation's deadline,
+//! stops it gracefully and returns — the Rust counterpart of Go's `contrib/aws/lambdaworker`
+//! (`RunWorker`), with the same defaults, plus:
+//!
+//! * **idle exit** ([`LambdaWorkerOptions::idle_exit`]): end the invocation once no task ran for a
+//!   while, so billed time follows the work; the controller invokes again when tasks wait;
+//! * **warm client reuse** ([`LambdaWorkerOptions::reuse_client`]): one Temporal connection per
+//!   execution environment, not per invocation;
+//! * **environment shutdown**: Lambda's SIGTERM before it tears an environment down stops a
+//!   running worker gracefully (through `lambda_runtime`'s graceful-shutdown support);
+//! * **one metrics record per invocation** in CloudWatch Embedded Metric Format
+//!   ([`report::InvocationReport`]).
+//!
+//! ```no_run
+//! use temporal_lambda_worker::{WorkerDeploymentVersion, run_worker};
+//! # struct MyWorkflow; struct MyActivities;
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     let version = WorkerDeploymentVersion::builder().deployment_name("shop").build_id("v1").build();
+//!     run_worker(version, |opts| {
+//!         opts.task_queue = Some("orders".into());
+//!         // opts.worker.register_workflow::<MyWorkflow>()?;
+//!         // opts.worker.register_activities(MyActivities);
+//!         opts.idle_exit = Some(std::time::Duration::from_secs(2));
+//!         Ok(())
+//!     })
+//!     .await
+//! }
+//! ```
+
+pub mod deadline;
+pub mod defaults;
+pub mod host;
+pub mod lifecycle;
+pub mod options;
+pub mod report;
+pub mod tracking;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use temporalio_client::ClientOptions;
+use temporalio_client::envconfig::{DataSource, LoadClientConfigProfileOptions};
+pub use temporalio_common::WorkerDeploymentVersion;
+use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions};
+use temporalio_sdk::Runtime;
+use tokio::sync::watch;
+use tracing::{error, warn};
+
+pub use options::LambdaWorkerOptions;
+
+use host::{ClientCache, TemporalHost};
+use lifecycle::{Invocation, LifecycleSettings, run_invocation};
+
+/// Why the worker could not be set up (before any invocation).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("loading Temporal client config{}: {message}", file.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
+    Config { file: Option<PathBuf>, message: String },
+    #[error("configure callback failed: {0:#}")]
+    Configure(anyhow::Error),
+    #[error("task queue not configured: set LambdaWorkerOptions::task_queue or the {} environment variable", defaults::ENV_TASK_QUEUE)]
+    NoTaskQueue,
+    #[error("starting the Temporal SDK runtime: {0}")]
+    Runtime(String),
+}
+
+/// The `temporal.toml` to load (see [`defaults::config_file_path`]): an explicit
+/// `TEMPORAL_CONFIG_FILE` always (a missing file is then an error, not a silent fallback),
+/// otherwise the task-root or working-directory file if it exists; `None` leaves the SDK's own
+/// default location and the `TEMPORAL_*` variables.
+pub fn config_file() -> Option<PathBuf> {
+    let getenv = |k: &str| std::env::var(k).ok();
+    let path = defaults::config_file_path(getenv);
+    let explicit = getenv(defaults::ENV_CONFIG_FILE).is_some_and(|f| !f.is_empty());
+    (explicit || path.is_file()).then_some(path)
+}
+
+/// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
+/// through the SDK's envconfig.
+pub fn load_client_config() -> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
+    let file = config_file();
+    let options = LoadClientConfigProfileOptions::builder()
+        .maybe_config_source(file.as_ref().map(|p| DataSource::Path(p.to_string_lossy().into_owned())))
+        .build();
+    ClientOptions::load_from_config(options).map_err(|e| SetupError::Config { file, message: e.to_string() })
+}
+
+/// Run the Lambda function: one worker per invocation, forever (until the environment ends).
+///
+/// `configure` registers workflows and activities on `opts.worker` and may change any default.
+/// Worker Deployment Versioning is always on, with `version`; the default versioning behaviour is
+/// AutoUpgrade unless `configure` sets another.
+pub async fn run_worker(
+    version: WorkerDeploymentVersion,
+    configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
+) -> Result<(), lambda_runtime::Error> {
+    init_json_logs();
+    let setup = setup(version, configure).map_err(|e| {
+        error!("temporal-lambda-worker: {e}");
+        e
+    })?;
+    serve(setup).await
+}
+
+struct Setup {
+    host: TemporalHost,
+    settings: LifecycleSettings,
+    hooks: Vec<options::ShutdownHook>,
+    longest_activity: Option<Duration>,
+}
+
+fn setup(
+    version: WorkerDeploymentVersion,
+    configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
+) -> Result<Setup, SetupError> {
+    let (connection, client) = load_client_config()?;
+    let task_queue = std::env::var(defaults::ENV_TASK_QUEUE).ok().filter(|t| !t.is_empty());
+    let mut opts = LambdaWorkerOptions::with_defaults(task_queue);
+    opts.worker.deployment_options = WorkerDeploymentOptions::new(version)
+        .use_worker_versioning(true)
+        .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
+        .build();
+    configure(&mut opts).map_err(SetupError::Configure)?;
+    // Whatever `configure` did, versioning stays on: the Worker Controller only routes to
+    // versioned pollers.
+    opts.worker.deployment_options.use_worker_versioning = true;
+    let task_queue = opts.task_queue.clone().filter(|t| !t.is_empty()).ok_or(SetupError::NoTaskQueue)?;
+    opts.worker.task_queue = task_queue;
+
+    let runtime = Runtime::from_current_tokio(Default::default()).map_err(|e| SetupError::Runtime(e.to_string()))?;
+    Ok(Setup {
+        host: TemporalHost { runtime, template: opts.worker, clients: ClientCache::new(connection, client, opts.reuse_client) },
+        settings: LifecycleSettings {
+            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+            shutdown_buffer: opts.shutdown_buffer,
+            idle_exit: opts.idle_exit,
+            idle_check_interval: Duration::from_millis(100),
+        },
+        hooks: opts.shutdown_hooks,
+        longest_activity: opts.longest_activity_start_to_close,
+    })
+}
+
+async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
+    let Setup { host, settings, hooks, longest_activity } = setup;
+    let (stopping_tx, stopping_rx) = watch::channel(false);
+    // Held while an invocation runs, so the SIGTERM handler can wait for it to wind down.
+    let in_flight = Arc::new(tokio::sync::Mutex::new(()));
+    {
+        let in_flight = in_flight.clone();
+        lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
+            let _ = stopping_tx.send(true);
+            let wait = defaults::WORKER_STOP_TIMEOUT + defaults::SHUTDOWN_HOOK_BUFFER;
+            if tokio::time::timeout(wait, in_flight.lock()).await.is_err() {
+                warn!("environment shutdown: the running invocation did not stop within {wait:?}");
+            }
+        })
+        .await;
+    }
+
+    let warned_timeout = std::sync::atomic::AtomicBool::new(false);
+    let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let (host, settings, hooks, in_flight, stopping_rx) = (&host, &settings, &hooks, in_flight.clone(), stopping_rx.clone());
+        let warned_timeout = &warned_timeout;
+        async move {
+            let _guard = in_flight.lock().await;
+            let remaining = remaining_until(event.context.deadline);
+            if let Some(longest) = longest_activity
+                && !warned_timeout.swap(true, std::sync::atomic::Ordering::Relaxed)
+                && let Some(w) = deadline::function_timeout_warning(remaining, longest)
+            {
+                warn!("{w}");
+            }
+            let invocation = Invocation {
+                request_id: event.context.request_id.clone(),
+                function_arn: event.context.invoked_function_arn.clone(),
+                remaining,
+            };
+            let (report, result) = run_invocation(host, &invocation, settings, hooks, stopping_rx).await;
+            report.emit();
+            result
+                .map(|()| serde_json::json!({ "endReason": report.end_reason.as_str() }))
+                .map_err(|e| lambda_runtime::Diagnostic { error_type: error_type(&e).to_owned(), error_message: e.to_string() })
+        }
+    });
+    lambda_runtime::run(handler).await
+}
+
+fn error_type(e: &lifecycle::InvocationError) -> &'static str {
+    match e {
+        lifecycle::InvocationError::Refused(_) => "InvocationRefused",
+        lifecycle::InvocationError::Start(_) => "WorkerStartFailed",
+        lifecycle::InvocationError::Worker(_) => "WorkerFailed",
+    }
+}
+
+fn remaining_until(deadline_ms: u64) -> Duration {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// JSON log lines on stderr (Lambda ships both streams; stdout carries the EMF records).
+fn init_json_logs() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,temporalio_client=warn"));
+    let _ = fmt().json().with_env_filter(filter).with_writer(std::io::stderr).with_current_span(false).try_init();
+}

@@ -1,0 +1,389 @@
+//! One invocation, start to finish: admit it, start a worker, poll until the deadline minus the
+//! shutdown buffer (or until idle, or until the environment shuts down), stop the worker
+//! gracefully, run the hooks, report.
+//!
+//! The outside world — connecting to Temporal, building the SDK worker — comes in through
+//! [`WorkerHost`], so every branch of this loop is unit-tested with a fake host and no network.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+// tokio's clock: the same as std's at run time, and pausable in tests.
+use tokio::time::Instant;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::deadline::{Admission, admit};
+use crate::options::ShutdownHook;
+use crate::report::{EndReason, InvocationReport};
+use crate::tracking::TaskTracker;
+
+/// A started worker for one invocation.
+#[async_trait::async_trait(?Send)]
+pub trait InvocationWorker {
+    /// A handle that asks the worker to stop (stop polling, drain, give up after its grace
+    /// period). Callable from anywhere, any number of times.
+    fn stopper(&self) -> Box<dyn Fn() + Send + Sync>;
+    /// Run until stopped; `Err` if the worker failed on its own.
+    async fn run(&mut self) -> Result<(), String>;
+}
+
+/// A worker that has been started, and what it cost to get there.
+pub struct StartedWorker<W> {
+    pub worker: W,
+    pub connect: Duration,
+    pub client_reused: bool,
+}
+
+/// Where workers come from.
+#[async_trait::async_trait(?Send)]
+pub trait WorkerHost {
+    type Worker: InvocationWorker;
+    /// Start a worker with this identity whose tasks are counted by `tracker`.
+    async fn start_worker(&self, identity: &str, tracker: Arc<TaskTracker>) -> Result<StartedWorker<Self::Worker>, String>;
+    /// The worker failed: whatever the host cached (a client) may be broken.
+    fn worker_failed(&self);
+}
+
+/// The invocation as Lambda describes it.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub function_arn: String,
+    /// Time until the invocation deadline, measured at its start.
+    pub remaining: Duration,
+}
+
+/// The lifecycle's settings (from [`crate::LambdaWorkerOptions`]).
+#[derive(Debug, Clone)]
+pub struct LifecycleSettings {
+    pub function_name: String,
+    pub shutdown_buffer: Duration,
+    pub idle_exit: Option<Duration>,
+    /// How often idleness is checked.
+    pub idle_check_interval: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("could not start the worker: {0}")]
+    Start(String),
+    #[error("the worker failed: {0}")]
+    Worker(String),
+}
+
+/// Run one invocation. `environment_stopping` turns true when the execution environment is
+/// being shut down (SIGTERM).
+pub async fn run_invocation<H: WorkerHost>(
+    host: &H,
+    invocation: &Invocation,
+    settings: &LifecycleSettings,
+    hooks: &[ShutdownHook],
+    mut environment_stopping: watch::Receiver<bool>,
+) -> (InvocationReport, Result<(), InvocationError>) {
+    let started_at = Instant::now();
+    let mut report = InvocationReport {
+        function_name: settings.function_name.clone(),
+        request_id: invocation.request_id.clone(),
+        workflow_tasks: 0,
+        activity_tasks: 0,
+        work: Duration::ZERO,
+        idle: Duration::ZERO,
+        duration: Duration::ZERO,
+        connect: Duration::ZERO,
+        client_reused: false,
+        end_reason: EndReason::Refused,
+    };
+
+    let work_time = match admit(invocation.remaining, settings.shutdown_buffer) {
+        Admission::Refuse { reason } => {
+            warn!(request_id = %invocation.request_id, "{reason}");
+            return (report, Err(InvocationError::Refused(reason)));
+        }
+        Admission::AcceptWithWarning { work_time, warning } => {
+            warn!(request_id = %invocation.request_id, "{warning}");
+            work_time
+        }
+        Admission::Accept { work_time } => work_time,
+    };
+    let stop_at = started_at + work_time;
+
+    let identity = crate::defaults::lambda_identity(&invocation.request_id, &invocation.function_arn);
+    let tracker = Arc::new(TaskTracker::new(started_at));
+    let StartedWorker { mut worker, connect, client_reused } = match host.start_worker(&identity, tracker.clone()).await {
+        Ok(w) => w,
+        Err(e) => {
+            host.worker_failed();
+            report.end_reason = EndReason::WorkerError;
+            report.duration = started_at.elapsed();
+            return (report, Err(InvocationError::Start(e)));
+        }
+    };
+    report.connect = connect;
+    report.client_reused = client_reused;
+    info!(request_id = %invocation.request_id, identity, ?work_time, client_reused, "worker polling");
+
+    let stop = worker.stopper();
+    let (end_reason, result) = {
+        let run = worker.run();
+        tokio::pin!(run);
+        let reason = tokio::select! {
+            result = &mut run => {
+                // Stopped by itself: that is an error (nothing asked it to stop).
+                let error = result.err().unwrap_or_else(|| "the worker stopped unexpectedly".to_owned());
+                host.worker_failed();
+                (EndReason::WorkerError, Err(InvocationError::Worker(error)))
+            }
+            reason = stop_condition(stop_at, settings, &tracker, &mut environment_stopping) => {
+                stop();
+                match run.await {
+                    Ok(()) => (reason, Ok(())),
+                    Err(e) => {
+                        host.worker_failed();
+                        (reason, Err(InvocationError::Worker(e)))
+                    }
+                }
+            }
+        };
+        reason
+    };
+    drop(worker);
+
+    for hook in hooks {
+        if let Err(e) = hook().await {
+            warn!(request_id = %invocation.request_id, "shutdown hook failed: {e:#}");
+        }
+    }
+
+    let counts = tracker.counts(Instant::now());
+    report.end_reason = end_reason;
+    report.workflow_tasks = counts.workflow_tasks;
+    report.activity_tasks = counts.activity_tasks;
+    report.work = counts.busy;
+    report.duration = started_at.elapsed();
+    report.idle = report.duration.saturating_sub(counts.busy + connect);
+    info!(
+        request_id = %invocation.request_id,
+        end_reason = end_reason.as_str(),
+        workflow_tasks = counts.workflow_tasks,
+        activity_tasks = counts.activity_tasks,
+        duration_ms = report.duration.as_millis() as u64,
+        "worker stopped"
+    );
+    (report, result)
+}
+
+/// Resolves with why the worker should stop: deadline, idleness, or environment shutdown.
+async fn stop_condition(
+    stop_at: Instant,
+    settings: &LifecycleSettings,
+    tracker: &TaskTracker,
+    environment_stopping: &mut watch::Receiver<bool>,
+) -> EndReason {
+    let deadline = tokio::time::sleep_until(stop_at);
+    tokio::pin!(deadline);
+    let mut idle_check = tokio::time::interval(settings.idle_check_interval);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return EndReason::Deadline,
+            changed = environment_stopping.changed() => {
+                if changed.is_err() || *environment_stopping.borrow() {
+                    return EndReason::Shutdown;
+                }
+            }
+            _ = idle_check.tick(), if settings.idle_exit.is_some() => {
+                if let Some(limit) = settings.idle_exit
+                    && tracker.idle_for(Instant::now()) >= limit
+                {
+                    return EndReason::Idle;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::TaskKind;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Notify;
+
+    /// A worker that runs until stopped, optionally doing "tasks" on a script.
+    struct FakeWorker {
+        stop: Arc<Notify>,
+        fail_with: Option<String>,
+        tracker: Arc<TaskTracker>,
+        busy_for: Option<Duration>,
+    }
+
+    #[async_trait::async_trait(?Send)]
+    impl InvocationWorker for FakeWorker {
+        fn stopper(&self) -> Box<dyn Fn() + Send + Sync> {
+            let stop = self.stop.clone();
+            Box::new(move || stop.notify_one())
+        }
+        async fn run(&mut self) -> Result<(), String> {
+            if let Some(e) = self.fail_with.take() {
+                return Err(e);
+            }
+            if let Some(busy) = self.busy_for {
+                self.tracker.task_started(TaskKind::Activity);
+                tokio::time::sleep(busy).await;
+                self.tracker.task_finished();
+            }
+            self.stop.notified().await;
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeHost {
+        starts: AtomicUsize,
+        failures: AtomicUsize,
+        fail_start: bool,
+        fail_run: Option<String>,
+        busy_for: Option<Duration>,
+        identities: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait(?Send)]
+    impl WorkerHost for FakeHost {
+        type Worker = FakeWorker;
+        async fn start_worker(&self, identity: &str, tracker: Arc<TaskTracker>) -> Result<StartedWorker<FakeWorker>, String> {
+            self.starts.fetch_add(1, Ordering::SeqCst);
+            self.identities.lock().unwrap().push(identity.to_owned());
+            if self.fail_start {
+                return Err("connection refused".into());
+            }
+            Ok(StartedWorker {
+                worker: FakeWorker { stop: Arc::new(Notify::new()), fail_with: self.fail_run.clone(), tracker, busy_for: self.busy_for },
+                connect: Duration::from_millis(5),
+                client_reused: false,
+            })
+        }
+        fn worker_failed(&self) {
+            self.failures.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn settings(idle_exit: Option<Duration>) -> LifecycleSettings {
+        LifecycleSettings {
+            function_name: "f".into(),
+            shutdown_buffer: Duration::from_secs(7),
+            idle_exit,
+            idle_check_interval: Duration::from_millis(100),
+        }
+    }
+
+    fn invocation(remaining_secs: u64) -> Invocation {
+        Invocation { request_id: "req-1".into(), function_arn: "arn:aws:lambda:us-east-1:0:function:f".into(), remaining: Duration::from_secs(remaining_secs) }
+    }
+
+    fn no_shutdown() -> (watch::Sender<bool>, watch::Receiver<bool>) {
+        watch::channel(false)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_until_deadline_minus_buffer_then_runs_hooks() {
+        let host = FakeHost::default();
+        let hook_runs = Arc::new(AtomicUsize::new(0));
+        let h = hook_runs.clone();
+        let hooks: Vec<ShutdownHook> = vec![Box::new(move || {
+            let h = h.clone();
+            Box::pin(async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        })];
+        let (_tx, rx) = no_shutdown();
+        let t0 = tokio::time::Instant::now();
+        let (report, result) = run_invocation(&host, &invocation(60), &settings(None), &hooks, rx).await;
+        result.unwrap();
+        assert_eq!(report.end_reason, EndReason::Deadline);
+        let elapsed = t0.elapsed();
+        assert!(elapsed >= Duration::from_secs(53) && elapsed < Duration::from_secs(54), "{elapsed:?}");
+        assert_eq!(hook_runs.load(Ordering::SeqCst), 1);
+        assert_eq!(host.identities.lock().unwrap()[0], "req-1@arn:aws:lambda:us-east-1:0:function:f");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refuses_an_invocation_with_a_second_or_less_of_work_time() {
+        let host = FakeHost::default();
+        let (_tx, rx) = no_shutdown();
+        let (report, result) = run_invocation(&host, &invocation(8), &settings(None), &[], rx).await;
+        assert!(matches!(result, Err(InvocationError::Refused(_))));
+        assert_eq!(report.end_reason, EndReason::Refused);
+        assert_eq!(host.starts.load(Ordering::SeqCst), 0, "no worker for a refused invocation");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_exit_ends_early_but_not_while_a_task_runs() {
+        let host = FakeHost { busy_for: Some(Duration::from_secs(5)), ..Default::default() };
+        let (_tx, rx) = no_shutdown();
+        let t0 = tokio::time::Instant::now();
+        let (report, result) = run_invocation(&host, &invocation(300), &settings(Some(Duration::from_secs(2))), &[], rx).await;
+        result.unwrap();
+        assert_eq!(report.end_reason, EndReason::Idle);
+        let elapsed = t0.elapsed();
+        // busy 5 s, then 2 s idle (checked every 100 ms)
+        assert!(elapsed >= Duration::from_secs(7) && elapsed < Duration::from_millis(7_300), "{elapsed:?}");
+        assert_eq!(report.activity_tasks, 1);
+        assert!(report.work >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn environment_shutdown_stops_the_worker() {
+        let host = FakeHost::default();
+        let (tx, rx) = no_shutdown();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            tx.send(true).unwrap();
+        });
+        let (report, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        result.unwrap();
+        assert_eq!(report.end_reason, EndReason::Shutdown);
+        assert!(report.duration < Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_start_or_run_is_an_error_and_drops_cached_state() {
+        let host = FakeHost { fail_start: true, ..Default::default() };
+        let (_tx, rx) = no_shutdown();
+        let (_, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        assert!(matches!(result, Err(InvocationError::Start(_))));
+        assert_eq!(host.failures.load(Ordering::SeqCst), 1);
+
+        let host = FakeHost { fail_run: Some("poll failed".into()), ..Default::default() };
+        let (_tx, rx) = no_shutdown();
+        let (report, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        assert!(matches!(result, Err(InvocationError::Worker(_))));
+        assert_eq!(report.end_reason, EndReason::WorkerError);
+        assert_eq!(host.failures.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_hook_is_logged_and_the_rest_still_run() {
+        let host = FakeHost::default();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let hooks: Vec<ShutdownHook> = vec![
+            Box::new(|| Box::pin(async { Err(anyhow::anyhow!("flush failed")) })),
+            Box::new(move || {
+                let r = r.clone();
+                Box::pin(async move {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+            }),
+        ];
+        let (_tx, rx) = no_shutdown();
+        let (_, result) = run_invocation(&host, &invocation(20), &settings(None), &hooks, rx).await;
+        result.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,115 @@
+//! What `run_worker`'s `configure` callback can set: registrations, the task queue, worker
+//! tuning (pre-filled with the Lambda defaults), and the lifecycle's own knobs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use temporalio_sdk::WorkerOptions;
+use temporalio_sdk::runtime::PollerBehavior;
+use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
+
+use crate::defaults::{self, default_shutdown_buffer};
+
+/// A hook run after every invocation's worker has stopped (e.g. flush telemetry).
+pub type ShutdownHook =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
+
+/// Options of a Lambda worker. Everything is pre-set; `configure` changes what it needs.
+pub struct LambdaWorkerOptions {
+    /// Task queue to poll. Pre-set from `TEMPORAL_TASK_QUEUE`; required one way or the other.
+    pub task_queue: Option<String>,
+    /// The SDK worker options, with the Lambda defaults applied: register workflows and
+    /// activities here (`worker.register_workflow::<W>()`, `worker.register_activities(..)`),
+    /// override any default by assigning the field.
+    pub worker: WorkerOptions,
+    /// How long before the invocation deadline the worker is told to stop: its stop timeout
+    /// (`worker.graceful_shutdown_period`) plus time for the shutdown hooks. Default 7 s.
+    pub shutdown_buffer: Duration,
+    /// End the invocation once no task has run for this long, instead of polling until the
+    /// deadline. Safe because the Worker Controller invokes the function again when tasks wait
+    /// and nobody polls; saves billed time. `None` polls until the deadline (Go's behaviour).
+    pub idle_exit: Option<Duration>,
+    /// Keep the Temporal client across warm invocations of one execution environment (a new
+    /// connection costs a TLS handshake to Temporal Cloud). Default on.
+    pub reuse_client: bool,
+    /// The longest StartToClose of any activity this worker runs, if known: the function timeout
+    /// is then checked against it (+ 7 s) and a warning logged when it is too short.
+    pub longest_activity_start_to_close: Option<Duration>,
+    pub(crate) shutdown_hooks: Vec<ShutdownHook>,
+}
+
+impl LambdaWorkerOptions {
+    /// Options with the Lambda defaults; `task_queue` as found in the environment.
+    pub fn with_defaults(task_queue: Option<String>) -> Self {
+        let mut worker = WorkerOptions::new(task_queue.clone().unwrap_or_default()).build();
+        apply_worker_defaults(&mut worker);
+        Self {
+            task_queue,
+            worker,
+            shutdown_buffer: default_shutdown_buffer(),
+            idle_exit: None,
+            reuse_client: true,
+            longest_activity_start_to_close: None,
+            shutdown_hooks: Vec::new(),
+        }
+    }
+
+    /// Run `hook` after each invocation's worker stopped. Errors are logged, not fatal.
+    pub fn on_shutdown<F, Fut>(&mut self, hook: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.shutdown_hooks.push(Box::new(move || Box::pin(hook())));
+    }
+}
+
+/// The Lambda-tuned worker settings (see [`crate::defaults`]).
+pub fn apply_worker_defaults(worker: &mut WorkerOptions) {
+    worker.tuner = TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_WORKFLOW_TASKS))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_ACTIVITIES))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_LOCAL_ACTIVITIES))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_NEXUS_TASKS))
+        .build()
+        .into();
+    worker.workflow_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(defaults::WORKFLOW_POLLERS));
+    worker.activity_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(defaults::ACTIVITY_POLLERS));
+    worker.max_cached_workflows = defaults::STICKY_CACHE_SIZE;
+    // Eager activities would run on this short-lived worker whatever its remaining time.
+    worker.max_eager_activity_reservations_per_workflow_task = 0;
+    worker.graceful_shutdown_period = Some(defaults::WORKER_STOP_TIMEOUT);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_go_package() {
+        let o = LambdaWorkerOptions::with_defaults(Some("q".into()));
+        assert_eq!(o.worker.task_queue, "q");
+        assert_eq!(o.worker.max_cached_workflows, 100);
+        assert_eq!(o.worker.max_eager_activity_reservations_per_workflow_task, 0);
+        assert_eq!(o.worker.graceful_shutdown_period, Some(Duration::from_secs(5)));
+        assert!(matches!(o.worker.workflow_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(2))));
+        assert!(matches!(o.worker.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(1))));
+        assert_eq!(o.shutdown_buffer, Duration::from_secs(7));
+        assert!(o.reuse_client);
+        assert!(o.idle_exit.is_none());
+        let tuner = format!("{:?}", o.worker.tuner);
+        assert!(tuner.contains("10") && tuner.contains("2"), "{tuner}");
+    }
+
+    #[test]
+    fn every_default_can_be_overridden() {
+        let mut o = LambdaWorkerOptions::with_defaults(None);
+        o.worker.max_cached_workflows = 7;
+        o.worker.activity_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(4));
+        o.shutdown_buffer = Duration::from_secs(3);
+        o.idle_exit = Some(Duration::from_secs(2));
+        assert_eq!(o.worker.max_cached_workflows, 7);
+        assert!(matches!(o.worker.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(4))));
+    }
+}
