@@ -164,3 +164,82 @@ fn accepted() -> Response {
 fn runtime_error(status: StatusCode, error_type: &str) -> Response {
     (status, Json(json!({ "errorType": error_type, "errorMessage": error_type }))).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn serve(channel: Arc<RuntimeChannel>) -> String {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let url = format!("http://{}/2018-06-01/runtime", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(channel)).await });
+        url
+    }
+
+    fn invocation(id: &str) -> (Invocation, oneshot::Receiver<Instant>, oneshot::Receiver<RuntimeReply>) {
+        let (picked, picked_rx) = oneshot::channel();
+        let (reply, reply_rx) = oneshot::channel();
+        let mut input = InvokeInput::new(Bytes::from_static(b"{\"k\":1}"), "arn:aws:lambda:us-east-1:000000000000:function:f".into());
+        input.request_id = id.into();
+        (Invocation { input, timeout: Duration::from_secs(3), picked, reply }, picked_rx, reply_rx)
+    }
+
+    #[tokio::test]
+    async fn next_hands_out_the_invocation_with_lambdas_headers() {
+        let channel = Arc::new(RuntimeChannel::new());
+        let url = serve(channel.clone()).await;
+        let (invocation, picked, _reply) = invocation("req-1");
+        channel.submit(invocation).await.ok().unwrap();
+        let response = reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+        let headers = response.headers().clone();
+        assert_eq!(headers["lambda-runtime-aws-request-id"], "req-1");
+        assert_eq!(headers["lambda-runtime-invoked-function-arn"], "arn:aws:lambda:us-east-1:000000000000:function:f");
+        assert!(headers["lambda-runtime-trace-id"].to_str().unwrap().starts_with("Root=1-"));
+        let deadline_ms: u128 = headers["lambda-runtime-deadline-ms"].to_str().unwrap().parse().unwrap();
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        assert!(deadline_ms > now_ms && deadline_ms <= now_ms + 3000);
+        assert_eq!(&response.bytes().await.unwrap()[..], b"{\"k\":1}");
+        picked.await.expect("the deadline is reported");
+        assert_eq!(channel.last_request().as_deref(), Some("req-1"));
+    }
+
+    #[tokio::test]
+    async fn answers_for_unknown_or_finished_invocations_are_refused() {
+        let channel = Arc::new(RuntimeChannel::new());
+        let url = serve(channel.clone()).await;
+        let client = reqwest::Client::new();
+        let (invocation, _picked, reply) = invocation("req-2");
+        channel.submit(invocation).await.ok().unwrap();
+        reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+
+        let wrong = client.post(format!("{url}/invocation/other/response")).body("{}").send().await.unwrap();
+        assert_eq!(wrong.status(), 400);
+        let right = client.post(format!("{url}/invocation/req-2/response")).body("{\"ok\":true}").send().await.unwrap();
+        assert_eq!(right.status(), 202);
+        let duplicate = client.post(format!("{url}/invocation/req-2/response")).body("{}").send().await.unwrap();
+        assert_eq!(duplicate.status(), 400, "an invocation is answered once");
+        match reply.await.unwrap() {
+            RuntimeReply::Response(body) => assert_eq!(&body[..], b"{\"ok\":true}"),
+            RuntimeReply::Error(body) => panic!("unexpected error {body:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_that_are_not_json_documents_are_wrapped() {
+        let channel = Arc::new(RuntimeChannel::new());
+        let url = serve(channel.clone()).await;
+        let (invocation, _picked, reply) = invocation("req-3");
+        channel.submit(invocation).await.ok().unwrap();
+        reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+        let client = reqwest::Client::new();
+        client.post(format!("{url}/invocation/req-3/error")).body("plain text panic").send().await.unwrap();
+        let RuntimeReply::Error(body) = reply.await.unwrap() else { panic!("expected an error") };
+        let document: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(document["errorMessage"], "plain text panic");
+
+        let mut init = channel.init_error();
+        client.post(format!("{url}/init/error")).body(r#"{"errorType":"Init","errorMessage":"no config"}"#).send().await.unwrap();
+        let reported = init.wait_for(Option::is_some).await.unwrap().clone().unwrap();
+        assert_eq!(&reported[..], br#"{"errorType":"Init","errorMessage":"no config"}"#);
+    }
+}

@@ -86,7 +86,7 @@ impl Poller {
                 ),
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(10));
+            delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
 

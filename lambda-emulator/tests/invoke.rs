@@ -222,6 +222,22 @@ async fn idle_environments_are_shut_down() {
 }
 
 #[tokio::test]
+async fn shutdown_sends_sigterm_then_sigkill_after_the_grace_period() {
+    let config = EmulatorConfig {
+        idle_timeout: Duration::from_millis(200),
+        shutdown_grace: Duration::from_millis(500),
+        ..test_config()
+    };
+    let log_dir = config.log_dir.clone().unwrap();
+    let emulator = start_with(config, vec![test_function("stubborn")]).await;
+    let body: Value = invoke(&emulator, "stubborn", json!({ "action": "trap_sigterm" })).await.json().await.unwrap();
+    let pid = body["pid"].as_u64().unwrap() as u32;
+    eventually("the environment that ignores SIGTERM to be killed", async || (!process_alive(pid)).then_some(())).await;
+    let log = std::fs::read_to_string(log_dir.join("stubborn.log")).unwrap();
+    assert!(log.contains("got SIGTERM"), "SIGTERM came first: {log}");
+}
+
+#[tokio::test]
 async fn functions_see_lambdas_variables_and_not_the_hosts() {
     let mut function = test_function("env");
     function.environment.insert("FROM_TEMPLATE".into(), "yes".into());

@@ -1,6 +1,7 @@
 //! The SQS event source against real LocalStack SQS: a batch with a partial failure deletes only
 //! the successes, the failure comes back after the visibility timeout and reaches the DLQ through
-//! the queue's redrive policy, and a function error leaves the whole batch on the queue.
+//! the queue's redrive policy, and a function error leaves the whole batch on the queue. A queue
+//! that does not exist yet is waited for.
 
 mod common;
 
@@ -67,7 +68,8 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     let mut source = SqsSource::new(&queue_name);
     source.maximum_batching_window = Duration::from_secs(1);
     source.report_batch_item_failures = true;
-    function.sqs_sources = vec![source];
+    let late_queue = format!("late-{id}");
+    function.sqs_sources = vec![source, SqsSource::new(&late_queue)];
     let config = EmulatorConfig { sqs_endpoint: Some(endpoint.clone()), ..test_config() };
     let emulator = start_with(config, vec![function]).await;
 
@@ -94,7 +96,17 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
         (emulator.stats("consumer").unwrap().errors == 2).then_some(())
     })
     .await;
+
+    // The second source's queue is created only now; its poller has been waiting for it.
+    let late_url = create_queue(&sqs, &late_queue, &[]).await;
+    sqs.send_message().queue_url(&late_url).message_body("late-5").send().await.expect("send");
+    eventually("the late queue's message to be delivered and deleted", async || {
+        let delivered = std::fs::read_to_string(&records).unwrap().lines().any(|l| l == "sqs late-5");
+        (delivered && queue_depth(&sqs, &late_url).await == 0).then_some(())
+    })
+    .await;
     drop(emulator);
+    let _ = sqs.delete_queue().queue_url(&late_url).send().await;
     let _ = sqs.delete_queue().queue_url(&queue_url).send().await;
     let _ = sqs.delete_queue().queue_url(&dlq_url).send().await;
 }

@@ -8,7 +8,9 @@
 //! - `sleep`: sleeps `ms` milliseconds, then answers like `echo`;
 //! - `print`: writes each of `lines` to stdout (and `stderr_lines` to stderr), then answers;
 //! - `crash`: exits the process with `code` (default 3) mid-invocation;
-//! - `env`: returns the environment variables named in `names` (all of them when absent).
+//! - `env`: returns the environment variables named in `names` (all of them when absent);
+//! - `trap_sigterm`: from now on, SIGTERM only prints `got SIGTERM` (the process stays up), so a
+//!   test can see Lambda's shutdown phase send SIGTERM first and SIGKILL after the grace period.
 //!
 //! Event-source payloads are recognised by shape:
 //! - an SQS event (`Records`): a record whose body contains `fail` is reported in
@@ -70,6 +72,15 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 None => std::env::vars().map(|(k, v)| (k, Value::String(v))).collect(),
             };
             Ok(json!({ "pid": std::process::id(), "env": vars }))
+        }
+        "trap_sigterm" => {
+            let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::spawn(async move {
+                while sigterm.recv().await.is_some() {
+                    println!("got SIGTERM");
+                }
+            });
+            Ok(echo)
         }
         other => Err(format!("unknown action {other:?}").into()),
     }
