@@ -40,7 +40,7 @@ pub enum Ingested {
 /// Parses `body` and starts the order. Every outcome is logged once, with `ingest_id`.
 pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, source: Source) -> Ingested {
     let source = source.as_str();
-    let order = match parse_order(body) {
+    let order = match require_object(body).and_then(|()| parse_order(body)) {
         Ok(order) => order,
         Err(rejection) => {
             tracing::info!(%ingest_id, source, reason = %rejection, "order rejected");
@@ -65,6 +65,21 @@ pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, s
             tracing::warn!(%ingest_id, source, order_id, error = %unavailable, "order not started: Temporal unavailable");
             Ingested::Unavailable(unavailable)
         }
+    }
+}
+
+/// serde's derive also reads a struct from a JSON array of its fields in order, so
+/// `["A-1", {...}, ...]` would pass as an order. An order is an object; anything else is refused
+/// up front, which also keeps positional payloads out of logs and histories.
+fn require_object(body: &[u8]) -> Result<(), OrderRejection> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        Some(_) => Err(OrderRejection::Malformed {
+            path: String::new(),
+            message: "invalid type: an order must be a JSON object".to_owned(),
+        }),
+        // Empty: let the parser report it (EOF).
+        None => Ok(()),
     }
 }
 
