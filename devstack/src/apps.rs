@@ -81,6 +81,22 @@ pub struct WorkerSetup {
     pub shop_url: String,
 }
 
+impl WorkerSetup {
+    /// A setup of its own for one test or benchmark run: task queue `shopflow-orders-{run_id}` and
+    /// Worker Deployment `shopflow-test-{run_id}` in the `default` namespace, so runs side by side
+    /// never take each other's tasks or flip each other's current version.
+    pub fn isolated(temporal_address: &str, run_id: &str, build_id: &str, shop_url: &str) -> Self {
+        Self {
+            temporal_address: temporal_address.to_owned(),
+            namespace: "default".to_owned(),
+            task_queue: format!("shopflow-orders-{run_id}"),
+            deployment: format!("shopflow-test-{run_id}"),
+            build_id: build_id.to_owned(),
+            shop_url: shop_url.to_owned(),
+        }
+    }
+}
+
 /// A running `local-worker`.
 #[derive(Debug)]
 pub struct LocalWorker {
@@ -107,6 +123,13 @@ impl LocalWorker {
             count_in(&log_path, "local-worker polling") > marks_before
         })?;
         Ok(Self { child })
+    }
+
+    /// Make `setup`'s version the deployment's current one, then start. Current before the first
+    /// poll, so the first workflow on the queue is routed to this version.
+    pub fn start_current(setup: &WorkerSetup) -> Result<Self> {
+        crate::deployment::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?;
+        Self::start(setup)
     }
 
     pub fn pid(&self) -> u32 {

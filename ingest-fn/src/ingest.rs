@@ -40,7 +40,7 @@ pub enum Ingested {
 /// Parses `body` and starts the order. Every outcome is logged once, with `ingest_id`.
 pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, source: Source) -> Ingested {
     let source = source.as_str();
-    let order = match require_object(body).and_then(|()| parse_order(body)) {
+    let order = match parse(body) {
         Ok(order) => order,
         Err(rejection) => {
             tracing::info!(%ingest_id, source, reason = %rejection, "order rejected");
@@ -68,18 +68,32 @@ pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, s
     }
 }
 
-/// serde's derive also reads a struct from a JSON array of its fields in order, so
-/// `["A-1", {...}, ...]` would pass as an order. An order is an object; anything else is refused
-/// up front, which also keeps positional payloads out of logs and histories.
-fn require_object(body: &[u8]) -> Result<(), OrderRejection> {
+/// An order from a request or message body: `shared`'s rules, plus [`require_single_object`].
+pub fn parse(body: &[u8]) -> Result<shared::Order, OrderRejection> {
+    require_single_object(body).and_then(|()| parse_order(body))
+}
+
+/// What `parse_order` lets through but an order body must not be:
+/// - a JSON array: serde's derive also reads a struct from an array of its fields in order, so
+///   `["A-1", {...}, ...]` would pass as an order;
+/// - anything after the order: `parse_order` stops reading after the first value, so
+///   `{...} x` or `{...}{...}` would pass (and the second half would be silently ignored).
+///
+/// Both are refused here, before parsing; reported to `shared`'s owners to move into
+/// `parse_order` itself (`Deserializer::end`, and a map-only visitor).
+fn require_single_object(body: &[u8]) -> Result<(), OrderRejection> {
+    let malformed = |message: &str| Err(OrderRejection::Malformed { path: String::new(), message: message.to_owned() });
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => Ok(()),
-        Some(_) => Err(OrderRejection::Malformed {
-            path: String::new(),
-            message: "invalid type: an order must be a JSON object".to_owned(),
-        }),
-        // Empty: let the parser report it (EOF).
-        None => Ok(()),
+        Some(b'{') => {}
+        Some(_) => return malformed("invalid type: an order must be a JSON object"),
+        // Empty: the parser reports it (EOF).
+        None => return Ok(()),
+    }
+    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
+    match (values.next(), values.next()) {
+        (Some(Ok(_)), Some(_)) => malformed("trailing characters after the order object"),
+        // A broken first value is left to the parser, which names the field.
+        _ => Ok(()),
     }
 }
 
@@ -119,7 +133,7 @@ mod tests {
     use super::*;
 
     fn errors_of(body: &str) -> Vec<FieldError> {
-        match parse_order(body.as_bytes()) {
+        match parse(body.as_bytes()) {
             Err(rejection) => field_errors(&rejection),
             Ok(order) => panic!("{body} parsed: {order:?}"),
         }
@@ -140,6 +154,11 @@ mod tests {
         assert_eq!(rule("{not json"), (String::new(), "syntax".into()));
         assert_eq!(rule(""), (String::new(), "syntax".into()));
         assert_eq!(rule("[]"), (String::new(), "type".into()));
+        let sample = sample_with(|_| {});
+        assert_eq!(rule(&format!("{sample} x")), (String::new(), "syntax".into()));
+        assert_eq!(rule(&format!("{sample}{sample}")), (String::new(), "syntax".into()));
+        let positional = sample_with(|v| *v = Value::Array(v.as_object().unwrap().values().cloned().collect()));
+        assert_eq!(rule(&positional), (String::new(), "type".into()));
         assert_eq!(rule(&sample_with(|v| v["currency"] = 5.into())), ("currency".into(), "type".into()));
         assert_eq!(rule(&sample_with(|v| v["coupon"] = "FREE".into())), ("coupon".into(), "unknownField".into()));
         assert_eq!(
