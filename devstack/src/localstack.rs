@@ -51,6 +51,9 @@ pub struct LocalStack {
     child: Option<ChildGuard>,
     endpoint: String,
     startup: Option<Duration>,
+    /// A data dir this handle chose itself; it holds nothing worth keeping, so it is removed
+    /// once LocalStack has stopped.
+    scratch_dir: Option<PathBuf>,
 }
 
 /// Start takes ~2 s idle; several test processes starting at once on two cores take longer.
@@ -65,9 +68,19 @@ impl LocalStack {
         let port = resolve_port(opts.port)?;
         // An instance that cannot bind keeps running and ignores SIGTERM: refuse up front.
         ensure_port_free(port, "LocalStack")?;
-        let data_dir = opts.data_dir.unwrap_or_else(|| paths::data_dir().join(format!("localstack-{port}")));
-        std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        let log_file = opts.log_file.unwrap_or_else(|| paths::logs_dir().join(format!("localstack-{port}.log")));
+        let scratch_dir = opts
+            .data_dir
+            .is_none()
+            .then(|| paths::data_dir().join(format!("localstack-{port}")));
+        let data_dir = opts
+            .data_dir
+            .or_else(|| scratch_dir.clone())
+            .expect("one of the two is set");
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let log_file = opts
+            .log_file
+            .unwrap_or_else(|| paths::logs_dir().join(format!("localstack-{port}.log")));
         let gateway = format!("127.0.0.1:{port}");
 
         let mut cmd = Command::new(&python);
@@ -83,18 +96,36 @@ impl LocalStack {
             .env("LOCALSTACK_VOLUME_DIR", &data_dir)
             .env("XDG_CACHE_HOME", data_dir.join("cache"));
 
-        let mut child = ChildGuard::spawn("LocalStack", cmd, &log_file, STOP_GRACE)?;
+        let child = ChildGuard::spawn("LocalStack", cmd, &log_file, STOP_GRACE)?;
         let endpoint = format!("http://{gateway}");
+        // Owned from here on, so a failed start also stops the child and removes the scratch dir.
+        let mut stack = Self {
+            child: Some(child),
+            endpoint,
+            startup: None,
+            scratch_dir,
+        };
+        let endpoint = stack.endpoint.clone();
+        let child = stack.child.as_mut().expect("just set");
         let startup = child.wait_until_ready(START_TIMEOUT, || sqs_is_running(&endpoint))?;
         tracing::info!(%endpoint, ?startup, "LocalStack ready");
-        Ok(Self { child: Some(child), endpoint, startup: Some(startup) })
+        stack.startup = Some(startup);
+        Ok(stack)
     }
 
     /// A handle to a LocalStack started elsewhere; dropping it does nothing.
     pub fn connect(endpoint: &str) -> Result<Self> {
         let endpoint = endpoint.trim_end_matches('/').to_owned();
-        anyhow::ensure!(sqs_is_running(&endpoint), "no LocalStack with SQS running at {endpoint}");
-        Ok(Self { child: None, endpoint, startup: None })
+        anyhow::ensure!(
+            sqs_is_running(&endpoint),
+            "no LocalStack with SQS running at {endpoint}"
+        );
+        Ok(Self {
+            child: None,
+            endpoint,
+            startup: None,
+            scratch_dir: None,
+        })
     }
 
     /// `http://127.0.0.1:PORT`: the SQS endpoint for an AWS SDK client (any keys, account
@@ -124,9 +155,24 @@ impl LocalStack {
 
     /// Stops an owned instance: SIGTERM to its process group, SIGKILL after a grace period.
     pub fn stop(mut self) -> Result<()> {
-        match self.child.take() {
-            Some(child) => child.stop(),
-            None => Ok(()),
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Result<()> {
+        if let Some(child) = self.child.take() {
+            child.stop()?;
+        }
+        if let Some(dir) = self.scratch_dir.take() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        if let Err(err) = self.shut_down() {
+            tracing::error!("stopping LocalStack: {err:#}");
         }
     }
 }

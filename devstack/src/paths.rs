@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 pub fn workspace_root() -> PathBuf {
     let compiled_in = Path::new(env!("CARGO_MANIFEST_DIR"));
     find_workspace_root(compiled_in)
-        .or_else(|| std::env::current_dir().ok().and_then(|d| find_workspace_root(&d)))
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .and_then(|d| find_workspace_root(&d))
+        })
         .unwrap_or_else(|| compiled_in.parent().unwrap_or(compiled_in).to_path_buf())
 }
 

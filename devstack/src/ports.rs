@@ -21,7 +21,11 @@ pub fn pick_free_port() -> Result<u16> {
 
 /// Resolves a requested port: 0 means "pick one".
 pub fn resolve_port(requested: u16) -> Result<u16> {
-    if requested == 0 { pick_free_port() } else { Ok(requested) }
+    if requested == 0 {
+        pick_free_port()
+    } else {
+        Ok(requested)
+    }
 }
 
 /// Fails with a clear message when something already listens on `127.0.0.1:port`.

@@ -37,7 +37,12 @@ impl ChildGuard {
     /// Spawns `command` as the leader of a new process group, appending its output to `log_file`.
     ///
     /// `grace` is how long a stop waits after SIGTERM before it sends SIGKILL.
-    pub fn spawn(name: &str, mut command: Command, log_file: &Path, grace: Duration) -> Result<Self> {
+    pub fn spawn(
+        name: &str,
+        mut command: Command,
+        log_file: &Path,
+        grace: Duration,
+    ) -> Result<Self> {
         if let Some(dir) = log_file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -56,7 +61,13 @@ impl ChildGuard {
             .spawn()
             .with_context(|| format!("spawning {name} ({:?})", command.get_program()))?;
         tracing::debug!(name, pid = child.id(), log = %log_file.display(), "spawned");
-        Ok(Self { name: name.to_owned(), child, log_file: log_file.to_path_buf(), grace, finished: false })
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            log_file: log_file.to_path_buf(),
+            grace,
+            finished: false,
+        })
     }
 
     /// The process id, which is also the process group id.
@@ -143,7 +154,9 @@ impl ChildGuard {
         }
         // Also reaches helpers that outlived their leader (the group exists while any member does).
         signal_group(pgid, Signal::SIGKILL)?;
-        self.child.wait().with_context(|| format!("waiting for {} to exit", self.name))?;
+        self.child
+            .wait()
+            .with_context(|| format!("waiting for {} to exit", self.name))?;
         tracing::debug!(name = %self.name, "stopped");
         Ok(())
     }
@@ -204,13 +217,18 @@ mod tests {
         let log = temp_log("group.log");
         // The grandchild ignores SIGTERM, so only the SIGKILL fallback can end it.
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "sh -c 'trap \"\" TERM; echo grandchild $$; while :; do sleep 1; done' & wait"]);
-        let mut guard = ChildGuard::spawn("group test", cmd, &log, Duration::from_millis(300)).unwrap();
+        cmd.args([
+            "-c",
+            "sh -c 'trap \"\" TERM; echo grandchild $$; while :; do sleep 1; done' & wait",
+        ]);
+        let mut guard =
+            ChildGuard::spawn("group test", cmd, &log, Duration::from_millis(300)).unwrap();
         let mut grandchild = None;
         guard
             .wait_until_ready(Duration::from_secs(10), || {
                 grandchild = std::fs::read_to_string(&log).ok().and_then(|text| {
-                    text.lines().find_map(|l| l.strip_prefix("grandchild ")?.trim().parse::<i32>().ok())
+                    text.lines()
+                        .find_map(|l| l.strip_prefix("grandchild ")?.trim().parse::<i32>().ok())
                 });
                 grandchild.is_some()
             })
@@ -221,14 +239,24 @@ mod tests {
         // SIGKILL was sent before drop returned; the orphan is then reaped by init, so wait for
         // it to stop running (a zombie counts as stopped) rather than for its pid to vanish.
         let state = || {
-            let stat = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
-            stat.rsplit(')').next().unwrap_or("").trim_start().chars().next()
+            let stat =
+                std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
+            stat.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next()
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !matches!(state(), None | Some('Z') | Some('X')) && Instant::now() < deadline {
             sleep(POLL_INTERVAL);
         }
-        assert!(matches!(state(), None | Some('Z') | Some('X')), "grandchild state {:?}", state());
+        assert!(
+            matches!(state(), None | Some('Z') | Some('X')),
+            "grandchild state {:?}",
+            state()
+        );
     }
 
     #[test]
@@ -237,7 +265,9 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo 'bind: address already in use' >&2; exit 3"]);
         let mut guard = ChildGuard::spawn("early exit", cmd, &log, Duration::from_secs(1)).unwrap();
-        let err = guard.wait_until_ready(Duration::from_secs(30), || false).unwrap_err();
+        let err = guard
+            .wait_until_ready(Duration::from_secs(30), || false)
+            .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("exited"), "{msg}");
         assert!(msg.contains("address already in use"), "{msg}");
@@ -249,9 +279,12 @@ mod tests {
         let log = temp_log("slow.log");
         let mut cmd = Command::new("sleep");
         cmd.arg("60");
-        let mut guard = ChildGuard::spawn("never ready", cmd, &log, Duration::from_secs(1)).unwrap();
+        let mut guard =
+            ChildGuard::spawn("never ready", cmd, &log, Duration::from_secs(1)).unwrap();
         let pid = guard.pid() as i32;
-        let err = guard.wait_until_ready(Duration::from_millis(200), || false).unwrap_err();
+        let err = guard
+            .wait_until_ready(Duration::from_millis(200), || false)
+            .unwrap_err();
         assert!(err.to_string().contains("not ready"), "{err}");
         guard.stop().unwrap();
         assert!(!alive(pid));
@@ -260,7 +293,11 @@ mod tests {
     #[test]
     fn log_tail_keeps_the_last_lines() {
         let log = temp_log("tail.log");
-        std::fs::write(&log, (1..=100).map(|i| format!("line {i}\n")).collect::<String>()).unwrap();
+        std::fs::write(
+            &log,
+            (1..=100).map(|i| format!("line {i}\n")).collect::<String>(),
+        )
+        .unwrap();
         assert_eq!(log_tail(&log, 2), "line 99\nline 100");
         assert!(log_tail(&log.with_extension("missing"), 2).contains("unreadable"));
     }

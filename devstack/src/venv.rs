@@ -67,7 +67,8 @@ impl PinnedTool {
         }
         fs::create_dir_all(venvs).with_context(|| format!("creating {}", venvs.display()))?;
         let lock_path = venvs.join(format!("{}.lock", self.venv));
-        let lock_file = File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+        let lock_file = File::create(&lock_path)
+            .with_context(|| format!("creating {}", lock_path.display()))?;
         let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| errno)
             .with_context(|| format!("locking {}", lock_path.display()))?;
@@ -85,7 +86,7 @@ impl PinnedTool {
     fn install(&self, dir: &Path) -> Result<()> {
         if dir.exists() {
             // A previous install was interrupted or pinned something else: start clean.
-            fs::remove_dir_all(&dir).with_context(|| format!("removing stale {}", dir.display()))?;
+            fs::remove_dir_all(dir).with_context(|| format!("removing stale {}", dir.display()))?;
         }
         let python = base_python()?;
         // The log sits beside the venv, not inside it, so it survives a failed install's cleanup.
@@ -95,14 +96,22 @@ impl PinnedTool {
         run_logged(Command::new(&python).arg("-m").arg("venv").arg(dir), &log)
             .with_context(|| format!("creating the Python venv {} with {python}", dir.display()))?;
         let mut pip = Command::new(dir.join("bin").join("python"));
-        pip.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", self.requirement]);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            self.requirement,
+        ]);
         if let Some(constraints) = self.constraints {
             let file = dir.join("constraints.txt");
             fs::write(&file, constraints)?;
             pip.arg("-c").arg(file);
         }
-        run_logged(&mut pip, &log)
-            .with_context(|| format!("pip-installing {} into {}", self.requirement, dir.display()))?;
+        run_logged(&mut pip, &log).with_context(|| {
+            format!("pip-installing {} into {}", self.requirement, dir.display())
+        })?;
         fs::write(dir.join(MARKER), self.marker())?;
         Ok(())
     }
@@ -120,7 +129,10 @@ pub fn base_python() -> Result<String> {
 pub fn check_python(python: &str) -> Result<String> {
     let python = python.to_owned();
     let probe = Command::new(&python)
-        .args(["-c", "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2])"])
+        .args([
+            "-c",
+            "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2])",
+        ])
         .output();
     match probe {
         Err(err) => bail!(
@@ -146,7 +158,12 @@ fn run_logged(command: &mut Command, log: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("running {:?}", command.get_program()))?;
     if !status.success() {
-        bail!("{:?} failed ({status}); end of {}:\n{}", command.get_program(), log.display(), log_tail(log, 20));
+        bail!(
+            "{:?} failed ({status}); end of {}:\n{}",
+            command.get_program(),
+            log.display(),
+            log_tail(log, 20)
+        );
     }
     Ok(())
 }
@@ -163,7 +180,10 @@ mod tests {
 
     fn installed_version(dir: &Path, module: &str) -> String {
         let out = Command::new(dir.join("bin/python"))
-            .args(["-c", &format!("import {module}; print({module}.__version__)")])
+            .args([
+                "-c",
+                &format!("import {module}; print({module}.__version__)"),
+            ])
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
@@ -173,7 +193,11 @@ mod tests {
     #[test]
     fn installs_once_and_reinstalls_when_the_pin_changes() {
         let venvs = scratch("pin");
-        let v1 = PinnedTool { venv: "six", requirement: "six==1.16.0", constraints: None };
+        let v1 = PinnedTool {
+            venv: "six",
+            requirement: "six==1.16.0",
+            constraints: None,
+        };
         assert!(!v1.is_installed_in(&venvs));
         let dir = v1.ensure_in(&venvs).unwrap();
         assert_eq!(installed_version(&dir, "six"), "1.16.0");
@@ -184,11 +208,17 @@ mod tests {
         v1.ensure_in(&venvs).unwrap();
         assert!(dir.join("canary").exists());
 
-        let v2 = PinnedTool { requirement: "six==1.17.0", ..v1 };
+        let v2 = PinnedTool {
+            requirement: "six==1.17.0",
+            ..v1
+        };
         assert!(!v2.is_installed_in(&venvs));
         v2.ensure_in(&venvs).unwrap();
         assert_eq!(installed_version(&dir, "six"), "1.17.0");
-        assert!(!dir.join("canary").exists(), "a re-pin starts from a clean venv");
+        assert!(
+            !dir.join("canary").exists(),
+            "a re-pin starts from a clean venv"
+        );
         fs::remove_dir_all(&venvs).unwrap();
     }
 
@@ -196,23 +226,44 @@ mod tests {
     fn constraints_are_applied_and_recorded() {
         let venvs = scratch("constraints");
         // The constraint contradicts the requirement: pip must refuse, proving `-c` is passed.
-        let clash = PinnedTool { venv: "six", requirement: "six", constraints: Some("six==1.16.0\nsix<1.0\n") };
+        let clash = PinnedTool {
+            venv: "six",
+            requirement: "six",
+            constraints: Some("six==1.16.0\nsix<1.0\n"),
+        };
         let err = format!("{:#}", clash.ensure_in(&venvs).unwrap_err());
         assert!(err.contains("pip-installing six"), "{err}");
-        assert!(!clash.is_installed_in(&venvs), "no marker after a failed install");
+        assert!(
+            !clash.is_installed_in(&venvs),
+            "no marker after a failed install"
+        );
 
-        let ok = PinnedTool { venv: "six", requirement: "six", constraints: Some("six==1.16.0\n") };
+        let ok = PinnedTool {
+            venv: "six",
+            requirement: "six",
+            constraints: Some("six==1.16.0\n"),
+        };
         let dir = ok.ensure_in(&venvs).unwrap();
         assert_eq!(installed_version(&dir, "six"), "1.16.0");
-        let changed = PinnedTool { constraints: Some("six==1.17.0\n"), ..ok };
-        assert!(!changed.is_installed_in(&venvs), "new constraints mean a new install");
+        let changed = PinnedTool {
+            constraints: Some("six==1.17.0\n"),
+            ..ok
+        };
+        assert!(
+            !changed.is_installed_in(&venvs),
+            "new constraints mean a new install"
+        );
         fs::remove_dir_all(&venvs).unwrap();
     }
 
     #[test]
     fn a_missing_distribution_fails_with_pips_reason() {
         let venvs = scratch("missing");
-        let tool = PinnedTool { venv: "nope", requirement: "six==0.0.0.999", constraints: None };
+        let tool = PinnedTool {
+            venv: "nope",
+            requirement: "six==0.0.0.999",
+            constraints: None,
+        };
         let err = format!("{:#}", tool.ensure_in(&venvs).unwrap_err());
         assert!(err.contains("No matching distribution"), "{err}");
         fs::remove_dir_all(&venvs).unwrap();
@@ -220,7 +271,9 @@ mod tests {
 
     #[test]
     fn a_missing_interpreter_is_named() {
-        let err = check_python("/nonexistent/python3").unwrap_err().to_string();
+        let err = check_python("/nonexistent/python3")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/nonexistent/python3"), "{err}");
         // An interpreter without the venv module: `false` runs but fails the probe.
         let err = check_python("false").unwrap_err().to_string();

@@ -4,18 +4,28 @@ mod support;
 
 use std::process::Command;
 
-use devstack::{TemporalDevServer, TemporalOptions, create_deployment_version, set_current_version};
+use devstack::{
+    TemporalDevServer, TemporalOptions, create_deployment_version, set_current_version,
+};
 use support::fake_lambda::FakeLambda;
 
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker";
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
-fn describe_version(server: &TemporalDevServer, deployment: &str, build_id: &str) -> (bool, String) {
+fn describe_version(
+    server: &TemporalDevServer,
+    deployment: &str,
+    build_id: &str,
+) -> (bool, String) {
     run(server.cli().args([
         "worker",
         "deployment",
@@ -44,15 +54,26 @@ fn a_lambda_version_is_registered_through_the_configured_endpoint_and_made_curre
 
     let (ok, text) = describe_version(&server, "shopflow", "v1");
     assert!(ok, "{text}");
-    assert!(text.contains("aws-lambda"), "compute config missing: {text}");
-    let (_, deployment) = run(server.cli().args(["worker", "deployment", "describe", "--name", "shopflow"]));
-    assert!(deployment.contains("CurrentVersionBuildID") && deployment.contains("v1"), "{deployment}");
+    assert!(
+        text.contains("aws-lambda"),
+        "compute config missing: {text}"
+    );
+    let (_, deployment) =
+        run(server
+            .cli()
+            .args(["worker", "deployment", "describe", "--name", "shopflow"]));
+    assert!(
+        deployment.contains("CurrentVersionBuildID") && deployment.contains("v1"),
+        "{deployment}"
+    );
 
     // The server asked *our* endpoint for the function, by its URL-encoded ARN.
     let requests = lambda.requests();
     let encoded = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Ashopflow-worker";
     assert!(
-        requests.iter().any(|r| r.starts_with("GET ") && r.contains(encoded)),
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains(encoded)),
         "no GetFunction: {requests:?}"
     );
 }
@@ -64,7 +85,10 @@ fn a_version_without_lambda_is_created_by_making_it_current() {
 
     create_deployment_version(&address, "plain", "b1", None).unwrap();
     let (exists, _) = describe_version(&server, "plain", "b1");
-    assert!(!exists, "the server refuses versions without a compute config, so none is created");
+    assert!(
+        !exists,
+        "the server refuses versions without a compute config, so none is created"
+    );
 
     set_current_version(&address, "plain", "b1").unwrap();
     let (ok, text) = describe_version(&server, "plain", "b1");
@@ -74,10 +98,17 @@ fn a_version_without_lambda_is_created_by_making_it_current() {
 
 #[test]
 fn an_unreachable_lambda_endpoint_fails_the_registration() {
-    let dead = format!("http://127.0.0.1:{}", devstack::ports::pick_free_port().unwrap());
-    let server =
-        TemporalDevServer::start(TemporalOptions { lambda_endpoint: Some(dead), ..Default::default() }).unwrap();
-    let err = create_deployment_version(&server.address(), "shopflow", "v1", Some(ARN)).unwrap_err();
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        devstack::ports::pick_free_port().unwrap()
+    );
+    let server = TemporalDevServer::start(TemporalOptions {
+        lambda_endpoint: Some(dead),
+        ..Default::default()
+    })
+    .unwrap();
+    let err =
+        create_deployment_version(&server.address(), "shopflow", "v1", Some(ARN)).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("GetFunction"), "{msg}");
 }
@@ -90,8 +121,16 @@ fn a_garbage_arn_is_rejected() {
         ..Default::default()
     })
     .unwrap();
-    let result = create_deployment_version(&server.address(), "shopflow", "v1", Some("not-an-arn; rm -rf /"));
-    assert!(result.is_err(), "a malformed ARN must not register a version");
+    let result = create_deployment_version(
+        &server.address(),
+        "shopflow",
+        "v1",
+        Some("not-an-arn; rm -rf /"),
+    );
+    assert!(
+        result.is_err(),
+        "a malformed ARN must not register a version"
+    );
     let (exists, _) = describe_version(&server, "shopflow", "v1");
     assert!(!exists);
 }

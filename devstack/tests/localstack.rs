@@ -20,7 +20,10 @@ fn sqs(endpoint: &str, action: &str, body: serde_json::Value) -> Result<serde_js
         .send(body.to_string());
     let mut response = response.map_err(|e| e.to_string())?;
     let status = response.status();
-    let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("{status}: {text}"));
     }
@@ -35,12 +38,25 @@ fn serves_sqs_with_local_queue_urls_and_stops() {
     assert!(sqs_is_running(&endpoint));
     assert_eq!(health(&endpoint).unwrap()["services"]["sqs"], "running");
 
-    let created = sqs(&endpoint, "CreateQueue", serde_json::json!({"QueueName": "orders"})).unwrap();
+    let created = sqs(
+        &endpoint,
+        "CreateQueue",
+        serde_json::json!({"QueueName": "orders"}),
+    )
+    .unwrap();
     let url = created["QueueUrl"].as_str().unwrap().to_owned();
-    assert_eq!(url, format!("{endpoint}/000000000000/orders"), "SQS_ENDPOINT_STRATEGY=off");
+    assert_eq!(
+        url,
+        format!("{endpoint}/000000000000/orders"),
+        "SQS_ENDPOINT_STRATEGY=off"
+    );
 
-    sqs(&endpoint, "SendMessage", serde_json::json!({"QueueUrl": url, "MessageBody": "{\"orderId\":\"o-1\"}"}))
-        .unwrap();
+    sqs(
+        &endpoint,
+        "SendMessage",
+        serde_json::json!({"QueueUrl": url, "MessageBody": "{\"orderId\":\"o-1\"}"}),
+    )
+    .unwrap();
     let received = sqs(
         &endpoint,
         "ReceiveMessage",
@@ -49,19 +65,37 @@ fn serves_sqs_with_local_queue_urls_and_stops() {
     .unwrap();
     assert_eq!(received["Messages"][0]["Body"], "{\"orderId\":\"o-1\"}");
 
-    let missing = sqs(&endpoint, "GetQueueUrl", serde_json::json!({"QueueName": "nope"})).unwrap_err();
-    assert!(missing.contains("NonExistentQueue") || missing.contains("QueueDoesNotExist"), "{missing}");
+    let missing = sqs(
+        &endpoint,
+        "GetQueueUrl",
+        serde_json::json!({"QueueName": "nope"}),
+    )
+    .unwrap_err();
+    assert!(
+        missing.contains("NonExistentQueue") || missing.contains("QueueDoesNotExist"),
+        "{missing}"
+    );
 
     let port = port_of(&endpoint);
+    let scratch = devstack::paths::data_dir().join(format!("localstack-{port}"));
+    assert!(scratch.is_dir(), "default data dir {scratch:?}");
     stack.stop().unwrap();
     assert!(!is_listening(port), "port {port} still answers after stop");
+    assert!(
+        !scratch.exists(),
+        "the default data dir is scratch and goes with the instance"
+    );
 }
 
 #[test]
 fn a_busy_port_is_refused_before_anything_starts() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
-    let err = LocalStack::start(LocalStackOptions { port, ..Default::default() }).unwrap_err();
+    let err = LocalStack::start(LocalStackOptions {
+        port,
+        ..Default::default()
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("already in use"), "{err:#}");
 }
 
@@ -69,18 +103,29 @@ fn a_busy_port_is_refused_before_anything_starts() {
 fn drop_stops_it_and_state_goes_to_the_data_dir() {
     let dir = devstack::paths::data_dir().join(format!("test-localstack-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let stack = LocalStack::start(LocalStackOptions { data_dir: Some(dir.clone()), ..Default::default() }).unwrap();
+    let stack = LocalStack::start(LocalStackOptions {
+        data_dir: Some(dir.clone()),
+        ..Default::default()
+    })
+    .unwrap();
     let port = port_of(&stack.endpoint());
     drop(stack);
     assert!(!is_listening(port), "port {port} still answers after drop");
-    assert!(dir.is_dir() && std::fs::read_dir(&dir).unwrap().next().is_some(), "nothing written to {dir:?}");
+    // A data dir the caller chose is the caller's: it is kept.
+    assert!(
+        dir.is_dir() && std::fs::read_dir(&dir).unwrap().next().is_some(),
+        "nothing written to {dir:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn tests_share_the_instance_named_in_the_environment() {
     let stack = localstack_for_tests().unwrap();
-    assert_eq!(stack.is_owned(), std::env::var_os(devstack::ENV_SQS_ENDPOINT).is_none());
+    assert_eq!(
+        stack.is_owned(),
+        std::env::var_os(devstack::ENV_SQS_ENDPOINT).is_none()
+    );
     assert!(sqs_is_running(&stack.endpoint()));
 }
 

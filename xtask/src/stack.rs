@@ -76,7 +76,10 @@ pub struct Stack {
 impl Stack {
     /// Stops both services side by side (LocalStack takes a few seconds on SIGTERM).
     pub fn stop(self) -> Result<()> {
-        let Stack { temporal, localstack } = self;
+        let Stack {
+            temporal,
+            localstack,
+        } = self;
         ui::step("Stopping Temporal dev server and LocalStack", || {
             thread::scope(|s| {
                 let sqs = s.spawn(|| localstack.stop());
@@ -92,7 +95,11 @@ impl Stack {
 pub fn ensure_tools() -> Result<()> {
     let multi = MultiProgress::new();
     let install = |tool: &PinnedTool| {
-        let verb = if tool.is_installed() { "ready" } else { "installed" };
+        let verb = if tool.is_installed() {
+            "ready"
+        } else {
+            "installed"
+        };
         let label = format!("{} {verb} in {}", tool.requirement, tool.dir().display());
         ui::step_in(Some(&multi), &label, || tool.ensure().map(drop))
     };
@@ -108,18 +115,38 @@ pub fn ensure_tools() -> Result<()> {
 pub fn start(temporal: TemporalOptions, localstack: LocalStackOptions) -> Result<Stack> {
     let multi = MultiProgress::new();
     let (temporal, localstack) = thread::scope(|s| {
-        let sqs = s.spawn(|| ui::step_in(Some(&multi), "Starting LocalStack (SQS)", || LocalStack::start(localstack)));
-        let temporal = ui::step_in(Some(&multi), "Starting Temporal dev server (Worker Controller on)", || {
-            TemporalDevServer::start(temporal)
+        let sqs = s.spawn(|| {
+            ui::step_in(Some(&multi), "Starting LocalStack (SQS)", || {
+                LocalStack::start(localstack)
+            })
         });
-        (temporal, sqs.join().expect("LocalStack start thread panicked"))
+        let temporal = ui::step_in(
+            Some(&multi),
+            "Starting Temporal dev server (Worker Controller on)",
+            || TemporalDevServer::start(temporal),
+        );
+        (
+            temporal,
+            sqs.join().expect("LocalStack start thread panicked"),
+        )
     });
-    let stack = Stack { temporal: temporal?, localstack: localstack? };
+    let stack = Stack {
+        temporal: temporal?,
+        localstack: localstack?,
+    };
     if let Some(t) = stack.temporal.startup_time() {
-        ui::note(&format!("Temporal  {} (healthy {} after spawn)", stack.temporal.address(), ui::seconds(t)));
+        ui::note(&format!(
+            "Temporal  {} (healthy {} after spawn)",
+            stack.temporal.address(),
+            ui::seconds(t)
+        ));
     }
     if let Some(t) = stack.localstack.startup_time() {
-        ui::note(&format!("SQS       {} (healthy {} after spawn)", stack.localstack.endpoint(), ui::seconds(t)));
+        ui::note(&format!(
+            "SQS       {} (healthy {} after spawn)",
+            stack.localstack.endpoint(),
+            ui::seconds(t)
+        ));
     }
     Ok(stack)
 }
@@ -137,13 +164,22 @@ fn up(args: UpArgs) -> Result<ExitCode> {
             namespaces: args.namespaces,
             ..TemporalOptions::default()
         },
-        LocalStackOptions { port: args.sqs_port, ..LocalStackOptions::default() },
+        LocalStackOptions {
+            port: args.sqs_port,
+            ..LocalStackOptions::default()
+        },
     )?;
     if let Some(url) = stack.temporal.ui_url() {
         ui::note(&format!("Web UI    {url}"));
     }
-    ui::note(&format!("Lambda    the Worker Controller calls {}", args.lambda_endpoint));
-    ui::note(&format!("Logs      {}", devstack::paths::logs_dir().display()));
+    ui::note(&format!(
+        "Lambda    the Worker Controller calls {}",
+        args.lambda_endpoint
+    ));
+    ui::note(&format!(
+        "Logs      {}",
+        devstack::paths::logs_dir().display()
+    ));
     ui::note(&format!(
         "For tests: export {}={} {}={}",
         devstack::ENV_TEMPORAL_ADDRESS,
@@ -158,7 +194,11 @@ fn up(args: UpArgs) -> Result<ExitCode> {
         if interrupt.wait_a_moment() {
             break None;
         }
-        if let Err(err) = stack.temporal.check_running().and_then(|()| stack.localstack.check_running()) {
+        if let Err(err) = stack
+            .temporal
+            .check_running()
+            .and_then(|()| stack.localstack.check_running())
+        {
             break Some(err);
         }
     };
@@ -180,5 +220,9 @@ fn status(args: StatusArgs) -> Result<ExitCode> {
         Ok(s) => ui::ok(&format!("LocalStack SQS at {}", s.endpoint())),
         Err(err) => ui::failed(&format!("{err:#}")),
     }
-    Ok(if temporal.is_ok() && sqs.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if temporal.is_ok() && sqs.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -39,7 +39,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 
     if !args.no_build {
         let finished = ui::streamed("cargo build --workspace --bins");
-        let status = cargo().args(["build", "--workspace", "--bins"]).status().context("running cargo build")?;
+        let status = cargo()
+            .args(["build", "--workspace", "--bins"])
+            .status()
+            .context("running cargo build")?;
         finished(status.success());
         if !status.success() {
             bail!("cargo build failed ({status})");
@@ -51,7 +54,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     // that runs the Lambda emulator behind it (SHOPFLOW_LAMBDA_ENDPOINT).
     let lambda_endpoint = format!("http://127.0.0.1:{}", devstack::ports::pick_free_port()?);
     let stack = stack::start(
-        TemporalOptions { lambda_endpoint: Some(lambda_endpoint.clone()), ..TemporalOptions::default() },
+        TemporalOptions {
+            lambda_endpoint: Some(lambda_endpoint.clone()),
+            ..TemporalOptions::default()
+        },
         LocalStackOptions::default(),
     )?;
 
@@ -114,7 +120,9 @@ fn test_runner_args(extra: &[OsString]) -> Result<Vec<OsString>> {
 /// otherwise never reach them (a terminal's Ctrl+C reaches them anyway, as they share xtask's
 /// process group).
 fn run_until_done(mut cmd: Command, interrupt: &Interrupt) -> Result<ExitStatus> {
-    let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
     let mut forwarded = false;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -129,6 +137,9 @@ fn run_until_done(mut cmd: Command, interrupt: &Interrupt) -> Result<ExitStatus>
 
 /// The runner's exit code; a runner killed by a signal exits 128 + signal, as a shell reports it.
 fn exit_code(status: ExitStatus) -> ExitCode {
-    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -12,7 +12,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 fn spinner(label: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+            .expect("valid template"),
+    );
     bar.set_message(label.to_owned());
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
@@ -24,7 +27,11 @@ pub fn step<T>(label: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// [`step`] drawn inside a [`MultiProgress`], for phases that run side by side.
-pub fn step_in<T>(multi: Option<&MultiProgress>, label: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn step_in<T>(
+    multi: Option<&MultiProgress>,
+    label: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     let bar = match multi {
         Some(multi) => multi.add(spinner(label)),
         None => spinner(label),

@@ -37,37 +37,82 @@ fn read_until(child: &mut Child, marker: &'static str) -> (bool, String) {
 
 fn status(temporal: u16, sqs: u16) -> std::process::Output {
     xtask()
-        .args(["stack", "status", "--temporal-port", &temporal.to_string(), "--sqs-port", &sqs.to_string()])
+        .args([
+            "stack",
+            "status",
+            "--temporal-port",
+            &temporal.to_string(),
+            "--sqs-port",
+            &sqs.to_string(),
+        ])
         .output()
         .unwrap()
 }
 
 #[test]
 fn stack_up_serves_until_ctrl_c_then_stops_everything() {
-    let (temporal, ui, sqs) = (pick_free_port().unwrap(), pick_free_port().unwrap(), pick_free_port().unwrap());
+    let (temporal, ui, sqs) = (
+        pick_free_port().unwrap(),
+        pick_free_port().unwrap(),
+        pick_free_port().unwrap(),
+    );
     let mut child = xtask()
-        .args(["stack", "up", "--temporal-port", &temporal.to_string(), "--ui-port", &ui.to_string()])
-        .args(["--sqs-port", &sqs.to_string(), "--lambda-endpoint", "http://127.0.0.1:9"])
+        .args([
+            "stack",
+            "up",
+            "--temporal-port",
+            &temporal.to_string(),
+            "--ui-port",
+            &ui.to_string(),
+        ])
+        .args([
+            "--sqs-port",
+            &sqs.to_string(),
+            "--lambda-endpoint",
+            "http://127.0.0.1:9",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let (ready, output) = read_until(&mut child, "Press Ctrl+C");
     assert!(ready, "stack up never got ready:\n{output}");
-    assert!(output.contains(&format!("127.0.0.1:{temporal}")), "{output}");
-    assert!(output.contains(&format!("http://127.0.0.1:{sqs}")), "{output}");
-    assert!(output.contains(&format!("http://127.0.0.1:{ui}")), "{output}");
+    assert!(
+        output.contains(&format!("127.0.0.1:{temporal}")),
+        "{output}"
+    );
+    assert!(
+        output.contains(&format!("http://127.0.0.1:{sqs}")),
+        "{output}"
+    );
+    assert!(
+        output.contains(&format!("http://127.0.0.1:{ui}")),
+        "{output}"
+    );
 
     let up = status(temporal, sqs);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     assert!(is_listening(ui), "the Web UI should be served");
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let exit = child.wait().unwrap();
-    assert!(exit.success(), "stack up should exit cleanly on Ctrl+C: {exit}");
+    assert!(
+        exit.success(),
+        "stack up should exit cleanly on Ctrl+C: {exit}"
+    );
     for port in [temporal, ui, sqs] {
-        assert!(!is_listening(port), "port {port} still answers after Ctrl+C");
+        assert!(
+            !is_listening(port),
+            "port {port} still answers after Ctrl+C"
+        );
     }
-    assert!(!status(temporal, sqs).status.success(), "status must report a stopped stack");
+    assert!(
+        !status(temporal, sqs).status.success(),
+        "status must report a stopped stack"
+    );
 }
 
 #[test]
@@ -76,7 +121,14 @@ fn stack_up_on_a_busy_port_fails_and_leaves_nothing_running() {
     let busy = holder.local_addr().unwrap().port();
     let (temporal, ui) = (pick_free_port().unwrap(), pick_free_port().unwrap());
     let out = xtask()
-        .args(["stack", "up", "--temporal-port", &temporal.to_string(), "--ui-port", &ui.to_string()])
+        .args([
+            "stack",
+            "up",
+            "--temporal-port",
+            &temporal.to_string(),
+            "--ui-port",
+            &ui.to_string(),
+        ])
         .args(["--sqs-port", &busy.to_string()])
         .stdin(Stdio::null())
         .output()
@@ -93,5 +145,8 @@ fn status_of_nothing_fails_and_says_why() {
     let out = status(pick_free_port().unwrap(), pick_free_port().unwrap());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("no healthy Temporal server") && stderr.contains("no LocalStack"), "{stderr}");
+    assert!(
+        stderr.contains("no healthy Temporal server") && stderr.contains("no LocalStack"),
+        "{stderr}"
+    );
 }

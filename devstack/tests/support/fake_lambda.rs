@@ -44,13 +44,15 @@ impl FakeLambda {
                 let _ = reader.read_exact(&mut body);
                 seen.lock().unwrap().push(request_line.trim().to_owned());
                 let response = if request_line.starts_with("GET ") {
-                    let body = r#"{"Configuration":{"FunctionName":"shopflow-worker","State":"Active"}}"#;
+                    let body =
+                        r#"{"Configuration":{"FunctionName":"shopflow-worker","State":"Active"}}"#;
                     format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     )
                 } else {
-                    "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                    "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned()
                 };
                 let _ = stream.write_all(response.as_bytes());
             }
