@@ -95,12 +95,15 @@ impl Stack {
 pub fn ensure_tools() -> Result<()> {
     let multi = MultiProgress::new();
     let install = |tool: &PinnedTool| {
-        let verb = if tool.is_installed() {
-            "ready"
+        let label = if tool.is_installed() {
+            format!("{} ready in {}", tool.requirement, tool.dir().display())
         } else {
-            "installed"
+            format!(
+                "Installing {} into {}",
+                tool.requirement,
+                tool.dir().display()
+            )
         };
-        let label = format!("{} {verb} in {}", tool.requirement, tool.dir().display());
         ui::step_in(Some(&multi), &label, || tool.ensure().map(drop))
     };
     thread::scope(|s| {
