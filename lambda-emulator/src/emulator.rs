@@ -137,7 +137,8 @@ impl RunningEmulator {
     /// Invokes a function synchronously without HTTP (benchmarks, embedding).
     pub async fn invoke(&self, name: &str, payload: impl Into<axum::body::Bytes>) -> Result<InvokeResult, InvokeError> {
         let pool = self.pool(name).ok_or(InvokeError::UnknownFunction)?;
-        pool.invoke(InvokeInput::new(payload.into(), self.function_arn(name))).await
+        let arn = self.function_arn(&pool.config().name);
+        pool.invoke(InvokeInput::new(payload.into(), arn)).await
     }
 
     /// A function's counters, if it exists.
@@ -150,7 +151,8 @@ impl RunningEmulator {
         self.pool(name).map(|p| p.metrics().series())
     }
 
-    /// How many requests a Lambda API operation (`Invoke`, `GetFunction`) has received.
+    /// How many requests a Lambda API operation has received: `GetFunction`, `Invoke`, and
+    /// `Invoke:RequestResponse` / `Invoke:Event` / `Invoke:DryRun` by invocation type.
     pub fn api_calls(&self, operation: &str) -> u64 {
         self.shared.api_calls.get(operation)
     }

@@ -47,7 +47,7 @@ impl InvokeOutcome {
     }
 }
 
-/// The result of [`crate::pool::FunctionPool::invoke`].
+/// The result of an invocation that ran (see [`crate::RunningEmulator::invoke`]).
 #[derive(Clone, Debug)]
 pub struct InvokeResult {
     pub request_id: String,

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 pub use errors::ApiError;
 
 use crate::emulator::Shared;
-use crate::registry::{FunctionRef, InvalidFunctionRef};
+use crate::registry::FunctionRef;
 use crate::pool::FunctionPool;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -34,8 +34,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 /// Resolves the `{function}` path segment (already percent-decoded by axum) and an optional
 /// `Qualifier` query parameter to a served function.
 fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<Arc<FunctionPool>, ApiError> {
-    let mut reference =
-        FunctionRef::parse(function).map_err(|InvalidFunctionRef(_)| ApiError::Validation(InvalidFunctionRef(function.into()).to_string()))?;
+    let mut reference = FunctionRef::parse(function).map_err(|error| ApiError::Validation(error.to_string()))?;
     if let Some(qualifier) = qualifier {
         match &reference.qualifier {
             Some(existing) if existing != qualifier => {
