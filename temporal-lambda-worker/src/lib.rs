@@ -153,17 +153,7 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
     let (stopping_tx, stopping_rx) = watch::channel(false);
     // Held while an invocation runs, so the SIGTERM handler can wait for it to wind down.
     let in_flight = Arc::new(tokio::sync::Mutex::new(()));
-    {
-        let in_flight = in_flight.clone();
-        lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
-            let _ = stopping_tx.send(true);
-            let wait = defaults::WORKER_STOP_TIMEOUT + defaults::SHUTDOWN_HOOK_BUFFER;
-            if tokio::time::timeout(wait, in_flight.lock()).await.is_err() {
-                warn!("environment shutdown: the running invocation did not stop within {wait:?}");
-            }
-        })
-        .await;
-    }
+    install_shutdown_handler(stopping_tx, in_flight.clone()).await;
 
     let warned_timeout = std::sync::atomic::AtomicBool::new(false);
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
@@ -191,6 +181,40 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
         }
     });
     lambda_runtime::run(handler).await
+}
+
+/// Lambda sends SIGTERM before it tears an environment down only to functions with a registered
+/// extension, so register a no-op internal one (as `lambda_runtime`'s graceful-shutdown helper
+/// does), then on SIGTERM/SIGINT stop the running worker and wait for its invocation to wind down.
+/// Unlike that helper this does not panic where the Extensions API is missing (some local
+/// emulators): it logs and still handles the signal.
+async fn install_shutdown_handler(stopping: watch::Sender<bool>, in_flight: Arc<tokio::sync::Mutex<()>>) {
+    let registered = lambda_extension::Extension::new()
+        .with_events(&[])
+        .with_extension_name("_temporal-lambda-worker-graceful-shutdown")
+        .register()
+        .await;
+    if let Err(e) = registered {
+        warn!("could not register the no-op extension that makes Lambda send SIGTERM ({e}); shutdown signals are still handled");
+    }
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            warn!("cannot listen for shutdown signals");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "execution environment shutting down");
+        let _ = stopping.send(true);
+        let wait = defaults::WORKER_STOP_TIMEOUT + defaults::SHUTDOWN_HOOK_BUFFER;
+        if tokio::time::timeout(wait, in_flight.lock()).await.is_err() {
+            warn!("the running invocation did not stop within {wait:?}");
+        }
+        std::process::exit(0);
+    });
 }
 
 fn error_type(e: &lifecycle::InvocationError) -> &'static str {
