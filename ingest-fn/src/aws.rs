@@ -9,8 +9,8 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 /// An SQS client from the environment; `endpoint` overrides the endpoint the chain found.
 ///
 /// Aimed at a loopback endpoint (LocalStack) with no credentials in the environment, it uses
-/// dummy ones: LocalStack accepts any, and the chain would otherwise end at the EC2 metadata
-/// service, which does not exist here.
+/// dummy ones (and region `us-east-1` if none is set): LocalStack accepts any, and the chain
+/// would otherwise end at the EC2 metadata service, which does not exist here.
 pub async fn sqs_client(endpoint: Option<&str>, region: Option<&str>) -> aws_sdk_sqs::Client {
     let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
@@ -19,6 +19,10 @@ pub async fn sqs_client(endpoint: Option<&str>, region: Option<&str>) -> aws_sdk
         loader = loader.endpoint_url(endpoint);
         if is_loopback(endpoint) && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
             loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "local"));
+        }
+        let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().any(|v| std::env::var_os(v).is_some());
+        if region.is_none() && !region_set && is_loopback(endpoint) {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
         }
     }
     if let Some(region) = region {
