@@ -113,12 +113,13 @@ async fn binaries_that_are_missing_or_not_runtimes_fail_the_invocation() {
 async fn reserved_concurrency_throttles_sync_invokes_and_queues_events() {
     let mut function = test_function("limited");
     function.reserved_concurrency = Some(1);
+    function.timeout = Duration::from_secs(30);
     let records = temp_dir("records").join("invocations");
     function.environment.insert("EMULATOR_TEST_RECORD_FILE".into(), records.display().to_string());
     let emulator = start(vec![function]).await;
     let url = invoke_url(&emulator, "limited");
 
-    let busy = tokio::spawn(client().post(url.clone()).json(&json!({ "action": "sleep", "ms": 1500 })).send());
+    let busy = tokio::spawn(client().post(url.clone()).json(&json!({ "action": "sleep", "ms": 3000 })).send());
     eventually("the first invocation to run", async || {
         (emulator.stats("limited").unwrap().concurrent_executions == 1).then_some(())
     })
@@ -146,11 +147,12 @@ async fn reserved_concurrency_throttles_sync_invokes_and_queues_events() {
 async fn busy_environments_make_new_ones_up_to_the_limit() {
     let mut function = test_function("parallel");
     function.reserved_concurrency = Some(3);
+    function.timeout = Duration::from_secs(30);
     let emulator = start(vec![function]).await;
     let url = invoke_url(&emulator, "parallel");
     let mut calls = Vec::new();
     for running in 1..=3 {
-        let request = client().post(url.clone()).json(&json!({ "action": "sleep", "ms": 2000 })).send();
+        let request = client().post(url.clone()).json(&json!({ "action": "sleep", "ms": 3000 })).send();
         calls.push(tokio::spawn(request));
         // Start the next only once this one runs, so all three are busy at the same time.
         eventually("the invocation to start", async || {
