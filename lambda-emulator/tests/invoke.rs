@@ -182,8 +182,9 @@ async fn event_invokes_return_202_and_failures_are_retried_twice() {
     let emulator = start(vec![function]).await;
     let url = invoke_url(&emulator, "events");
 
-    let accepted = client().post(&url).header("X-Amz-Invocation-Type", "Event").json(&json!({ "action": "sleep", "ms": 200 })).send().await.unwrap();
+    let accepted = client().post(&url).header("X-Amz-Invocation-Type", "Event").json(&json!({ "action": "sleep", "ms": 1000 })).send().await.unwrap();
     assert_eq!(accepted.status(), 202);
+    assert_eq!(emulator.stats("events").unwrap().async_events_pending, 1, "202 came before the function finished");
     assert_eq!(accepted.headers()["x-amz-executed-version"], "$LATEST");
     assert!(accepted.bytes().await.unwrap().is_empty());
     eventually("the event to run", async || std::fs::read_to_string(&records).ok().filter(|r| r.lines().count() == 1)).await;
