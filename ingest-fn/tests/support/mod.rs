@@ -33,11 +33,14 @@ pub struct StackOptions {
     pub visibility_timeout_secs: u32,
     /// Concurrency the function may use (the emulator starts environments up to it).
     pub reserved_concurrency: Option<u32>,
+    /// Start a storefront and a local worker, so orders run to completion (benchmarks that only
+    /// measure starting leave them out).
+    pub shop: bool,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { sqs: false, temporal: None, start_timeout_ms: 5000, visibility_timeout_secs: 2, reserved_concurrency: None }
+        Self { sqs: false, temporal: None, start_timeout_ms: 5000, visibility_timeout_secs: 2, reserved_concurrency: None, shop: true }
     }
 }
 
@@ -72,9 +75,10 @@ impl Stack {
         };
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
-        let shop = Storefront::start(&dir, &[]).expect("storefront");
-        let setup = WorkerSetup::isolated(&temporal.address(), &run_id, shared::BUILD_ID, shop.url());
-        let worker = LocalWorker::start_current(&setup).expect("local-worker");
+        let shop = options.shop.then(|| Storefront::start(&dir, &[]).expect("storefront"));
+        let shop_url = shop.as_ref().map_or("http://127.0.0.1:9", |s| s.url()).to_owned();
+        let setup = WorkerSetup::isolated(&temporal.address(), &run_id, shared::BUILD_ID, &shop_url);
+        let worker = options.shop.then(|| LocalWorker::start_current(&setup).expect("local-worker"));
         let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await.expect("Temporal client");
         let secret = Secret::new(format!("test-secret-{run_id}")).unwrap();
 
@@ -117,8 +121,8 @@ impl Stack {
         let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral()).await.expect("emulator");
         Stack {
             temporal: Some(temporal),
-            shop: Some(shop),
-            worker: Some(worker),
+            shop,
+            worker,
             setup,
             client,
             emulator,
