@@ -161,3 +161,79 @@ impl LocalWorker {
 fn count_in(path: &std::path::Path, needle: &str) -> usize {
     std::fs::read_to_string(path).map(|s| s.matches(needle).count()).unwrap_or(0)
 }
+
+/// How to run the local Lambda emulator over the project's `template.yaml`.
+#[derive(Debug, Clone)]
+pub struct EmulatorSetup {
+    pub lambda_port: u16,
+    pub http_port: u16,
+    pub sqs_endpoint: Option<String>,
+    /// Environment idle time before it is reaped (scale to zero).
+    pub idle_timeout_secs: u64,
+    /// `NAME=VALUE` variables for every function (overriding the template).
+    pub env: Vec<(String, String)>,
+    /// Template parameter overrides.
+    pub parameters: Vec<(String, String)>,
+}
+
+/// The running `lambda-emulator`.
+#[derive(Debug)]
+pub struct LambdaEmulator {
+    child: ChildGuard,
+    setup: EmulatorSetup,
+}
+
+impl LambdaEmulator {
+    /// Serve the workspace's `template.yaml` with the built binaries; wait until the Lambda API
+    /// and the HTTP API listen.
+    pub fn start(setup: &EmulatorSetup) -> Result<Self> {
+        let mut cmd = Command::new(built_bin("lambda-emulator")?);
+        cmd.arg("--template")
+            .arg(workspace_root().join("template.yaml"))
+            .arg("--bin-dir")
+            .arg(crate::bin_dir())
+            .arg("--lambda-port")
+            .arg(setup.lambda_port.to_string())
+            .arg("--http-port")
+            .arg(setup.http_port.to_string())
+            .arg("--idle-timeout")
+            .arg(setup.idle_timeout_secs.to_string())
+            .arg("--log-dir")
+            .arg(logs_dir());
+        if let Some(sqs) = &setup.sqs_endpoint {
+            cmd.arg("--sqs-endpoint").arg(sqs);
+        }
+        for (k, v) in &setup.env {
+            cmd.arg("--env").arg(format!("{k}={v}"));
+        }
+        for (k, v) in &setup.parameters {
+            cmd.arg("--parameter").arg(format!("{k}={v}"));
+        }
+        let log = logs_dir().join(format!("lambda-emulator-{}.log", setup.lambda_port));
+        let mut child = ChildGuard::spawn("lambda-emulator", cmd, &log, Duration::from_secs(15))?;
+        let (lambda, http) = (setup.lambda_port, setup.http_port);
+        child.wait_until_ready(Duration::from_secs(30), || is_listening(lambda) && is_listening(http))?;
+        Ok(Self { child, setup: setup.clone() })
+    }
+
+    pub fn lambda_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.setup.lambda_port)
+    }
+
+    pub fn http_api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.setup.http_port)
+    }
+
+    pub fn log_file(&self) -> &std::path::Path {
+        self.child.log_file()
+    }
+
+    pub fn stop(self) -> Result<()> {
+        self.child.stop()
+    }
+}
+
+/// The ARN the emulator gives a function of the template (account 000000000000, us-east-1).
+pub fn local_function_arn(function_name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:000000000000:function:{function_name}")
+}

@@ -20,6 +20,7 @@ pub mod localstack;
 pub mod paths;
 pub mod ports;
 pub mod process;
+pub mod shop;
 pub mod temporal;
 pub mod venv;
 

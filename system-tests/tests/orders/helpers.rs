@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
+use devstack::shop::{Ledger, ShopAdmin};
 use devstack::temporal::TemporalDevServer;
-use serde::Deserialize;
 use shared::domain::{Order, parse_order, sample_order_json};
 use shared::orders::{StartError, Started};
 use shared::{OrderOutcome, OrderProgress};
@@ -26,37 +26,9 @@ pub struct TestApp {
     pub shop_url: String,
     pub worker: Option<LocalWorker>,
     pub setup: WorkerSetup,
-    pub http: reqwest::Client,
+    pub shop_admin: ShopAdmin,
     pub run_id: String,
     pub dir: PathBuf,
-}
-
-/// A row of the shop's ledger: one real effect.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Effect {
-    pub kind: String,
-    pub order_id: String,
-    pub reference: String,
-    pub idempotency_key: String,
-    #[serde(default)]
-    pub amount_minor: Option<i64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Ledger {
-    pub effects: Vec<Effect>,
-    pub stock: HashMap<String, i64>,
-}
-
-impl Ledger {
-    pub fn count(&self, kind: &str) -> usize {
-        self.effects.iter().filter(|e| e.kind == kind).count()
-    }
-
-    pub fn kinds(&self) -> Vec<&str> {
-        self.effects.iter().map(|e| e.kind.as_str()).collect()
-    }
 }
 
 impl TestApp {
@@ -85,11 +57,11 @@ impl TestApp {
         Ok(TestApp {
             _temporal: temporal,
             client,
+            shop_admin: ShopAdmin::new(shop.url()),
             shop_url: shop.url().to_owned(),
             shop: Some(shop),
             worker: Some(worker),
             setup,
-            http: reqwest::Client::new(),
             run_id,
             dir,
         })
@@ -141,36 +113,19 @@ impl TestApp {
     }
 
     pub async fn ledger(&self, order: &Order) -> Ledger {
-        let url = format!("{}/ledger?orderId={}", self.shop_url, order.order_id);
-        self.http.get(url).send().await.unwrap().error_for_status().unwrap().json().await.unwrap()
+        self.shop_admin.ledger(Some(order.order_id.as_str())).await.expect("reading the ledger")
     }
 
     pub async fn stock(&self) -> HashMap<String, i64> {
-        let url = format!("{}/ledger?orderId=none", self.shop_url);
-        let ledger: Ledger = self.http.get(url).send().await.unwrap().json().await.unwrap();
-        ledger.stock
+        self.shop_admin.stock().await.expect("reading stock")
     }
 
     pub async fn set_faults(&self, faults: serde_json::Value) {
-        self.http
-            .put(format!("{}/admin/faults", self.shop_url))
-            .json(&faults)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .expect("setting faults");
+        self.shop_admin.set_faults(faults).await.expect("setting faults");
     }
 
     pub async fn set_stock(&self, sku: &str, available: i64) {
-        self.http
-            .put(format!("{}/admin/stock/{sku}", self.shop_url))
-            .json(&serde_json::json!({ "available": available }))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .expect("setting stock");
+        self.shop_admin.set_stock(sku, available).await.expect("setting stock");
     }
 
     pub fn kill_worker(&mut self) {
