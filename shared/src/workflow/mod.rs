@@ -31,8 +31,9 @@ pub use outcome::{OrderOutcome, OrderProgress, OrderStep, UndoRecord};
 pub const ACTIVITY_START_TO_CLOSE: Duration = Duration::from_secs(120);
 
 /// A worker that dies mid-activity stops heartbeating; after this long the server times the
-/// attempt out and retries it on another worker (instead of waiting out StartToClose).
-pub const ACTIVITY_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
+/// attempt out and retries it on another worker (instead of waiting out StartToClose). Two
+/// heartbeat intervals: one late beat is tolerated, a dead worker is noticed in ~2 s.
+pub const ACTIVITY_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Activity options for every step: transient failures retry forever with capped backoff (a
 /// down service stalls an order, visibly, rather than failing or half-doing it); business

@@ -1,0 +1,174 @@
+//! Everything the demo runs, started in order and stopped in reverse: the Temporal dev server
+//! (Worker Controller pointed at the emulator) and LocalStack, the Lambda emulator serving
+//! `template.yaml`, the shop's services, the `shopflow` deployment registered with the emulated
+//! worker function, and the local worker.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use devstack::apps::{EmulatorSetup, LambdaEmulator, LocalWorker, Storefront, WorkerSetup, local_function_arn};
+use devstack::{LocalStackOptions, TemporalOptions};
+
+use crate::stack::{self, Stack};
+use crate::ui;
+
+/// The function name of the worker in `template.yaml`.
+pub const WORKER_FUNCTION: &str = "shopflow-worker";
+
+#[derive(Debug, Clone)]
+pub struct Ports {
+    pub temporal: u16,
+    pub ui: u16,
+    pub sqs: u16,
+    pub lambda: u16,
+    pub http_api: u16,
+    pub shop: u16,
+}
+
+pub struct World {
+    pub stack: Option<Stack>,
+    pub emulator: Option<LambdaEmulator>,
+    pub shop: Option<Storefront>,
+    pub worker: Option<LocalWorker>,
+    pub setup: WorkerSetup,
+    pub ui_url: Option<String>,
+}
+
+impl World {
+    pub fn start(ports: &Ports, idle_timeout: Duration) -> Result<World> {
+        stack::ensure_tools()?;
+        let lambda_endpoint = format!("http://127.0.0.1:{}", ports.lambda);
+        let stack = stack::start(
+            TemporalOptions {
+                port: ports.temporal,
+                ui_port: Some(ports.ui),
+                lambda_endpoint: Some(lambda_endpoint),
+                ..TemporalOptions::default()
+            },
+            LocalStackOptions { port: ports.sqs, ..LocalStackOptions::default() },
+        )?;
+        let address = stack.temporal.address();
+        let ui_url = stack.temporal.ui_url();
+        let data = devstack::paths::data_dir().join("demo");
+        std::fs::create_dir_all(&data)?;
+        let db = data.join("shop.db");
+        // A fresh shop each run: the ledger check counts this run's effects only.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let shop = ui::step("Starting the shop's services (storefront)", || {
+            Storefront::start_with_db(&db, ports.shop, &[])
+        })?;
+        let setup = WorkerSetup {
+            temporal_address: address.clone(),
+            namespace: "default".to_owned(),
+            task_queue: shared::TASK_QUEUE.to_owned(),
+            deployment: shared::DEPLOYMENT_NAME.to_owned(),
+            build_id: shared::BUILD_ID.to_owned(),
+            shop_url: shop.url().to_owned(),
+        };
+        let emulator = ui::step("Starting the Lambda emulator (template.yaml)", || {
+            LambdaEmulator::start(&EmulatorSetup {
+                lambda_port: ports.lambda,
+                http_port: ports.http_api,
+                sqs_endpoint: Some(stack.localstack.endpoint()),
+                idle_timeout_secs: idle_timeout.as_secs().max(1),
+                env: vec![
+                    ("TEMPORAL_ADDRESS".into(), address.clone()),
+                    ("TEMPORAL_CONFIG_FILE".into(), devstack::workspace_root().join("temporal.toml").display().to_string()),
+                    ("SHOPFLOW_SHOP_URL".into(), shop.url().to_owned()),
+                    ("SHOPFLOW_INGEST_AUTH".into(), "off".into()),
+                    ("AWS_ENDPOINT_URL_SQS".into(), stack.localstack.endpoint()),
+                ],
+                parameters: vec![("TemporalProfile".into(), "default".into())],
+            })
+        })?;
+        let mut world = World { stack: Some(stack), emulator: Some(emulator), shop: Some(shop), worker: None, setup, ui_url };
+        world.register_deployment()?;
+        Ok(world)
+    }
+
+    /// `create-version` with the emulated worker's ARN makes the Worker Controller call
+    /// GetFunction and invoke the function once, whose first poll attaches `shopflow-orders` to
+    /// the version; then the version becomes current.
+    fn register_deployment(&mut self) -> Result<()> {
+        let s = self.setup.clone();
+        let arn = local_function_arn(WORKER_FUNCTION);
+        ui::step(&format!("Registering deployment {}:{} → {arn}", s.deployment, s.build_id), || {
+            devstack::create_deployment_version(&s.temporal_address, &s.deployment, &s.build_id, Some(&arn))?;
+            wait_for_task_queue(&self.stack.as_ref().unwrap().temporal, &s)?;
+            devstack::set_current_version(&s.temporal_address, &s.deployment, &s.build_id)
+        })?;
+        // The registration invocation idles out after a couple of seconds; the story starts
+        // with no Lambda running.
+        let emulator = self.emulator_url();
+        ui::step("Waiting for the registration invocation to end", || wait_for_no_invocations(&emulator))
+    }
+
+    pub fn start_local_worker(&mut self) -> Result<()> {
+        let setup = self.setup.clone();
+        self.worker = Some(ui::step("Starting local-worker", || LocalWorker::start(&setup))?);
+        Ok(())
+    }
+
+    pub fn shop_url(&self) -> String {
+        self.shop.as_ref().map(|s| s.url().to_owned()).unwrap_or_default()
+    }
+
+    pub fn emulator_url(&self) -> String {
+        self.emulator.as_ref().map(|e| e.lambda_url()).unwrap_or_default()
+    }
+
+    pub fn stop(mut self) -> Result<()> {
+        drop(self.worker.take());
+        if let Some(e) = self.emulator.take() {
+            ui::step("Stopping the Lambda emulator", || e.stop())?;
+        }
+        if let Some(s) = self.shop.take() {
+            s.stop()?;
+        }
+        if let Some(stack) = self.stack.take() {
+            stack.stop()?;
+        }
+        Ok(())
+    }
+}
+
+fn wait_for_no_invocations(emulator_url: &str) -> Result<()> {
+    let url = format!("{emulator_url}/_emulator/metrics");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = ureq::get(&url).call().context("reading emulator metrics")?.into_body().read_to_string()?;
+        let metrics: serde_json::Value = serde_json::from_str(&body)?;
+        if metrics["functions"][WORKER_FUNCTION]["stats"]["concurrent_executions"].as_u64() == Some(0) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the registration invocation of {WORKER_FUNCTION} did not end");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Wait until the version lists the task queue (the invoked Lambda worker has polled).
+fn wait_for_task_queue(temporal: &devstack::TemporalDevServer, s: &WorkerSetup) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = temporal
+            .cli()
+            .args(["worker", "deployment", "describe-version", "--deployment-name", &s.deployment, "--build-id", &s.build_id])
+            .output()
+            .context("running temporal worker deployment describe-version")?;
+        if String::from_utf8_lossy(&out.stdout).contains(&s.task_queue) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the Lambda worker never polled {} (see the emulator log under {})",
+                s.task_queue,
+                devstack::paths::logs_dir().display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
