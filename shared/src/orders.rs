@@ -82,3 +82,80 @@ pub async fn outcome(client: &Client, workflow_id: &str) -> Result<OrderOutcome,
 pub async fn progress(client: &Client, workflow_id: &str) -> Result<OrderProgress, WorkflowQueryError> {
     handle(client, workflow_id).query(OrderWorkflow::progress, (), WorkflowQueryOptions::default()).await
 }
+
+/// Who ran an order's most recent work, from the identities its history records. A worker's
+/// identity says where it runs: the local worker is `local-worker@host:pid`, a Lambda-started
+/// worker is `<requestId>@arn:aws:lambda:...` — which is how a dashboard tells them apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastWorkers {
+    /// The worker that completed the latest workflow task.
+    pub workflow_task: Option<String>,
+    /// The worker that picked up the latest activity task (the step that ran last).
+    pub activity_task: Option<String>,
+}
+
+impl LastWorkers {
+    /// The worker of the latest step if any activity ran, else of the latest workflow task.
+    pub fn latest(&self) -> Option<&str> {
+        self.activity_task.as_deref().or(self.workflow_task.as_deref())
+    }
+}
+
+/// Where a worker runs, judged from its identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WorkerKind {
+    Local,
+    Lambda,
+    Unknown,
+}
+
+impl WorkerKind {
+    pub fn of(identity: &str) -> Self {
+        let (_, host) = identity.split_once('@').unwrap_or(("", identity));
+        if host.starts_with("arn:aws:lambda:") {
+            Self::Lambda
+        } else if identity.starts_with("local-worker@") {
+            Self::Local
+        } else {
+            Self::Unknown
+        }
+    }
+}
+
+/// The identities of the workers that ran an order's latest workflow and activity tasks (reads
+/// the whole history: a few dozen events for an order).
+pub async fn last_workers(client: &Client, workflow_id: &str) -> Result<LastWorkers, WorkflowInteractionError> {
+    let events = handle(client, workflow_id).fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await?;
+    let mut last = LastWorkers::default();
+    for attributes in events.into_iter().filter_map(|e| e.attributes) {
+        match attributes {
+            Attributes::WorkflowTaskCompletedEventAttributes(a) if !a.identity.is_empty() => last.workflow_task = Some(a.identity),
+            Attributes::ActivityTaskStartedEventAttributes(a) if !a.identity.is_empty() => last.activity_task = Some(a.identity),
+            _ => {}
+        }
+    }
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_kind_follows_the_identity_conventions() {
+        assert_eq!(WorkerKind::of("local-worker@box:4242"), WorkerKind::Local);
+        assert_eq!(WorkerKind::of("8f1c-22@arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker"), WorkerKind::Lambda);
+        assert_eq!(WorkerKind::of("12345@laptop"), WorkerKind::Unknown);
+        assert_eq!(WorkerKind::of(""), WorkerKind::Unknown);
+    }
+
+    #[test]
+    fn the_latest_step_worker_wins_over_the_workflow_task_worker() {
+        let both = LastWorkers { workflow_task: Some("w".into()), activity_task: Some("a".into()) };
+        assert_eq!(both.latest(), Some("a"));
+        let workflow_only = LastWorkers { workflow_task: Some("w".into()), activity_task: None };
+        assert_eq!(workflow_only.latest(), Some("w"));
+        assert_eq!(LastWorkers::default().latest(), None);
+    }
+}

@@ -71,6 +71,7 @@ fn main() {
             listen: "127.0.0.1:0".parse().unwrap(),
             db_path: dir.path().join("bench.db"),
             config: Config::default(),
+            web: Default::default(),
         };
         let app = Application::build(settings).await.unwrap();
         let url = format!("http://{}/payments/charges", app.local_addr().unwrap());

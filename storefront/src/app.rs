@@ -19,6 +19,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub db_path: PathBuf,
     pub config: Config,
+    /// The web page's and dashboard's dependencies (all optional).
+    pub web: crate::web::WebSettings,
 }
 
 /// Shared state handed to every handler. Cheap to clone.
@@ -27,6 +29,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub faults: Arc<Faults>,
+    pub web: Arc<crate::web::WebState>,
 }
 
 /// A bound, ready-to-serve storefront.
@@ -54,6 +57,7 @@ impl Application {
             db,
             config: Arc::new(settings.config),
             faults,
+            web: crate::web::WebState::new(settings.web),
         };
         Ok(Self { listener, state })
     }

@@ -8,6 +8,7 @@ use clap::Parser;
 
 use crate::app::Settings;
 use crate::config::Config;
+use crate::web::{IngestTarget, TemporalTarget, WebSettings, parse_http_url};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +32,26 @@ pub struct Cli {
     /// Optional config file (.json or .toml): catalog, declines, shipping, faults.
     #[arg(long, env = "SHOPFLOW_STOREFRONT_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// The ingest API the web page's orders are forwarded to, e.g. http://127.0.0.1:3000/orders.
+    /// Requests are signed with `SHOPFLOW_INGEST_SECRET` (environment only: a flag would show the
+    /// secret in `ps`); without it they go unsigned.
+    #[arg(long, env = "SHOPFLOW_INGEST_URL")]
+    pub ingest_url: Option<String>,
+
+    /// The Temporal UI, e.g. http://127.0.0.1:8233: orders on the pages link to their workflow.
+    #[arg(long, env = "SHOPFLOW_TEMPORAL_UI_URL")]
+    pub temporal_ui_url: Option<String>,
+
+    /// The Lambda emulator's API, e.g. http://127.0.0.1:9001: the dashboard charts its metrics.
+    #[arg(long, env = "SHOPFLOW_EMULATOR_URL")]
+    pub emulator_url: Option<String>,
+
+    /// Show only orders on this task queue on the dashboard (default: every OrderWorkflow of the
+    /// namespace). Temporal itself is reached through temporal.toml and the `TEMPORAL_*`
+    /// variables, as every ShopFlow binary does.
+    #[arg(long, env = "TEMPORAL_TASK_QUEUE")]
+    pub task_queue: Option<String>,
 }
 
 impl Cli {
@@ -39,6 +60,9 @@ impl Cli {
         &self,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Settings> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let web = self.web_settings(var("SHOPFLOW_INGEST_SECRET"), var("TEMPORAL_NAMESPACE"))?;
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -50,6 +74,28 @@ impl Cli {
             listen: self.listen,
             db_path: self.db.clone(),
             config,
+            web,
+        })
+    }
+
+    fn web_settings(&self, secret: Option<String>, namespace: Option<String>) -> anyhow::Result<WebSettings> {
+        let url = |flag: &str, raw: &Option<String>| {
+            raw.as_deref()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| parse_http_url(v).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
+                .transpose()
+        };
+        let ingest = url("ingest-url", &self.ingest_url)?.map(|url| IngestTarget {
+            url,
+            secret: secret.and_then(ingest_fn::auth::Secret::new),
+        });
+        Ok(WebSettings {
+            ingest,
+            temporal: TemporalTarget::Profile,
+            temporal_ui_url: url("temporal-ui-url", &self.temporal_ui_url)?,
+            emulator_url: url("emulator-url", &self.emulator_url)?,
+            task_queue: self.task_queue.clone().filter(|q| !q.trim().is_empty()),
+            namespace: namespace.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "default".to_owned()),
         })
     }
 }

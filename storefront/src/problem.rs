@@ -32,6 +32,10 @@ pub enum ProblemKind {
     UndeliverableAddress,
     InjectedFault,
     Internal,
+    /// The web endpoints' dependencies (see `crate::web`).
+    TemporalUnavailable,
+    UpstreamUnavailable,
+    NotConfigured,
 }
 
 impl ProblemKind {
@@ -52,6 +56,9 @@ impl ProblemKind {
             Self::UndeliverableAddress => "undeliverable-address",
             Self::InjectedFault => "injected-fault",
             Self::Internal => "internal",
+            Self::TemporalUnavailable => "temporal-unavailable",
+            Self::UpstreamUnavailable => "upstream-unavailable",
+            Self::NotConfigured => "not-configured",
         }
     }
 
@@ -71,6 +78,8 @@ impl ProblemKind {
             Self::CardDeclined => StatusCode::PAYMENT_REQUIRED,
             Self::InjectedFault => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporalUnavailable | Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -93,6 +102,9 @@ impl ProblemKind {
             Self::UndeliverableAddress => "Address is not deliverable",
             Self::InjectedFault => "Injected fault",
             Self::Internal => "Internal error",
+            Self::TemporalUnavailable => "Temporal is unavailable",
+            Self::UpstreamUnavailable => "An upstream service did not answer",
+            Self::NotConfigured => "This feature is not configured",
         }
     }
 

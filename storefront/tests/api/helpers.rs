@@ -85,6 +85,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         listen: "127.0.0.1:0".parse().unwrap(),
         db_path,
         config,
+        web: Default::default(),
     };
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.local_addr().unwrap();
