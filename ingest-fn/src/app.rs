@@ -33,3 +33,42 @@ impl<S: OrderStarter, D: DeadLetters> IngestFn<S, D> {
         Ok(answer.expect("response events serialize"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::auth::Secret;
+    use crate::dead_letter::fake::FakeDeadLetters;
+    use crate::starter::fake::FakeStarter;
+
+    #[tokio::test]
+    async fn invocations_are_dispatched_by_shape_and_answered_in_the_trigger_s_format() {
+        let function = IngestFn::new(
+            IngestConfig { auth: crate::config::Auth::Off, ..IngestConfig::with_secret(Secret::new("k").unwrap()) },
+            FakeStarter::default(),
+            FakeDeadLetters::default(),
+        );
+        let http = json!({
+            "version": "2.0", "rawPath": "/orders",
+            "requestContext": { "http": { "method": "POST", "path": "/orders" } },
+            "headers": { "content-type": "application/json" },
+            "body": shared::domain::sample_order_json("D-1"), "isBase64Encoded": false
+        });
+        let answer = function.invoke(http).await.unwrap();
+        assert_eq!(answer["statusCode"], 202);
+        assert_eq!(serde_json::from_str::<Value>(answer["body"].as_str().unwrap()).unwrap()["workflowId"], "order-D-1");
+
+        let sqs = json!({ "Records": [
+            { "messageId": "a", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-2") },
+        ] });
+        let answer = function.invoke(sqs).await.unwrap();
+        assert_eq!(answer, json!({ "batchItemFailures": [] }));
+        function.starter.set_down(true);
+        let sqs = json!({ "Records": [{ "messageId": "b", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-3") }] });
+        assert_eq!(function.invoke(sqs).await.unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] }));
+
+        assert!(function.invoke(json!({ "hello": "world" })).await.is_err());
+    }
+}

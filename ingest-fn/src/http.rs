@@ -258,6 +258,7 @@ mod tests {
         for headers in cases {
             let response = handle(&config(), &starter, &event("POST", ORDERS_PATH, &headers, &body, false)).await;
             assert_eq!((response.status_code, problem_type(&response)), (401, "unauthorized".into()), "{headers:?}");
+            assert!(response.headers.contains_key("www-authenticate"));
         }
         // A signature over other bytes (the body was changed in transit):
         let mut tampered = post(&body);

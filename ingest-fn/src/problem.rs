@@ -146,6 +146,10 @@ impl Problem {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.kind == ProblemKind::Unauthorized {
+            // A 401 must name the scheme it wants (RFC 9110 §15.5.2).
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"ShopFlow-Signature version="v1""#));
+        }
         if let Some(methods) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(methods));
         }

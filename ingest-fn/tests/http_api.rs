@@ -40,7 +40,24 @@ async fn an_order_starts_once_completes_and_a_changed_payload_conflicts() {
     assert_eq!(conflict.json::<Value>().await.unwrap()["workflowId"], workflow_id.as_str());
 
     assert_eq!(stack.charges(&order_id).await, 1, "charged exactly once");
-    eventually("visibility to list the one workflow", async || (stack.workflow_count().await == 1).then_some(())).await;
+
+    // The ingest ID a caller got is in the function's logs.
+    let ingest_id = first["ingestId"].as_str().unwrap().to_owned();
+    eventually("the ingest ID in the function's log", async || {
+        std::fs::read_to_string(stack.log_file()).ok().filter(|log| log.contains(&ingest_id)).map(|_| ())
+    })
+    .await;
+
+    // The same new order from eight clients at once: one start, seven duplicates of it.
+    let racing_id = stack.order_id("R");
+    let racing_body = stack.order_json(&racing_id);
+    let answers = futures::future::join_all((0..8).map(|_| stack.post(&racing_body))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202]);
+    stack.completes(&format!("order-{racing_id}")).await;
+    assert_eq!(stack.charges(&racing_id).await, 1);
+    eventually("visibility to list the two workflows", async || (stack.workflow_count().await == 2).then_some(())).await;
 }
 
 /// One hostile or broken request and the status it must get.

@@ -45,9 +45,12 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
     assert_eq!(stack.post(&stack.order_json(&warm)).await.status(), 202);
     stack.completes(&format!("order-{warm}")).await;
 
-    // Down.
+    // Down. The test then holds the server's port, so that no other server started meanwhile
+    // (tests run side by side) can pick the freed port and answer in Temporal's place. A
+    // listener that never accepts is a Temporal that hangs: the start timeout turns it into 503s.
     stack.worker.take().unwrap().interrupt().expect("stop local-worker");
     stack.temporal.take().unwrap().stop().expect("stop Temporal");
+    let port_holder = std::net::TcpListener::bind(("127.0.0.1", options.port)).expect("hold the stopped server's port");
 
     let http_ids: Vec<String> = (0..3).map(|_| stack.order_id("D")).collect();
     for id in &http_ids {
@@ -74,6 +77,7 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
     assert!(queues.drain_dlq().await.is_empty(), "nothing was dead-lettered for an outage");
 
     // Up again, same state; a new worker.
+    drop(port_holder);
     stack.temporal = Some(start_temporal(&options).await);
     stack.worker = Some(LocalWorker::start(&stack.setup).expect("restart local-worker"));
 

@@ -134,6 +134,11 @@ impl Stack {
         }
     }
 
+    /// What the function wrote (the emulator's per-function log file).
+    pub fn log_file(&self) -> std::path::PathBuf {
+        self.dir.join("lambda-logs").join(format!("{FUNCTION}.log"))
+    }
+
     pub fn orders_url(&self) -> String {
         format!("{}/orders", self.emulator.http_url())
     }
