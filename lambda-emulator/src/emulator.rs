@@ -89,7 +89,14 @@ impl RunningEmulator {
     }
 
     /// Adds (or replaces) a function and starts its SQS event sources. Returns its ARN.
-    pub fn register(&mut self, function: FunctionConfig) -> String {
+    ///
+    /// A relative binary path is resolved against the current directory now: the function's
+    /// process starts in its task root, where the same relative path would name nothing.
+    pub fn register(&mut self, mut function: FunctionConfig) -> String {
+        match std::path::absolute(&function.binary) {
+            Ok(binary) => function.binary = binary,
+            Err(error) => tracing::warn!(function = %function.name, binary = %function.binary.display(), %error, "cannot make the binary's path absolute"),
+        }
         let arn = function_arn(&self.shared.config.region, &function.name);
         let pool = Arc::new(FunctionPool::new(function, self.shared.config.clone(), self.shared.logs.clone()));
         if let Some(previous) = self.shared.registry.insert(pool.clone()) {

@@ -1,6 +1,7 @@
 //! One execution environment: a child process of the function's binary with its own Runtime API,
 //! through Lambda's lifecycle — init (spawn until the first `GET /next`), invoke (one invocation
-//! at a time, deadline enforced), shutdown (SIGTERM, then SIGKILL after a grace period).
+//! at a time, deadline enforced), shutdown (the `SHUTDOWN` event to subscribed extensions and
+//! SIGTERM, then SIGKILL after a grace period).
 //!
 //! The child runs in its own process group so that shutting down an environment also ends
 //! anything the function started, as tearing down a Lambda sandbox does.
@@ -21,6 +22,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
+use crate::extensions_api::{Extensions, ShutdownReason};
 use crate::invoke::{InvokeInput, InvokeOutcome, platform_error, timeout_error};
 use crate::logs::LogSink;
 use crate::registry::FunctionConfig;
@@ -52,7 +54,7 @@ impl Environment {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let runtime_addr = listener.local_addr()?;
-        let channel = Arc::new(RuntimeChannel::new());
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(function.name.clone())));
         let app = runtime_api::router(channel.clone());
         let runtime_api = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
@@ -151,6 +153,7 @@ impl Environment {
             }
             () = tokio::time::sleep_until(deadline.into()) => {
                 // Lambda ends the sandbox on a timeout; the next invocation starts cold.
+                self.channel.extensions().shutdown(ShutdownReason::Timeout, Duration::ZERO);
                 self.kill();
                 self.discard(InvokeOutcome::FunctionError(timeout_error(&request_id, self.function.timeout)))
             }
@@ -166,16 +169,18 @@ impl Environment {
         RunResult { outcome, reusable: false }
     }
 
-    /// Lambda's shutdown phase: SIGTERM, up to `grace` to exit, then SIGKILL.
-    pub(crate) async fn shutdown(&self, grace: Duration) {
+    /// Lambda's shutdown phase: the `SHUTDOWN` event to subscribed extensions and SIGTERM to the
+    /// runtime, up to `grace` to exit, then SIGKILL.
+    pub(crate) async fn shutdown(&self, grace: Duration, reason: ShutdownReason) {
         self.broken.store(true, Ordering::Relaxed);
+        self.channel.extensions().shutdown(reason, grace);
         self.signal(Signal::SIGTERM);
         let mut exited = self.exited.clone();
         if tokio::time::timeout(grace, exited.wait_for(Option::is_some)).await.is_err() {
             self.signal(Signal::SIGKILL);
         }
         self.runtime_api.abort();
-        tracing::debug!(function = %self.function.name, pid = self.pid, "environment shut down");
+        tracing::debug!(function = %self.function.name, pid = self.pid, ?reason, extensions = ?self.channel.extensions().names(), "environment shut down");
     }
 
     /// Ends the environment at once (timeouts, emulator shutdown).
@@ -228,7 +233,8 @@ fn lambda_variables(function: &FunctionConfig, config: &EmulatorConfig, runtime_
     .collect()
 }
 
-/// Lambda's `/var/task`: locally, the folder holding the binary.
+/// Lambda's `/var/task`: locally, the folder holding the binary (absolute, as the emulator
+/// registers functions with absolute binary paths).
 fn task_root(binary: &Path) -> &Path {
     binary.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }

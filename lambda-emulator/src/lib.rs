@@ -22,6 +22,7 @@ mod async_queue;
 pub mod config;
 mod emulator;
 mod environment;
+mod extensions_api;
 pub mod invoke;
 mod logs;
 pub mod metrics;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::config::EmulatorConfig;
 use crate::environment::Environment;
+use crate::extensions_api::ShutdownReason;
 use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome, InvokeResult, platform_error};
 use crate::logs::LogSink;
 use crate::metrics::FunctionMetrics;
@@ -129,8 +130,10 @@ impl FunctionPool {
             env => {
                 state.live -= 1;
                 if let Some(env) = env {
+                    // A healthy environment only ends here because the emulator is closing.
+                    let reason = if reusable && env.is_usable() { ShutdownReason::Spindown } else { ShutdownReason::Failure };
                     let grace = self.config.shutdown_grace;
-                    tokio::spawn(async move { env.shutdown(grace).await });
+                    tokio::spawn(async move { env.shutdown(grace, reason).await });
                 }
             }
         }
@@ -151,8 +154,9 @@ impl FunctionPool {
             expired
         };
         for (env, _) in expired {
+            let reason = if env.is_usable() { ShutdownReason::Spindown } else { ShutdownReason::Failure };
             let grace = self.config.shutdown_grace;
-            tokio::spawn(async move { env.shutdown(grace).await });
+            tokio::spawn(async move { env.shutdown(grace, reason).await });
         }
     }
 
@@ -168,7 +172,7 @@ impl FunctionPool {
         let grace = self.config.shutdown_grace;
         let mut shutdowns = tokio::task::JoinSet::new();
         for (env, _) in idle {
-            shutdowns.spawn(async move { env.shutdown(grace).await });
+            shutdowns.spawn(async move { env.shutdown(grace, ShutdownReason::Spindown).await });
         }
         shutdowns.join_all().await;
     }

@@ -4,6 +4,7 @@
 //! no routing by environment is needed, and a runtime can only ever see its own invocations.
 //! The runtime long-polls `GET /next`; the emulator hands it one [`Invocation`] at a time and the
 //! runtime answers on `/response` or `/error`. `/init/error` reports a failed initialisation.
+//! The same listener serves the Extensions API ([`crate::extensions_api`]), as Lambda's does.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::SYNC_PAYLOAD_LIMIT;
+use crate::extensions_api::{self, Extensions};
 use crate::invoke::{InvokeInput, platform_error};
 
 /// An invocation waiting for (or being run by) the runtime.
@@ -45,10 +47,11 @@ pub(crate) struct RuntimeChannel {
     /// that lines still in the pipe are attributed to the right invocation.
     last_request: Mutex<Option<String>>,
     init_error: watch::Sender<Option<Bytes>>,
+    extensions: Arc<Extensions>,
 }
 
 impl RuntimeChannel {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(extensions: Extensions) -> Self {
         let (queue_tx, queue_rx) = mpsc::channel(1);
         Self {
             queue_tx,
@@ -56,6 +59,7 @@ impl RuntimeChannel {
             in_flight: Mutex::default(),
             last_request: Mutex::default(),
             init_error: watch::Sender::new(None),
+            extensions: Arc::new(extensions),
         }
     }
 
@@ -71,6 +75,10 @@ impl RuntimeChannel {
     pub(crate) fn init_error(&self) -> watch::Receiver<Option<Bytes>> {
         self.init_error.subscribe()
     }
+
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
 }
 
 pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
@@ -79,10 +87,13 @@ pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
         .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
-        .with_state(channel)
+        .with_state(channel.clone())
+        .merge(extensions_api::router(channel.extensions.clone()))
 }
 
 async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
+    // The runtime asking for work ends Lambda's init phase, and with it extension registration.
+    channel.extensions.close_registration();
     let invocation = channel.queue_rx.lock().await.recv().await;
     let Some(Invocation { input, timeout, picked, reply }) = invocation else {
         return (StatusCode::GONE, "environment shut down").into_response();
@@ -92,6 +103,7 @@ async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
     *channel.in_flight.lock().expect("runtime lock") = Some((input.request_id.clone(), reply));
     *channel.last_request.lock().expect("runtime lock") = Some(input.request_id.clone());
     let _ = picked.send(deadline);
+    channel.extensions.invoke(&input.request_id, &input.invoked_arn, &input.trace_id, deadline_ms);
     let mut response = Response::new(Body::from(input.payload));
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
@@ -118,7 +130,11 @@ async fn response(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<Str
                 &format!("Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."),
             );
             let answer = complete(&channel, &id, RuntimeReply::Error(document));
-            if answer.status().is_success() { runtime_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge") } else { answer }
+            if answer.status().is_success() {
+                error_response(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "RequestTooLarge")
+            } else {
+                answer
+            }
         }
     }
 }
@@ -142,7 +158,7 @@ fn complete(channel: &RuntimeChannel, id: &str, reply: RuntimeReply) -> Response
         }
         other => {
             *in_flight = other;
-            runtime_error(StatusCode::BAD_REQUEST, "InvalidRequestID")
+            error_response(StatusCode::BAD_REQUEST, "InvalidRequestID", "Invalid request ID")
         }
     }
 }
@@ -157,12 +173,13 @@ fn error_document(body: Bytes) -> Bytes {
     Bytes::from(json!({ "errorType": "Runtime.Unknown", "errorMessage": message }).to_string())
 }
 
-fn accepted() -> Response {
+pub(crate) fn accepted() -> Response {
     (StatusCode::ACCEPTED, Json(json!({ "status": "OK" }))).into_response()
 }
 
-fn runtime_error(status: StatusCode, error_type: &str) -> Response {
-    (status, Json(json!({ "errorType": error_type, "errorMessage": error_type }))).into_response()
+/// Lambda's error document for a refused Runtime or Extensions API call.
+pub(crate) fn error_response(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (status, Json(json!({ "errorType": error_type, "errorMessage": message }))).into_response()
 }
 
 #[cfg(test)]
@@ -186,7 +203,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_hands_out_the_invocation_with_lambdas_headers() {
-        let channel = Arc::new(RuntimeChannel::new());
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
         let url = serve(channel.clone()).await;
         let (invocation, picked, _reply) = invocation("req-1");
         channel.submit(invocation).await.ok().unwrap();
@@ -205,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_for_unknown_or_finished_invocations_are_refused() {
-        let channel = Arc::new(RuntimeChannel::new());
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
         let url = serve(channel.clone()).await;
         let client = reqwest::Client::new();
         let (invocation, _picked, reply) = invocation("req-2");
@@ -226,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_that_are_not_json_documents_are_wrapped() {
-        let channel = Arc::new(RuntimeChannel::new());
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
         let url = serve(channel.clone()).await;
         let (invocation, _picked, reply) = invocation("req-3");
         channel.submit(invocation).await.ok().unwrap();

@@ -21,15 +21,50 @@
 //!
 //! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file
 //! (and each SQS record `sqs <body>`) — tests use it to see what really reached the function.
+//!
+//! When `EMULATOR_TEST_EXTENSION` is set, the function registers an extension (with the
+//! `lambda-extension` crate, as a real function would) before it serves invocations, and exits
+//! when the registration fails:
+//! - `noop`: subscribed to no events, like `lambda_runtime`'s graceful-shutdown helper — its only
+//!   effect on Lambda is that the runtime gets SIGTERM at shutdown;
+//! - `events`: subscribed to `INVOKE` and `SHUTDOWN`, printing `extension got INVOKE <request id>`
+//!   and `extension got SHUTDOWN <reason>` for each event it receives.
 
 use std::io::Write;
 
+use lambda_extension::{NextEvent, RegisteredExtension};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    match std::env::var("EMULATOR_TEST_EXTENSION").ok().as_deref() {
+        None => {}
+        Some("noop") => {
+            // Registered during init, like lambda_runtime's helper; nothing ever comes.
+            let extension = lambda_extension::Extension::new().with_events(&[]).with_extension_name("emulator-test-noop");
+            tokio::spawn(extension.register().await?.run());
+        }
+        Some("events") => {
+            let extension = lambda_extension::Extension::new()
+                .with_events(&["INVOKE", "SHUTDOWN"])
+                .with_extension_name("emulator-test-events")
+                .with_events_processor(lambda_extension::service_fn(print_event));
+            let registered: RegisteredExtension<_> = extension.register().await?;
+            tokio::spawn(registered.run());
+        }
+        Some(other) => return Err(format!("unknown EMULATOR_TEST_EXTENSION {other:?}").into()),
+    }
     lambda_runtime::run(service_fn(handle)).await
+}
+
+async fn print_event(event: lambda_extension::LambdaEvent) -> Result<(), Error> {
+    match event.next {
+        NextEvent::Invoke(invoke) => println!("extension got INVOKE {}", invoke.request_id),
+        NextEvent::Shutdown(shutdown) => println!("extension got SHUTDOWN {}", shutdown.shutdown_reason),
+    }
+    std::io::stdout().flush()?;
+    Ok(())
 }
 
 async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {

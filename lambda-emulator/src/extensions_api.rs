@@ -1,0 +1,457 @@
+//! The Lambda Extensions API (`/2020-01-01/extension/…`), served on each environment's Runtime
+//! API listener as Lambda serves it on `AWS_LAMBDA_RUNTIME_API`.
+//!
+//! It matters beyond extensions themselves: Lambda sends SIGTERM to a runtime at shutdown only
+//! when an extension is registered, so `lambda_runtime`'s graceful-shutdown helper (and our
+//! Temporal worker) register a no-op extension during init and fail when this API is missing.
+//!
+//! What is emulated, following Lambda's documentation and its Runtime Interface Emulator:
+//! `register` (name header, `{"events": [...]}`, an identifier back, registration closed once the
+//! runtime asks for its first invocation, at most 10, unique names), `event/next` (a long poll
+//! that yields the `INVOKE` and `SHUTDOWN` events the extension subscribed to — forever nothing
+//! for an extension subscribed to none), `init/error` and `exit/error` (accepted and logged), and
+//! Lambda's `403` error documents for missing, malformed or unknown identifiers.
+//!
+//! One difference: Lambda refuses `SHUTDOWN` subscriptions from *internal* extensions (threads of
+//! the runtime process) and accepts them from *external* ones (executables in
+//! `/opt/extensions`). The emulator runs no layers, so it cannot tell the two apart and accepts
+//! `SHUTDOWN` from any registration.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::config::ACCOUNT_ID;
+use crate::runtime_api::{accepted, error_response};
+
+const NAME_HEADER: &str = "lambda-extension-name";
+const ID_HEADER: &str = "lambda-extension-identifier";
+const ERROR_TYPE_HEADER: &str = "lambda-extension-function-error-type";
+const ACCEPT_FEATURE_HEADER: &str = "lambda-extension-accept-feature";
+
+/// Lambda's limit on extensions per function.
+const MAX_EXTENSIONS: usize = 10;
+
+/// Why an environment shuts down, as the `SHUTDOWN` event names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShutdownReason {
+    /// A normal end: the environment was idle, or the emulator stops.
+    Spindown,
+    /// An invocation ran out of time.
+    Timeout,
+    /// Anything else that made the environment unusable (a crash, a broken init).
+    Failure,
+}
+
+impl ShutdownReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Spindown => "spindown",
+            Self::Timeout => "timeout",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// The events an extension may subscribe to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum EventType {
+    Invoke,
+    Shutdown,
+}
+
+impl EventType {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "INVOKE" => Some(Self::Invoke),
+            "SHUTDOWN" => Some(Self::Shutdown),
+            _ => None,
+        }
+    }
+}
+
+/// One registered extension: what it subscribed to and the events waiting for its `next`.
+struct Registered {
+    name: String,
+    events: BTreeSet<EventType>,
+    queue_tx: mpsc::UnboundedSender<Value>,
+    queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Set once the runtime asked for its first invocation: Lambda's init phase is over.
+    closed: bool,
+    /// Set once `SHUTDOWN` went out: an environment shuts down once, whatever ends it.
+    shut_down: bool,
+    extensions: Vec<(Uuid, Arc<Registered>)>,
+}
+
+/// The extensions of one execution environment.
+pub(crate) struct Extensions {
+    function_name: String,
+    registry: Mutex<Registry>,
+}
+
+impl Extensions {
+    pub(crate) fn new(function_name: impl Into<String>) -> Self {
+        Self { function_name: function_name.into(), registry: Mutex::default() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().expect("extensions lock")
+    }
+
+    /// Ends the init phase: later registrations are refused, as Lambda refuses them.
+    pub(crate) fn close_registration(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Names of the registered extensions, in registration order.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.lock().extensions.iter().map(|(_, e)| e.name.clone()).collect()
+    }
+
+    /// Tells subscribed extensions that invocation `request_id` starts.
+    pub(crate) fn invoke(&self, request_id: &str, invoked_arn: &str, trace_id: &str, deadline_ms: u128) {
+        self.publish(EventType::Invoke, || {
+            json!({
+                "eventType": "INVOKE",
+                "deadlineMs": deadline_ms,
+                "requestId": request_id,
+                "invokedFunctionArn": invoked_arn,
+                "tracing": { "type": "X-Amzn-Trace-Id", "value": trace_id },
+            })
+        });
+    }
+
+    /// Tells subscribed extensions that the environment shuts down within `grace`; only the
+    /// first call of an environment's life does.
+    pub(crate) fn shutdown(&self, reason: ShutdownReason, grace: Duration) {
+        let deadline_ms = epoch_ms(SystemTime::now() + grace);
+        let mut registry = self.lock();
+        if std::mem::replace(&mut registry.shut_down, true) {
+            return;
+        }
+        drop(registry);
+        self.publish(EventType::Shutdown, || {
+            json!({ "eventType": "SHUTDOWN", "shutdownReason": reason.as_str(), "deadlineMs": deadline_ms })
+        });
+    }
+
+    fn publish(&self, event_type: EventType, event: impl Fn() -> Value) {
+        for (_, extension) in &self.lock().extensions {
+            if extension.events.contains(&event_type) {
+                // A closed queue means nobody will ask any more; nothing to deliver then.
+                let _ = extension.queue_tx.send(event());
+            }
+        }
+    }
+
+    fn register(&self, name: String, events: BTreeSet<EventType>) -> Result<Uuid, Response> {
+        let mut registry = self.lock();
+        if registry.closed {
+            return Err(forbidden("Extension.RegistrationClosed", "Extension registration closed already"));
+        }
+        if registry.extensions.len() >= MAX_EXTENSIONS {
+            return Err(forbidden("Extension.TooManyExtensions", &format!("Extension limit ({MAX_EXTENSIONS}) reached")));
+        }
+        if registry.extensions.iter().any(|(_, e)| e.name == name) {
+            return Err(forbidden("Extension.InvalidExtensionState", "Extension with this name already registered"));
+        }
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let id = Uuid::new_v4();
+        let extension = Registered { name, events, queue_tx, queue_rx: tokio::sync::Mutex::new(queue_rx) };
+        registry.extensions.push((id, Arc::new(extension)));
+        Ok(id)
+    }
+
+    /// The extension a request names in `Lambda-Extension-Identifier`, or Lambda's refusal.
+    fn caller(&self, headers: &HeaderMap) -> Result<Arc<Registered>, Response> {
+        let Some(value) = headers.get(ID_HEADER) else {
+            return Err(forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"));
+        };
+        let Some(id) = value.to_str().ok().and_then(|v| Uuid::parse_str(v).ok()) else {
+            return Err(forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"));
+        };
+        let registry = self.lock();
+        match registry.extensions.iter().find(|(known, _)| *known == id) {
+            Some((_, extension)) => Ok(extension.clone()),
+            None => Err(forbidden("Extension.UnknownExtensionIdentifier", &format!("Unknown extension {id}"))),
+        }
+    }
+}
+
+pub(crate) fn router(extensions: Arc<Extensions>) -> Router {
+    Router::new()
+        .route("/2020-01-01/extension/register", post(register))
+        .route("/2020-01-01/extension/event/next", get(next))
+        .route("/2020-01-01/extension/init/error", post(init_error))
+        .route("/2020-01-01/extension/exit/error", post(exit_error))
+        .with_state(extensions)
+}
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    /// Absent means no subscriptions, as in Lambda.
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
+    let name = headers.get(NAME_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default().trim();
+    if name.is_empty() {
+        return forbidden("Extension.InvalidExtensionName", "Empty extension name");
+    }
+    let request: RegisterRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => return forbidden("InvalidRequestFormat", &error.to_string()),
+    };
+    let mut events = BTreeSet::new();
+    for event in &request.events {
+        match EventType::parse(event) {
+            Some(event_type) => events.insert(event_type),
+            None => return forbidden("Extension.InvalidEventType", &format!("{event}: ErrorInvalidEventType")),
+        };
+    }
+    let id = match extensions.register(name.to_owned(), events) {
+        Ok(id) => id,
+        Err(refusal) => return refusal,
+    };
+    tracing::debug!(function = %extensions.function_name, extension = name, events = ?request.events, "extension registered");
+    let mut document = json!({
+        "functionName": extensions.function_name,
+        "functionVersion": "$LATEST",
+        "handler": "bootstrap",
+    });
+    let features = headers.get(ACCEPT_FEATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if features.split(',').any(|feature| feature.trim() == "accountId") {
+        document["accountId"] = json!(ACCOUNT_ID);
+    }
+    let mut response = (StatusCode::OK, Json(document)).into_response();
+    response.headers_mut().insert(ID_HEADER, HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"));
+    response
+}
+
+async fn next(State(extensions): State<Arc<Extensions>>, headers: HeaderMap) -> Response {
+    let extension = match extensions.caller(&headers) {
+        Ok(extension) => extension,
+        Err(refusal) => return refusal,
+    };
+    // The sender lives in the registry as long as the environment does, so this waits until an
+    // event comes — for an extension subscribed to nothing, until the environment is torn down.
+    let event = extension.queue_rx.lock().await.recv().await;
+    match event {
+        Some(event) => {
+            let mut response = Json(event).into_response();
+            let event_id = HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a header value");
+            response.headers_mut().insert("lambda-extension-event-identifier", event_id);
+            response
+        }
+        None => error_response(StatusCode::GONE, "Extension.EnvironmentGone", "the environment shut down"),
+    }
+}
+
+async fn init_error(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
+    report_error(&extensions, &headers, &body, "init")
+}
+
+async fn exit_error(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
+    report_error(&extensions, &headers, &body, "exit")
+}
+
+/// `init/error` and `exit/error`: Lambda records the error type; the emulator logs it.
+fn report_error(extensions: &Extensions, headers: &HeaderMap, body: &[u8], phase: &str) -> Response {
+    let extension = match extensions.caller(headers) {
+        Ok(extension) => extension,
+        Err(refusal) => return refusal,
+    };
+    let Some(error_type) = headers.get(ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) else {
+        return forbidden("Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found");
+    };
+    tracing::warn!(
+        function = %extensions.function_name,
+        extension = %extension.name,
+        error_type,
+        detail = %String::from_utf8_lossy(body),
+        "extension reported an {phase} error"
+    );
+    accepted()
+}
+
+fn forbidden(error_type: &str, message: &str) -> Response {
+    error_response(StatusCode::FORBIDDEN, error_type, message)
+}
+
+fn epoch_ms(time: SystemTime) -> u128 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn serve(extensions: Arc<Extensions>) -> String {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let url = format!("http://{}/2020-01-01/extension", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(extensions)).await });
+        url
+    }
+
+    async fn register_as(url: &str, name: &str, body: &str) -> reqwest::Response {
+        reqwest::Client::new().post(format!("{url}/register")).header("Lambda-Extension-Name", name).body(body.to_owned()).send().await.unwrap()
+    }
+
+    async fn error_type(response: reqwest::Response) -> (u16, String) {
+        let status = response.status().as_u16();
+        let document: Value = response.json().await.unwrap();
+        (status, document["errorType"].as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn next_event(url: &str, id: &str) -> Value {
+        let response = reqwest::Client::new().get(format!("{url}/event/next")).header("Lambda-Extension-Identifier", id).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().contains_key("lambda-extension-event-identifier"));
+        response.json().await.unwrap()
+    }
+
+    fn id_of(response: &reqwest::Response) -> String {
+        response.headers()["lambda-extension-identifier"].to_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn registration_returns_an_identifier_and_the_functions_metadata() {
+        let url = serve(Arc::new(Extensions::new("orders"))).await;
+        let response = reqwest::Client::new()
+            .post(format!("{url}/register"))
+            .header("Lambda-Extension-Name", "agent")
+            .header("Lambda-Extension-Accept-Feature", "accountId")
+            .body(r#"{"events":["INVOKE","SHUTDOWN"]}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(Uuid::parse_str(&id_of(&response)).is_ok());
+        let document: Value = response.json().await.unwrap();
+        assert_eq!(
+            document,
+            json!({ "functionName": "orders", "functionVersion": "$LATEST", "handler": "bootstrap", "accountId": ACCOUNT_ID })
+        );
+        let without_feature: Value = register_as(&url, "other", r#"{"events":[]}"#).await.json().await.unwrap();
+        assert!(without_feature.get("accountId").is_none(), "accountId only when asked for: {without_feature}");
+    }
+
+    #[tokio::test]
+    async fn bad_registrations_are_refused_like_lambda() {
+        let extensions = Arc::new(Extensions::new("f"));
+        let url = serve(extensions.clone()).await;
+        let cases = [
+            ("", r#"{"events":[]}"#, "Extension.InvalidExtensionName"),
+            ("x", "not json", "InvalidRequestFormat"),
+            ("x", r#"{"events":"INVOKE"}"#, "InvalidRequestFormat"),
+            ("x", r#"{"events":["INVOKE","REBOOT"]}"#, "Extension.InvalidEventType"),
+            ("x", r#"{"events":["invoke"]}"#, "Extension.InvalidEventType"),
+        ];
+        for (name, body, expected) in cases {
+            assert_eq!(error_type(register_as(&url, name, body).await).await, (403, expected.to_owned()), "{name:?} {body:?}");
+        }
+        assert!(extensions.names().is_empty(), "nothing was registered");
+
+        assert_eq!(register_as(&url, "dup", "{}").await.status(), 200, "no events field means no subscriptions");
+        assert_eq!(error_type(register_as(&url, "dup", "{}").await).await, (403, "Extension.InvalidExtensionState".to_owned()));
+        for n in 1..MAX_EXTENSIONS {
+            assert_eq!(register_as(&url, &format!("e{n}"), "{}").await.status(), 200);
+        }
+        assert_eq!(error_type(register_as(&url, "eleventh", "{}").await).await, (403, "Extension.TooManyExtensions".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn registration_closes_with_the_init_phase() {
+        let extensions = Arc::new(Extensions::new("f"));
+        let url = serve(extensions.clone()).await;
+        assert_eq!(register_as(&url, "early", "{}").await.status(), 200);
+        extensions.close_registration();
+        assert_eq!(error_type(register_as(&url, "late", "{}").await).await, (403, "Extension.RegistrationClosed".to_owned()));
+        assert_eq!(extensions.names(), ["early"]);
+    }
+
+    #[tokio::test]
+    async fn next_delivers_only_subscribed_events_in_order() {
+        let extensions = Arc::new(Extensions::new("f"));
+        let url = serve(extensions.clone()).await;
+        let both = id_of(&register_as(&url, "both", r#"{"events":["INVOKE","SHUTDOWN"]}"#).await);
+        let shutdown_only = id_of(&register_as(&url, "shutdown-only", r#"{"events":["SHUTDOWN"]}"#).await);
+        let nothing = id_of(&register_as(&url, "nothing", r#"{"events":[]}"#).await);
+
+        extensions.invoke("req-1", "arn:aws:lambda:us-east-1:000000000000:function:f", "Root=1-abc", 42);
+        extensions.shutdown(ShutdownReason::Spindown, Duration::from_secs(2));
+        extensions.shutdown(ShutdownReason::Failure, Duration::ZERO);
+
+        let invoke = next_event(&url, &both).await;
+        assert_eq!(
+            invoke,
+            json!({
+                "eventType": "INVOKE",
+                "deadlineMs": 42,
+                "requestId": "req-1",
+                "invokedFunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f",
+                "tracing": { "type": "X-Amzn-Trace-Id", "value": "Root=1-abc" },
+            })
+        );
+        for id in [&both, &shutdown_only] {
+            let shutdown = next_event(&url, id).await;
+            assert_eq!((shutdown["eventType"].as_str(), shutdown["shutdownReason"].as_str()), (Some("SHUTDOWN"), Some("spindown")));
+            assert!(shutdown["deadlineMs"].as_u64().unwrap() > epoch_ms(SystemTime::now()) as u64 - 60_000);
+        }
+        // One SHUTDOWN per environment: the second call above published nothing.
+        extensions.invoke("req-after", "arn", "Root=1-ghi", 44);
+        assert_eq!(next_event(&url, &both).await["requestId"], "req-after");
+        // An extension subscribed to nothing was given nothing: its `next` would wait on.
+        extensions.invoke("req-2", "arn", "Root=1-def", 43);
+        let registry = extensions.lock();
+        let (_, quiet) = registry.extensions.iter().find(|(id, _)| id.to_string() == nothing).unwrap();
+        assert!(quiet.queue_rx.try_lock().unwrap().try_recv().is_err(), "no event for an extension subscribed to none");
+    }
+
+    #[tokio::test]
+    async fn identifiers_that_are_missing_malformed_or_unknown_are_forbidden() {
+        let extensions = Arc::new(Extensions::new("f"));
+        let url = serve(extensions.clone()).await;
+        let client = reqwest::Client::new();
+        let known = id_of(&register_as(&url, "known", "{}").await);
+        for endpoint in ["event/next", "init/error", "exit/error"] {
+            let request = |id: Option<&str>| {
+                let builder = if endpoint == "event/next" { client.get(format!("{url}/{endpoint}")) } else { client.post(format!("{url}/{endpoint}")) };
+                let builder = builder.header("Lambda-Extension-Function-Error-Type", "Extension.Crash");
+                match id {
+                    Some(id) => builder.header("Lambda-Extension-Identifier", id),
+                    None => builder,
+                }
+            };
+            for (id, expected) in [
+                (None, "Extension.MissingExtensionIdentifier"),
+                (Some("not-a-uuid"), "Extension.InvalidExtensionIdentifier"),
+                (Some("7c9e6679-7425-40de-944b-e07fc1f90ae7"), "Extension.UnknownExtensionIdentifier"),
+            ] {
+                assert_eq!(error_type(request(id).send().await.unwrap()).await, (403, expected.to_owned()), "{endpoint} {id:?}");
+            }
+            if endpoint != "event/next" {
+                let accepted = request(Some(&known)).body("{\"errorMessage\":\"boom\"}").send().await.unwrap();
+                assert_eq!(accepted.status(), 202, "{endpoint}");
+                let no_type = client.post(format!("{url}/{endpoint}")).header("Lambda-Extension-Identifier", &known).send().await.unwrap();
+                assert_eq!(error_type(no_type).await, (403, "Extension.MissingHeader".to_owned()));
+            }
+        }
+    }
+}
