@@ -56,7 +56,7 @@ function chart(fn) {
   const label = (text, lx, ly, anchor = 'start') => { const t = svg('text', { x: lx, y: ly, 'text-anchor': anchor }); t.textContent = text; root.append(t); };
   label(String(max), pad - 4, pad + 4, 'end');
   label('0', pad - 4, height - pad + 4, 'end');
-  label(`${series.length} s`, pad, height - 8);
+  label(`${series.length} s ago`, pad, height - 8);
   label('now', width - pad, height - 8, 'end');
   const barWidth = Math.max(1, (width - 2 * pad) / n - 1);
   series.forEach((s, i) => {

@@ -37,6 +37,7 @@ async function loadCatalog() {
         input));
     }
     $('catalog-status').textContent = `${items.length} products`;
+    updateTotal();
   } catch (err) {
     $('catalog-status').textContent = 'The catalog could not be loaded.';
     showError(err);
