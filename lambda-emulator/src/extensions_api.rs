@@ -159,16 +159,16 @@ impl Extensions {
         }
     }
 
-    fn register(&self, name: String, events: BTreeSet<EventType>) -> Result<Uuid, Response> {
+    fn register(&self, name: String, events: BTreeSet<EventType>) -> Result<Uuid, Refusal> {
         let mut registry = self.lock();
         if registry.closed {
-            return Err(forbidden("Extension.RegistrationClosed", "Extension registration closed already"));
+            return Err(Refusal::new("Extension.RegistrationClosed", "Extension registration closed already"));
         }
         if registry.extensions.len() >= MAX_EXTENSIONS {
-            return Err(forbidden("Extension.TooManyExtensions", &format!("Extension limit ({MAX_EXTENSIONS}) reached")));
+            return Err(Refusal::new("Extension.TooManyExtensions", &format!("Extension limit ({MAX_EXTENSIONS}) reached")));
         }
         if registry.extensions.iter().any(|(_, e)| e.name == name) {
-            return Err(forbidden("Extension.InvalidExtensionState", "Extension with this name already registered"));
+            return Err(Refusal::new("Extension.InvalidExtensionState", "Extension with this name already registered"));
         }
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let id = Uuid::new_v4();
@@ -178,17 +178,17 @@ impl Extensions {
     }
 
     /// The extension a request names in `Lambda-Extension-Identifier`, or Lambda's refusal.
-    fn caller(&self, headers: &HeaderMap) -> Result<Arc<Registered>, Response> {
+    fn caller(&self, headers: &HeaderMap) -> Result<Arc<Registered>, Refusal> {
         let Some(value) = headers.get(ID_HEADER) else {
-            return Err(forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"));
+            return Err(Refusal::new("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"));
         };
         let Some(id) = value.to_str().ok().and_then(|v| Uuid::parse_str(v).ok()) else {
-            return Err(forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"));
+            return Err(Refusal::new("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"));
         };
         let registry = self.lock();
         match registry.extensions.iter().find(|(known, _)| *known == id) {
             Some((_, extension)) => Ok(extension.clone()),
-            None => Err(forbidden("Extension.UnknownExtensionIdentifier", &format!("Unknown extension {id}"))),
+            None => Err(Refusal::new("Extension.UnknownExtensionIdentifier", &format!("Unknown extension {id}"))),
         }
     }
 }
@@ -227,7 +227,7 @@ async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap,
     }
     let id = match extensions.register(name.to_owned(), events) {
         Ok(id) => id,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     tracing::debug!(function = %extensions.function_name, extension = name, events = ?request.events, "extension registered");
     let mut document = json!({
@@ -247,7 +247,7 @@ async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap,
 async fn next(State(extensions): State<Arc<Extensions>>, headers: HeaderMap) -> Response {
     let extension = match extensions.caller(&headers) {
         Ok(extension) => extension,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     // The sender lives in the registry as long as the environment does, so this waits until an
     // event comes — for an extension subscribed to nothing, until the environment is torn down.
@@ -275,7 +275,7 @@ async fn exit_error(State(extensions): State<Arc<Extensions>>, headers: HeaderMa
 fn report_error(extensions: &Extensions, headers: &HeaderMap, body: &[u8], phase: &str) -> Response {
     let extension = match extensions.caller(headers) {
         Ok(extension) => extension,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(error_type) = headers.get(ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) else {
         return forbidden("Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found");
@@ -290,8 +290,26 @@ fn report_error(extensions: &Extensions, headers: &HeaderMap, body: &[u8], phase
     accepted()
 }
 
-fn forbidden(error_type: &str, message: &str) -> Response {
-    error_response(StatusCode::FORBIDDEN, error_type, message)
+/// A call Lambda refuses with `403` and an error document.
+struct Refusal {
+    error_type: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(error_type: &'static str, message: &str) -> Self {
+        Self { error_type, message: message.to_owned() }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::FORBIDDEN, self.error_type, &self.message)
+    }
+}
+
+fn forbidden(error_type: &'static str, message: &str) -> Response {
+    Refusal::new(error_type, message).into_response()
 }
 
 fn epoch_ms(time: SystemTime) -> u128 {
