@@ -78,7 +78,11 @@ impl Cli {
         })
     }
 
-    fn web_settings(&self, secret: Option<String>, namespace: Option<String>) -> anyhow::Result<WebSettings> {
+    fn web_settings(
+        &self,
+        secret: Option<String>,
+        namespace: Option<String>,
+    ) -> anyhow::Result<WebSettings> {
         let url = |flag: &str, raw: &Option<String>| {
             raw.as_deref()
                 .filter(|v| !v.trim().is_empty())
@@ -95,7 +99,77 @@ impl Cli {
             temporal_ui_url: url("temporal-ui-url", &self.temporal_ui_url)?,
             emulator_url: url("emulator-url", &self.emulator_url)?,
             task_queue: self.task_queue.clone().filter(|q| !q.trim().is_empty()),
-            namespace: namespace.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "default".to_owned()),
+            namespace: namespace
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "default".to_owned()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["storefront", "--db", "x.db"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("arguments parse")
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn web_dependencies_are_optional() {
+        let settings = cli(&[]).settings(env(&[])).unwrap();
+        assert!(settings.web.ingest.is_none() && settings.web.emulator_url.is_none());
+        assert_eq!(settings.web.temporal, TemporalTarget::Profile);
+        assert_eq!(settings.web.namespace, "default");
+    }
+
+    #[test]
+    fn the_ingest_secret_comes_from_the_environment_only() {
+        let args = [
+            "--ingest-url",
+            "http://127.0.0.1:3000/orders",
+            "--task-queue",
+            "q1",
+        ];
+        let settings = cli(&args)
+            .settings(env(&[
+                ("SHOPFLOW_INGEST_SECRET", "k"),
+                ("TEMPORAL_NAMESPACE", "shop"),
+            ]))
+            .unwrap();
+        let ingest = settings.web.ingest.expect("ingest configured");
+        assert_eq!(ingest.url.as_str(), "http://127.0.0.1:3000/orders");
+        assert_eq!(ingest.secret, ingest_fn::auth::Secret::new("k"));
+        assert_eq!(
+            (
+                settings.web.task_queue.as_deref(),
+                settings.web.namespace.as_str()
+            ),
+            (Some("q1"), "shop")
+        );
+        // A blank secret means unsigned, never "signed with the empty key".
+        let blank = cli(&args)
+            .settings(env(&[("SHOPFLOW_INGEST_SECRET", "  ")]))
+            .unwrap();
+        assert!(blank.web.ingest.unwrap().secret.is_none());
+        assert!(Cli::try_parse_from(["storefront", "--db", "x", "--ingest-secret", "k"]).is_err());
+    }
+
+    #[test]
+    fn bad_urls_are_startup_errors_naming_the_flag() {
+        for flag in ["--ingest-url", "--temporal-ui-url", "--emulator-url"] {
+            let err = cli(&[flag, "localhost:3000"])
+                .settings(env(&[]))
+                .unwrap_err();
+            assert!(err.to_string().contains(&flag[2..]), "{flag}: {err}");
+        }
     }
 }

@@ -53,5 +53,8 @@ impl WebState {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(assets::router()).merge(shop::router()).merge(dashboard::router())
+    Router::new()
+        .merge(assets::router())
+        .merge(shop::router())
+        .merge(dashboard::router())
 }

@@ -27,7 +27,11 @@ async fn the_page_and_the_dashboard_work_in_headless_chromium() {
     tokio::time::timeout(RUN_TIMEOUT, async {
         ensure_chromium().await;
         ensure_node().await;
-        run_checked(command("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(&project), "npm ci").await;
+        run_checked(
+            command("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(&project),
+            "npm ci",
+        )
+        .await;
 
         let stack = Stack::start().await;
         let screenshots = devstack::target_dir().join("shopflow").join("screenshots");
@@ -39,8 +43,18 @@ async fn the_page_and_the_dashboard_work_in_headless_chromium() {
             .output()
             .await
             .expect("running node --test");
-        assert!(output.status.success(), "browser scenarios failed ({}):\n{}", output.status, both(&output));
-        for page in ["shop-catalog", "shop-completed", "shop-compensated", "dashboard"] {
+        assert!(
+            output.status.success(),
+            "browser scenarios failed ({}):\n{}",
+            output.status,
+            both(&output)
+        );
+        for page in [
+            "shop-catalog",
+            "shop-completed",
+            "shop-compensated",
+            "dashboard",
+        ] {
             let file = screenshots.join(format!("{page}.png"));
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             assert!(size > 0, "no screenshot at {}", file.display());
@@ -56,39 +70,77 @@ async fn ensure_chromium() {
     if Path::new(CHROMIUM).is_file() {
         return;
     }
-    let install = || command("apt-get", &["install", "-y", "--no-install-recommends", "chromium"]);
-    let first = install().output().await.expect("running apt-get (Chromium is missing)");
+    let install = || {
+        command(
+            "apt-get",
+            &["install", "-y", "--no-install-recommends", "chromium"],
+        )
+    };
+    let first = install()
+        .output()
+        .await
+        .expect("running apt-get (Chromium is missing)");
     if !first.status.success() {
         // A fresh machine may have no package lists yet.
         run_checked(&mut command("apt-get", &["update"]), "apt-get update").await;
         run_checked(&mut install(), "apt-get install chromium").await;
     }
-    assert!(Path::new(CHROMIUM).is_file(), "apt installed chromium, but {CHROMIUM} is missing");
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "apt installed chromium, but {CHROMIUM} is missing"
+    );
 }
 
 /// node ≥ 20 with npm (playwright-core's minimum); installed with apt when missing.
 async fn ensure_node() {
-    let works = |name: &'static str| async move { command(name, &["--version"]).output().await.is_ok_and(|o| o.status.success()) };
+    let works = |name: &'static str| async move {
+        command(name, &["--version"])
+            .output()
+            .await
+            .is_ok_and(|o| o.status.success())
+    };
     if works("node").await && works("npm").await {
         return;
     }
     run_checked(&mut command("apt-get", &["update"]), "apt-get update").await;
-    run_checked(&mut command("apt-get", &["install", "-y", "--no-install-recommends", "nodejs", "npm"]), "apt-get install nodejs npm").await;
+    run_checked(
+        &mut command(
+            "apt-get",
+            &["install", "-y", "--no-install-recommends", "nodejs", "npm"],
+        ),
+        "apt-get install nodejs npm",
+    )
+    .await;
 }
 
 fn command(program: &str, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(program);
-    command.args(args).env("DEBIAN_FRONTEND", "noninteractive").stdin(std::process::Stdio::null()).kill_on_drop(true);
+    command
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
     command
 }
 
 async fn run_checked(command: &mut tokio::process::Command, what: &str) -> Output {
-    let output = command.output().await.unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(output.status.success(), "{what} failed ({}):\n{}", output.status, both(&output));
+    let output = command
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        both(&output)
+    );
     output
 }
 
 fn both(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
-

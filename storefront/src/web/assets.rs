@@ -16,23 +16,70 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; conn
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
-    let asset = |body: &'static str, content_type: &'static str| get(move || async move { serve(body, content_type) });
+    let asset = |body: &'static str, content_type: &'static str| {
+        get(move || async move { serve(body, content_type) })
+    };
     Router::new()
-        .route("/", asset(include_str!("../../web/index.html"), "text/html; charset=utf-8"))
-        .route("/dashboard", asset(include_str!("../../web/dashboard.html"), "text/html; charset=utf-8"))
-        .route("/assets/style.css", asset(include_str!("../../web/style.css"), "text/css; charset=utf-8"))
-        .route("/assets/api.js", asset(include_str!("../../web/api.js"), "text/javascript; charset=utf-8"))
-        .route("/assets/shop.js", asset(include_str!("../../web/shop.js"), "text/javascript; charset=utf-8"))
-        .route("/assets/dashboard.js", asset(include_str!("../../web/dashboard.js"), "text/javascript; charset=utf-8"))
+        .route(
+            "/",
+            asset(
+                include_str!("../../web/index.html"),
+                "text/html; charset=utf-8",
+            ),
+        )
+        .route(
+            "/dashboard",
+            asset(
+                include_str!("../../web/dashboard.html"),
+                "text/html; charset=utf-8",
+            ),
+        )
+        .route(
+            "/assets/style.css",
+            asset(
+                include_str!("../../web/style.css"),
+                "text/css; charset=utf-8",
+            ),
+        )
+        .route(
+            "/assets/api.js",
+            asset(
+                include_str!("../../web/api.js"),
+                "text/javascript; charset=utf-8",
+            ),
+        )
+        .route(
+            "/assets/shop.js",
+            asset(
+                include_str!("../../web/shop.js"),
+                "text/javascript; charset=utf-8",
+            ),
+        )
+        .route(
+            "/assets/dashboard.js",
+            asset(
+                include_str!("../../web/dashboard.js"),
+                "text/javascript; charset=utf-8",
+            ),
+        )
 }
 
 fn serve(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // The pages change with the binary; always revalidate so a rebuilt storefront is seen at once.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response

@@ -22,7 +22,9 @@ const DEFAULT_SECONDS: usize = 120;
 const MAX_SECONDS: usize = 3_600;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/dashboard/api/orders", get(orders)).route("/dashboard/api/lambda", get(lambda))
+    Router::new()
+        .route("/dashboard/api/orders", get(orders))
+        .route("/dashboard/api/lambda", get(lambda))
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,17 +39,31 @@ struct LambdaQuery {
     seconds: Option<usize>,
 }
 
-fn in_range(value: Option<usize>, default: usize, max: usize, name: &str) -> Result<usize, Problem> {
+fn in_range(
+    value: Option<usize>,
+    default: usize,
+    max: usize,
+    name: &str,
+) -> Result<usize, Problem> {
     match value.unwrap_or(default) {
         n if (1..=max).contains(&n) => Ok(n),
-        n => Err(Problem::new(ProblemKind::InvalidRequest, format!("{name} must be 1..={max}, got {n}")).with("field", name)),
+        n => Err(Problem::new(
+            ProblemKind::InvalidRequest,
+            format!("{name} must be 1..={max}, got {n}"),
+        )
+        .with("field", name)),
     }
 }
 
-async fn orders(State(state): State<AppState>, QueryParams(query): QueryParams<OrdersQuery>) -> Result<Json<Value>, Problem> {
+async fn orders(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<OrdersQuery>,
+) -> Result<Json<Value>, Problem> {
     let limit = in_range(query.limit, DEFAULT_ORDERS, MAX_ORDERS, "limit")?;
     let orders = order_view::recent(&state.web, limit).await?;
-    Ok(Json(json!({ "orders": orders, "taskQueue": state.web.settings.task_queue })))
+    Ok(Json(
+        json!({ "orders": orders, "taskQueue": state.web.settings.task_queue }),
+    ))
 }
 
 /// The emulator's `/_emulator/metrics`, the parts the chart uses.
@@ -84,7 +100,10 @@ struct Sample {
     concurrent_executions_max: u32,
 }
 
-async fn lambda(State(state): State<AppState>, QueryParams(query): QueryParams<LambdaQuery>) -> Result<Json<Value>, Problem> {
+async fn lambda(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<LambdaQuery>,
+) -> Result<Json<Value>, Problem> {
     let seconds = in_range(query.seconds, DEFAULT_SECONDS, MAX_SECONDS, "seconds")?;
     let base = state.web.settings.emulator_url.as_ref().ok_or_else(|| {
         Problem::new(
@@ -102,12 +121,16 @@ async fn lambda(State(state): State<AppState>, QueryParams(query): QueryParams<L
         .await
         .map_err(|e| upstream(format!("the Lambda emulator at {base} did not answer: {e}")))?;
     if !response.status().is_success() {
-        return Err(upstream(format!("the Lambda emulator answered {} for {url}", response.status())));
+        return Err(upstream(format!(
+            "the Lambda emulator answered {} for {url}",
+            response.status()
+        )));
     }
-    let metrics: EmulatorMetrics = response
-        .json()
-        .await
-        .map_err(|e| upstream(format!("the Lambda emulator's metrics are not what this storefront expects: {e}")))?;
+    let metrics: EmulatorMetrics = response.json().await.map_err(|e| {
+        upstream(format!(
+            "the Lambda emulator's metrics are not what this storefront expects: {e}"
+        ))
+    })?;
     let functions: Vec<Value> = metrics
         .functions
         .into_iter()

@@ -40,19 +40,24 @@ impl IngestForwarder {
                 "orders cannot be placed: the storefront has no ingest API (set --ingest-url or SHOPFLOW_INGEST_URL)",
             )
         })?;
-        let mut request = self.http.post(target.url.clone()).header(CONTENT_TYPE, "application/json");
+        let mut request = self
+            .http
+            .post(target.url.clone())
+            .header(CONTENT_TYPE, "application/json");
         if let Some(secret) = &target.secret {
             for (name, value) in ingest_fn::auth::signed_headers(secret, &body) {
                 request = request.header(name, value);
             }
         }
         let upstream = |what: String| Problem::new(ProblemKind::UpstreamUnavailable, what);
-        let mut response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| upstream(format!("the ingest API at {} did not answer: {e}", target.url)))?;
-        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let mut response = request.body(body).send().await.map_err(|e| {
+            upstream(format!(
+                "the ingest API at {} did not answer: {e}",
+                target.url
+            ))
+        })?;
+        let status =
+            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -60,7 +65,9 @@ impl IngestForwarder {
             .map_err(|e| upstream(format!("reading the ingest API's answer failed: {e}")))?
         {
             if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(upstream(format!("the ingest API's answer exceeds {MAX_ANSWER_BYTES} bytes")));
+                return Err(upstream(format!(
+                    "the ingest API's answer exceeds {MAX_ANSWER_BYTES} bytes"
+                )));
             }
             bytes.extend_from_slice(&chunk);
         }

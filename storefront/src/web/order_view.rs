@@ -17,7 +17,9 @@ use shared::orders::{LastWorkers, WorkerKind};
 use shared::workflow::UndoRecord;
 use shared::{OrderOutcome, OrderStep};
 use temporalio_client::errors::WorkflowInteractionError;
-use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowListOptions};
+use temporalio_client::{
+    Client, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowListOptions,
+};
 
 use super::WebState;
 use super::settings::WebSettings;
@@ -29,8 +31,12 @@ use crate::problem::Problem;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The forward steps, in order.
-const FORWARD: [OrderStep; 4] =
-    [OrderStep::ReservingInventory, OrderStep::ChargingCustomer, OrderStep::CreatingShipment, OrderStep::NotifyingCustomer];
+const FORWARD: [OrderStep; 4] = [
+    OrderStep::ReservingInventory,
+    OrderStep::ChargingCustomer,
+    OrderStep::CreatingShipment,
+    OrderStep::NotifyingCustomer,
+];
 
 /// Most closed orders remembered; past it the memory starts over (they are cheap to recompute).
 const CLOSED_CACHE_LIMIT: usize = 2_000;
@@ -69,7 +75,11 @@ pub struct ClosedOrders(Mutex<HashMap<String, OrderView>>);
 
 impl ClosedOrders {
     fn get(&self, run_id: &str) -> Option<OrderView> {
-        self.0.lock().expect("closed orders lock").get(run_id).cloned()
+        self.0
+            .lock()
+            .expect("closed orders lock")
+            .get(run_id)
+            .cloned()
     }
 
     fn keep(&self, view: &OrderView) {
@@ -94,13 +104,16 @@ struct Summary {
 pub async fn one(web: &WebState, workflow_id: &str) -> Result<OrderView, Problem> {
     let client = web.temporal.client().await?;
     let description = bounded(async {
-        shared::orders::handle(&client, workflow_id).describe(WorkflowDescribeOptions::default()).await.map_err(|e| match e {
-            WorkflowInteractionError::NotFound(_) => {
-                let order_id = workflow_id.strip_prefix("order-").unwrap_or(workflow_id);
-                Problem::not_found("order", order_id)
-            }
-            other => unavailable(other),
-        })
+        shared::orders::handle(&client, workflow_id)
+            .describe(WorkflowDescribeOptions::default())
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(_) => {
+                    let order_id = workflow_id.strip_prefix("order-").unwrap_or(workflow_id);
+                    Problem::not_found("order", order_id)
+                }
+                other => unavailable(other),
+            })
     })
     .await?;
     let summary = Summary {
@@ -119,10 +132,14 @@ pub async fn recent(web: &WebState, limit: usize) -> Result<Vec<OrderView>, Prob
     let mut query = "WorkflowType = 'OrderWorkflow'".to_owned();
     if let Some(task_queue) = &web.settings.task_queue {
         // Task queue names are ours (configuration), but quote them safely all the same.
-        query.push_str(&format!(" AND TaskQueue = '{}'", task_queue.replace('\\', "\\\\").replace('\'', "\\'")));
+        query.push_str(&format!(
+            " AND TaskQueue = '{}'",
+            task_queue.replace('\\', "\\\\").replace('\'', "\\'")
+        ));
     }
     let summaries = bounded(async {
-        let stream = client.list_workflows(query, WorkflowListOptions::builder().limit(limit).build());
+        let stream =
+            client.list_workflows(query, WorkflowListOptions::builder().limit(limit).build());
         let executions: Vec<_> = stream.collect().await;
         executions
             .into_iter()
@@ -148,7 +165,11 @@ async fn view(web: &WebState, client: &Client, summary: Summary) -> OrderView {
     }
     let mut notes = Vec::new();
     let mut view = OrderView {
-        order_id: summary.workflow_id.strip_prefix("order-").unwrap_or(&summary.workflow_id).to_owned(),
+        order_id: summary
+            .workflow_id
+            .strip_prefix("order-")
+            .unwrap_or(&summary.workflow_id)
+            .to_owned(),
         temporal_ui_url: ui_link(&web.settings, &summary.workflow_id),
         workflow_id: summary.workflow_id,
         run_id: summary.run_id,
@@ -162,7 +183,11 @@ async fn view(web: &WebState, client: &Client, summary: Summary) -> OrderView {
         worker: None,
         note: None,
     };
-    let workers = bounded(async { shared::orders::last_workers(client, &view.workflow_id).await.map_err(unavailable) });
+    let workers = bounded(async {
+        shared::orders::last_workers(client, &view.workflow_id)
+            .await
+            .map_err(unavailable)
+    });
     let state = async {
         if running {
             let query = shared::orders::progress(client, &view.workflow_id);
@@ -172,13 +197,20 @@ async fn view(web: &WebState, client: &Client, summary: Summary) -> OrderView {
                 Err(_) => Err("no worker answered the progress query yet".to_owned()),
             }
         } else if summary.status == WorkflowExecutionStatus::Completed {
-            let outcome = bounded(async { shared::orders::outcome(client, &view.workflow_id).await.map_err(unavailable) });
+            let outcome = bounded(async {
+                shared::orders::outcome(client, &view.workflow_id)
+                    .await
+                    .map_err(unavailable)
+            });
             match outcome.await {
                 Ok(outcome) => Ok(from_outcome(outcome)),
                 Err(problem) => Err(format!("the outcome could not be read: {}", problem.detail)),
             }
         } else {
-            Err(format!("the workflow is {} (not an order outcome)", view.status))
+            Err(format!(
+                "the workflow is {} (not an order outcome)",
+                view.status
+            ))
         }
     };
     let (workers, state) = tokio::join!(workers, state);
@@ -187,7 +219,9 @@ async fn view(web: &WebState, client: &Client, summary: Summary) -> OrderView {
         Err(problem) => notes.push(format!("the history could not be read: {}", problem.detail)),
     }
     match state {
-        Ok((step, done, undone, outcome)) => (view.step, view.done, view.undone, view.outcome) = (step, done, undone, outcome),
+        Ok((step, done, undone, outcome)) => {
+            (view.step, view.done, view.undone, view.outcome) = (step, done, undone, outcome)
+        }
         Err(why) => notes.push(why),
     }
     view.note = (!notes.is_empty()).then(|| notes.join("; "));
@@ -197,14 +231,32 @@ async fn view(web: &WebState, client: &Client, summary: Summary) -> OrderView {
     view
 }
 
-type StepState = (Option<OrderStep>, Vec<OrderStep>, Vec<UndoRecord>, Option<OrderOutcome>);
+type StepState = (
+    Option<OrderStep>,
+    Vec<OrderStep>,
+    Vec<UndoRecord>,
+    Option<OrderOutcome>,
+);
 
 /// A closed order's steps, from its outcome alone (no worker needed).
 fn from_outcome(outcome: OrderOutcome) -> StepState {
     match &outcome {
-        OrderOutcome::Completed { .. } => (Some(OrderStep::Completed), FORWARD.to_vec(), Vec::new(), Some(outcome)),
-        OrderOutcome::Compensated { failed_step, undone, .. } => {
-            let done = FORWARD.iter().copied().take_while(|s| s != failed_step).collect();
+        OrderOutcome::Completed { .. } => (
+            Some(OrderStep::Completed),
+            FORWARD.to_vec(),
+            Vec::new(),
+            Some(outcome),
+        ),
+        OrderOutcome::Compensated {
+            failed_step,
+            undone,
+            ..
+        } => {
+            let done = FORWARD
+                .iter()
+                .copied()
+                .take_while(|s| s != failed_step)
+                .collect();
             let undone = undone.clone();
             (Some(OrderStep::Compensated), done, undone, Some(outcome))
         }
@@ -212,13 +264,21 @@ fn from_outcome(outcome: OrderOutcome) -> StepState {
 }
 
 fn worker_view(last: &LastWorkers) -> Option<WorkerView> {
-    last.latest().map(|identity| WorkerView { identity: identity.to_owned(), kind: WorkerKind::of(identity) })
+    last.latest().map(|identity| WorkerView {
+        identity: identity.to_owned(),
+        kind: WorkerKind::of(identity),
+    })
 }
 
 /// `{ui}/namespaces/{namespace}/workflows/{workflowId}`, each part percent-encoded.
 pub fn ui_link(settings: &WebSettings, workflow_id: &str) -> Option<String> {
     let mut url = settings.temporal_ui_url.clone()?;
-    url.path_segments_mut().ok()?.pop_if_empty().extend(["namespaces", &settings.namespace, "workflows", workflow_id]);
+    url.path_segments_mut().ok()?.pop_if_empty().extend([
+        "namespaces",
+        &settings.namespace,
+        "workflows",
+        workflow_id,
+    ]);
     Some(url.to_string())
 }
 
@@ -264,9 +324,20 @@ mod tests {
             failed_step: OrderStep::ChargingCustomer,
             reason_code: "card-declined".into(),
             reason: "declined".into(),
-            undone: vec![UndoRecord { action: "ReleaseInventory".into(), reference: "r".into(), error: None }],
+            undone: vec![UndoRecord {
+                action: "ReleaseInventory".into(),
+                reference: "r".into(),
+                error: None,
+            }],
         };
         let (step, done, undone, _) = from_outcome(outcome);
-        assert_eq!((step, done, undone.len()), (Some(OrderStep::Compensated), vec![OrderStep::ReservingInventory], 1));
+        assert_eq!(
+            (step, done, undone.len()),
+            (
+                Some(OrderStep::Compensated),
+                vec![OrderStep::ReservingInventory],
+                1
+            )
+        );
     }
 }

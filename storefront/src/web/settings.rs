@@ -16,7 +16,10 @@ pub struct IngestTarget {
 impl std::fmt::Debug for IngestTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // `Secret`'s own Debug hides the value; say only whether there is one.
-        f.debug_struct("IngestTarget").field("url", &self.url.as_str()).field("signed", &self.secret.is_some()).finish()
+        f.debug_struct("IngestTarget")
+            .field("url", &self.url.as_str())
+            .field("signed", &self.secret.is_some())
+            .finish()
     }
 }
 
@@ -75,7 +78,13 @@ mod tests {
     fn only_http_urls_with_a_host_are_accepted() {
         assert!(parse_http_url("http://127.0.0.1:3000/orders").is_ok());
         assert!(parse_http_url(" https://shop.example ").is_ok());
-        for bad in ["", "127.0.0.1:3000", "ftp://x/y", "file:///etc/passwd", "http://"] {
+        for bad in [
+            "",
+            "127.0.0.1:3000",
+            "ftp://x/y",
+            "file:///etc/passwd",
+            "http://",
+        ] {
             assert!(parse_http_url(bad).is_err(), "{bad:?}");
         }
     }
@@ -87,6 +96,9 @@ mod tests {
             secret: ingest_fn::auth::Secret::new("hunter2"),
         };
         let shown = format!("{target:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("signed: true"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("signed: true"),
+            "{shown}"
+        );
     }
 }

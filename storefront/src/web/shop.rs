@@ -66,20 +66,33 @@ pub struct AddressInput {
 /// Fails on SKUs the catalog does not have and on carts that mix currencies.
 pub fn build_order(state: &AppState, input: PlaceOrder) -> Result<(String, Value), Problem> {
     if input.items.is_empty() {
-        return Err(Problem::new(ProblemKind::InvalidRequest, "the cart is empty").with("field", "items"));
+        return Err(
+            Problem::new(ProblemKind::InvalidRequest, "the cart is empty").with("field", "items"),
+        );
     }
     let mut currency: Option<&str> = None;
     let mut items = Vec::with_capacity(input.items.len());
     for (i, item) in input.items.iter().enumerate() {
-        let entry = state.config.catalog.iter().find(|c| c.sku.as_str() == item.sku).ok_or_else(|| {
-            Problem::new(ProblemKind::UnknownSku, format!("{:?} is not in the catalog", item.sku))
+        let entry = state
+            .config
+            .catalog
+            .iter()
+            .find(|c| c.sku.as_str() == item.sku)
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::UnknownSku,
+                    format!("{:?} is not in the catalog", item.sku),
+                )
                 .with("sku", item.sku.clone())
                 .with("field", format!("items[{i}].sku"))
-        })?;
+            })?;
         match currency {
             Some(c) if c != entry.currency.as_str() => {
-                return Err(Problem::new(ProblemKind::InvalidRequest, "one order cannot mix currencies")
-                    .with("field", format!("items[{i}].sku")));
+                return Err(Problem::new(
+                    ProblemKind::InvalidRequest,
+                    "one order cannot mix currencies",
+                )
+                .with("field", format!("items[{i}].sku")));
             }
             _ => currency = Some(entry.currency.as_str()),
         }
@@ -115,14 +128,23 @@ fn check_order(order: &Value) -> Result<Vec<u8>, Problem> {
             Err(Problem::new(ProblemKind::InvalidRequest, message).with("field", path))
         }
         Err(shared::OrderRejection::Invalid(errors)) => {
-            let detail = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let detail = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             let field = errors.first().map(|e| e.field.clone()).unwrap_or_default();
-            Err(Problem::new(ProblemKind::InvalidRequest, detail).with("field", field).with("errors", json!(errors)))
+            Err(Problem::new(ProblemKind::InvalidRequest, detail)
+                .with("field", field)
+                .with("errors", json!(errors)))
         }
     }
 }
 
-async fn place_order(State(state): State<AppState>, JsonBody(input): JsonBody<PlaceOrder>) -> Result<Response, Problem> {
+async fn place_order(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<PlaceOrder>,
+) -> Result<Response, Problem> {
     let (order_id, order) = build_order(&state, input)?;
     let bytes = check_order(&order)?;
     let answer = state.web.ingest.forward(bytes).await?;
@@ -134,19 +156,30 @@ async fn place_order(State(state): State<AppState>, JsonBody(input): JsonBody<Pl
             "duplicate": answer.body["duplicate"],
             "statusUrl": format!("/shop/orders/{order_id}/status"),
         });
-        if let Some(link) = order_view::ui_link(&state.web.settings, &shared::workflow_id(&parse_order_id(&order_id)?)) {
+        if let Some(link) = order_view::ui_link(
+            &state.web.settings,
+            &shared::workflow_id(&parse_order_id(&order_id)?),
+        ) {
             body["temporalUiUrl"] = json!(link);
         }
         tracing::info!(%order_id, "order placed through the ingest API");
         return Ok(json_response(StatusCode::ACCEPTED, &body));
     }
     tracing::warn!(%order_id, status = %answer.status, body = %answer.body, "the ingest API refused an order");
-    if matches!(answer.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+    if matches!(
+        answer.status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
         // Our signature was refused: a configuration mistake on this server, not the shopper's.
-        let why = answer.body["detail"].as_str().unwrap_or("no reason given").to_owned();
+        let why = answer.body["detail"]
+            .as_str()
+            .unwrap_or("no reason given")
+            .to_owned();
         return Err(Problem::new(
             ProblemKind::UpstreamUnavailable,
-            format!("the ingest API refused the storefront's signature ({why}); check SHOPFLOW_INGEST_SECRET"),
+            format!(
+                "the ingest API refused the storefront's signature ({why}); check SHOPFLOW_INGEST_SECRET"
+            ),
         ));
     }
     // Anything else (invalid order, conflict, Temporal down behind ingest) is passed on as is,
@@ -160,11 +193,19 @@ async fn place_order(State(state): State<AppState>, JsonBody(input): JsonBody<Pl
 }
 
 fn parse_order_id(raw: &str) -> Result<shared::domain::OrderId, Problem> {
-    shared::domain::OrderId::parse(raw)
-        .map_err(|e| Problem::new(ProblemKind::InvalidRequest, format!("order ID {raw:?}: {e}")).with("field", "orderId"))
+    shared::domain::OrderId::parse(raw).map_err(|e| {
+        Problem::new(
+            ProblemKind::InvalidRequest,
+            format!("order ID {raw:?}: {e}"),
+        )
+        .with("field", "orderId")
+    })
 }
 
-async fn order_status(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<Json<Value>, Problem> {
+async fn order_status(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Value>, Problem> {
     let order_id = parse_order_id(&order_id)?;
     let view = order_view::one(&state.web, &shared::workflow_id(&order_id)).await?;
     Ok(Json(serde_json::to_value(view).map_err(Problem::internal)?))

@@ -22,7 +22,10 @@ pub struct TemporalLink {
 
 impl TemporalLink {
     pub fn new(target: TemporalTarget) -> Self {
-        Self { target, client: OnceCell::new() }
+        Self {
+            target,
+            client: OnceCell::new(),
+        }
     }
 
     /// The client, connecting first if no attempt succeeded yet.
@@ -39,7 +42,10 @@ impl TemporalLink {
             match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
                 Ok(Ok(client)) => Ok(client),
                 Ok(Err(err)) => Err(unavailable(err)),
-                Err(_) => Err(unavailable(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
+                Err(_) => Err(unavailable(format!(
+                    "no answer within {} s",
+                    CALL_TIMEOUT.as_secs()
+                ))),
             }
         };
         self.client.get_or_try_init(connect).await.cloned()
@@ -50,10 +56,18 @@ impl TemporalLink {
 pub async fn bounded<T>(call: impl Future<Output = Result<T, Problem>>) -> Result<T, Problem> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
-        .unwrap_or_else(|_| Err(unavailable(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))))
+        .unwrap_or_else(|_| {
+            Err(unavailable(format!(
+                "no answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 /// 503 `temporal-unavailable`: the order state cannot be read right now; retrying later may work.
 pub fn unavailable(cause: impl std::fmt::Display) -> Problem {
-    Problem::new(ProblemKind::TemporalUnavailable, format!("Temporal cannot be reached: {cause}"))
+    Problem::new(
+        ProblemKind::TemporalUnavailable,
+        format!("Temporal cannot be reached: {cause}"),
+    )
 }

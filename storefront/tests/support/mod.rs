@@ -37,22 +37,39 @@ impl Shop {
             config: Config::default(),
             web,
         };
-        let app = Application::build(settings).await.expect("storefront builds");
+        let app = Application::build(settings)
+            .await
+            .expect("storefront builds");
         let url = format!("http://{}", app.local_addr().unwrap());
         tokio::spawn(app.run_until(std::future::pending()));
-        Shop { url, http: reqwest::Client::new(), _dir: dir }
+        Shop {
+            url,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.url)).send().await.expect("GET");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("GET");
         read(response).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.post_raw(path, "application/json", body.to_string()).await
+        self.post_raw(path, "application/json", body.to_string())
+            .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
         let response = self
             .http
             .post(format!("{}{path}", self.url))
@@ -68,7 +85,10 @@ impl Shop {
 async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// What the page sends for a cart of two mugs and a sticker pack, for `customer`.
@@ -114,26 +134,44 @@ impl Stack {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let secret = format!("web-test-secret-{run_id}");
         // The worker needs the shop's URL and the shop needs the queue: the queue is named first.
-        let mut setup = WorkerSetup::isolated(&temporal.address(), &run_id, shared::BUILD_ID, "http://127.0.0.1:9");
+        let mut setup = WorkerSetup::isolated(
+            &temporal.address(),
+            &run_id,
+            shared::BUILD_ID,
+            "http://127.0.0.1:9",
+        );
 
         let ingest_bin = devstack::apps::built_bin("ingest-fn").expect("ingest-fn binary");
         let mut function = FunctionConfig::new(INGEST_FUNCTION, ingest_bin);
         function.timeout = Duration::from_secs(30);
-        function.http_routes = vec![HttpRoute { method: "POST".into(), path: "/orders".into() }];
+        function.http_routes = vec![HttpRoute {
+            method: "POST".into(),
+            path: "/orders".into(),
+        }];
         let environment = [
-            ("TEMPORAL_CONFIG_FILE", devstack::workspace_root().join("temporal.toml").display().to_string()),
+            (
+                "TEMPORAL_CONFIG_FILE",
+                devstack::workspace_root()
+                    .join("temporal.toml")
+                    .display()
+                    .to_string(),
+            ),
             ("TEMPORAL_ADDRESS", setup.temporal_address.clone()),
             ("TEMPORAL_NAMESPACE", setup.namespace.clone()),
             ("TEMPORAL_TASK_QUEUE", setup.task_queue.clone()),
             ("SHOPFLOW_INGEST_SECRET", secret.clone()),
             ("SHOPFLOW_LOG_FORMAT", "json".into()),
         ];
-        function.environment.extend(environment.map(|(k, v)| (k.to_owned(), v)));
+        function
+            .environment
+            .extend(environment.map(|(k, v)| (k.to_owned(), v)));
         let config = EmulatorConfig {
             log_dir: Some(devstack::paths::logs_dir().join(format!("web-test-{run_id}-lambda"))),
             ..EmulatorConfig::default()
         };
-        let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral()).await.expect("emulator");
+        let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral())
+            .await
+            .expect("emulator");
 
         let signing_secret = match signing {
             Signing::Right => secret.clone(),
@@ -144,7 +182,10 @@ impl Stack {
                 url: parse_http_url(&format!("{}/orders", emulator.http_url())).unwrap(),
                 secret: ingest_fn::auth::Secret::new(signing_secret),
             }),
-            temporal: TemporalTarget::Address { address: setup.temporal_address.clone(), namespace: setup.namespace.clone() },
+            temporal: TemporalTarget::Address {
+                address: setup.temporal_address.clone(),
+                namespace: setup.namespace.clone(),
+            },
             temporal_ui_url: Some(parse_http_url("http://127.0.0.1:8233").unwrap()),
             emulator_url: Some(parse_http_url(&emulator.lambda_url()).unwrap()),
             task_queue: Some(setup.task_queue.clone()),
@@ -157,12 +198,23 @@ impl Stack {
             .await
             .unwrap()
             .expect("local-worker");
-        Stack { shop, emulator, worker, setup, temporal, secret, run_id }
+        Stack {
+            shop,
+            emulator,
+            worker,
+            setup,
+            temporal,
+            secret,
+            run_id,
+        }
     }
 
     /// Places an order through the page's endpoint; returns its order ID.
     pub async fn place(&self, customer: &str) -> String {
-        let (status, body) = self.shop.post_json("/shop/orders", &place_order_body(customer)).await;
+        let (status, body) = self
+            .shop
+            .post_json("/shop/orders", &place_order_body(customer))
+            .await;
         assert_eq!(status, 202, "placing an order: {body}");
         body["orderId"].as_str().expect("orderId").to_owned()
     }
@@ -171,11 +223,17 @@ impl Stack {
     pub async fn final_status(&self, order_id: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
-            let (status, body) = self.shop.get(&format!("/shop/orders/{order_id}/status")).await;
+            let (status, body) = self
+                .shop
+                .get(&format!("/shop/orders/{order_id}/status"))
+                .await;
             if status == 200 && matches!(body["step"].as_str(), Some("Completed" | "Compensated")) {
                 return body;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{order_id} never finished; last answer {status} {body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{order_id} never finished; last answer {status} {body}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }

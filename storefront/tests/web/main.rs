@@ -7,6 +7,7 @@
 mod support;
 
 mod bad_input;
+mod binary;
 mod pages;
 mod through_the_stack;
 mod unavailable;

@@ -18,20 +18,46 @@ async fn orders_progress_to_their_outcome_and_show_on_the_dashboard() {
     assert_eq!(view["status"], "completed");
     assert_eq!(
         view["done"],
-        serde_json::json!(["ReservingInventory", "ChargingCustomer", "CreatingShipment", "NotifyingCustomer"])
+        serde_json::json!([
+            "ReservingInventory",
+            "ChargingCustomer",
+            "CreatingShipment",
+            "NotifyingCustomer"
+        ])
     );
     assert_eq!(view["outcome"]["status"], "completed");
-    assert!(view["outcome"]["trackingNumber"].as_str().is_some_and(|t| !t.is_empty()), "{view}");
+    assert!(
+        view["outcome"]["trackingNumber"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{view}"
+    );
     assert_eq!(view["worker"]["kind"], "local", "{view}");
-    assert!(view["worker"]["identity"].as_str().unwrap().starts_with("local-worker@"), "{view}");
+    assert!(
+        view["worker"]["identity"]
+            .as_str()
+            .unwrap()
+            .starts_with("local-worker@"),
+        "{view}"
+    );
     assert_eq!(
         view["temporalUiUrl"],
         format!("http://127.0.0.1:8233/namespaces/default/workflows/order-{completed}")
     );
 
     // The price came from the catalog, not the browser: 2 mugs at 14.00 + 1 sticker pack at 5.00.
-    let ledger: Value = reqwest::get(format!("{}/ledger?orderId={completed}", stack.shop.url)).await.unwrap().json().await.unwrap();
-    let charge = ledger["effects"].as_array().unwrap().iter().find(|e| e["kind"] == "charge").expect("a charge");
+    let ledger: Value = reqwest::get(format!("{}/ledger?orderId={completed}", stack.shop.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let charge = ledger["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "charge")
+        .expect("a charge");
     assert_eq!(charge["amountMinor"], 3_300);
 
     // A declined customer is compensated: the charge failed, the reservation was released.
@@ -51,46 +77,90 @@ async fn orders_progress_to_their_outcome_and_show_on_the_dashboard() {
         let orders = body["orders"].as_array().unwrap();
         let find = |id: &str| orders.iter().find(|o| o["orderId"] == id).cloned();
         if let (Some(a), Some(b)) = (find(&completed), find(&declined)) {
-            assert_eq!((a["step"].as_str(), a["worker"]["kind"].as_str()), (Some("Completed"), Some("local")), "{a}");
-            assert_eq!((b["step"].as_str(), b["worker"]["kind"].as_str()), (Some("Compensated"), Some("local")), "{b}");
+            assert_eq!(
+                (a["step"].as_str(), a["worker"]["kind"].as_str()),
+                (Some("Completed"), Some("local")),
+                "{a}"
+            );
+            assert_eq!(
+                (b["step"].as_str(), b["worker"]["kind"].as_str()),
+                (Some("Compensated"), Some("local")),
+                "{b}"
+            );
             // Only this run's task queue is listed.
             assert_eq!(orders.len(), 2, "{body}");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the dashboard never listed both orders: {body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dashboard never listed both orders: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
     // The Lambda chart's data: ingest-fn ran once per order in the emulator.
     let (status, body) = stack.shop.get("/dashboard/api/lambda?seconds=30").await;
     assert_eq!(status, 200, "{body}");
-    let ingest = body["functions"].as_array().unwrap().iter().find(|f| f["name"] == INGEST_FUNCTION).expect("ingest-fn").clone();
+    let ingest = body["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == INGEST_FUNCTION)
+        .expect("ingest-fn")
+        .clone();
     assert_eq!(ingest["invocations"], 2, "{ingest}");
     let series = ingest["series"].as_array().unwrap();
-    assert!(series.len() <= 30, "trimmed to the asked window: {}", series.len());
-    let started: u64 = series.iter().map(|s| s["invocations"].as_u64().unwrap()).sum();
+    assert!(
+        series.len() <= 30,
+        "trimmed to the asked window: {}",
+        series.len()
+    );
+    let started: u64 = series
+        .iter()
+        .map(|s| s["invocations"].as_u64().unwrap())
+        .sum();
     assert!(started <= 2, "{ingest}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_signing_secret_is_refused_by_ingest_and_reported_as_the_servers_fault() {
     let stack = Stack::start_signing(Signing::Wrong).await;
-    let (status, body) = stack.shop.post_json("/shop/orders", &crate::support::place_order_body("cust-42")).await;
+    let (status, body) = stack
+        .shop
+        .post_json("/shop/orders", &crate::support::place_order_body("cust-42"))
+        .await;
     assert_eq!(status, 502, "{body}");
-    assert_eq!(body["type"], "https://shopflow.dev/problems/upstream-unavailable");
+    assert_eq!(
+        body["type"],
+        "https://shopflow.dev/problems/upstream-unavailable"
+    );
     let detail = body["detail"].as_str().unwrap();
-    assert!(detail.contains("SHOPFLOW_INGEST_SECRET") && detail.contains("signature"), "{detail}");
-    assert!(!detail.contains(&stack.secret), "the secret must never be shown: {detail}");
+    assert!(
+        detail.contains("SHOPFLOW_INGEST_SECRET") && detail.contains("signature"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains(&stack.secret),
+        "the secret must never be shown: {detail}"
+    );
     // Nothing started: the dashboard has no order on this run's queue.
     let (status, body) = stack.shop.get("/dashboard/api/orders").await;
-    assert_eq!((status, body["orders"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+    assert_eq!(
+        (status, body["orders"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_that_does_not_exist_is_404_and_a_bad_id_is_422() {
     let stack = Stack::start().await;
     let (status, body) = stack.shop.get("/shop/orders/web-never-placed/status").await;
-    assert_eq!((status, body["type"].as_str()), (404, Some("https://shopflow.dev/problems/not-found")), "{body}");
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (404, Some("https://shopflow.dev/problems/not-found")),
+        "{body}"
+    );
     for bad in ["a%20b", "%3Cscript%3E", &"x".repeat(200)] {
         let (status, body) = stack.shop.get(&format!("/shop/orders/{bad}/status")).await;
         assert_eq!(status, 422, "{bad}: {body}");
