@@ -38,6 +38,7 @@ pub mod host;
 pub mod lifecycle;
 pub mod options;
 pub mod report;
+pub mod secrets;
 pub mod tracking;
 
 use std::path::PathBuf;
@@ -83,13 +84,16 @@ pub fn config_file() -> Option<PathBuf> {
 }
 
 /// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
-/// through the SDK's envconfig.
+/// through the SDK's envconfig; credentials named by `*_SECRET_ARN` variables are read from
+/// Secrets Manager first (see [`secrets`]).
 pub fn load_client_config() -> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
     let file = config_file();
     let options = LoadClientConfigProfileOptions::builder()
         .maybe_config_source(file.as_ref().map(|p| DataSource::Path(p.to_string_lossy().into_owned())))
         .build();
-    ClientOptions::load_from_config(options).map_err(|e| SetupError::Config { file, message: e.to_string() })
+    // Variables that are not UTF-8 cannot be Temporal settings; skipping them beats panicking.
+    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    secrets::load_from_config(options, env).map_err(|message| SetupError::Config { file, message })
 }
 
 /// Run the Lambda function: one worker per invocation, forever (until the environment ends).

@@ -3,9 +3,13 @@
 //! This file only wires the command line to one module per command.
 
 mod demo;
+mod deploy;
+mod glibc;
 mod interrupt;
+mod package;
 mod stack;
 mod test;
+mod tools;
 mod ui;
 
 use std::process::ExitCode;
@@ -32,6 +36,10 @@ enum Command {
     Stack(stack::StackCommand),
     /// Run the order-pipeline demo end to end.
     Demo(demo::DemoArgs),
+    /// Build the Lambda zips (target/lambda/<binary>-<arch>.zip) and check them against provided.al2023.
+    Package(package::PackageArgs),
+    /// Deploy to AWS with SAM and register the worker with Temporal Cloud (docs/aws.md).
+    Deploy(deploy::DeployArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +54,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Stack(command) => stack::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Package(args) => package::run(args),
+        Command::Deploy(args) => deploy::run(args),
     };
     match result {
         Ok(code) => code,
