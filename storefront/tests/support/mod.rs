@@ -30,9 +30,14 @@ pub struct Shop {
 
 impl Shop {
     pub async fn start(web: WebSettings) -> Shop {
+        Self::start_on(web, 0).await
+    }
+
+    /// On `port` (0: any free one).
+    pub async fn start_on(web: WebSettings, port: u16) -> Shop {
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             db_path: dir.path().join("shop.db"),
             config: Config::default(),
             web,
@@ -103,11 +108,12 @@ pub fn place_order_body(customer: &str) -> Value {
     })
 }
 
-/// Everything running: Temporal, ingest-fn in the emulator, the storefront, a local worker.
+/// Everything running: Temporal, ingest-fn in the emulator, the storefront, a local worker —
+/// and, when asked, the Lambda worker (`worker-fn`) in the same emulator.
 pub struct Stack {
     pub shop: Shop,
     pub emulator: RunningEmulator,
-    pub worker: LocalWorker,
+    pub worker: Option<LocalWorker>,
     pub setup: WorkerSetup,
     pub temporal: TemporalDevServer,
     pub secret: String,
@@ -121,59 +127,96 @@ pub enum Signing {
     Wrong,
 }
 
+/// What a test needs besides the defaults.
+#[derive(Clone, Copy)]
+pub struct StackOptions {
+    pub signing: Signing,
+    /// Run `worker-fn` as `template.yaml`'s `shopflow-worker` in the emulator, registered as the
+    /// compute config of this run's deployment version, on a private Temporal server whose
+    /// Worker Controller calls this emulator (the shared server calls a fixed endpoint).
+    pub lambda_worker: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            signing: Signing::Right,
+            lambda_worker: false,
+        }
+    }
+}
+
+/// The Lambda worker's function name in `template.yaml`.
+pub const WORKER_FUNCTION: &str = "shopflow-worker";
+
 impl Stack {
     pub async fn start() -> Stack {
-        Self::start_signing(Signing::Right).await
+        Self::start_with(StackOptions::default()).await
     }
 
     pub async fn start_signing(signing: Signing) -> Stack {
-        let temporal = tokio::task::spawn_blocking(devstack::temporal::temporal_for_tests)
-            .await
-            .unwrap()
-            .expect("Temporal dev server");
+        Self::start_with(StackOptions {
+            signing,
+            ..StackOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: StackOptions) -> Stack {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let secret = format!("web-test-secret-{run_id}");
-        // The worker needs the shop's URL and the shop needs the queue: the queue is named first.
-        let mut setup = WorkerSetup::isolated(
-            &temporal.address(),
-            &run_id,
-            shared::BUILD_ID,
-            "http://127.0.0.1:9",
-        );
-
-        let ingest_bin = devstack::apps::built_bin("ingest-fn").expect("ingest-fn binary");
-        let mut function = FunctionConfig::new(INGEST_FUNCTION, ingest_bin);
-        function.timeout = Duration::from_secs(30);
-        function.http_routes = vec![HttpRoute {
-            method: "POST".into(),
-            path: "/orders".into(),
-        }];
-        let environment = [
-            (
-                "TEMPORAL_CONFIG_FILE",
-                devstack::workspace_root()
-                    .join("temporal.toml")
-                    .display()
-                    .to_string(),
+        // Everything must know everyone's address before it starts: the Lambda worker the shop's
+        // and Temporal's, Temporal the emulator's, the shop the emulator's. Ports are picked first.
+        let shop_port = devstack::ports::pick_free_port().expect("a free port");
+        let private_temporal_port = options
+            .lambda_worker
+            .then(|| devstack::ports::pick_free_port().expect("a free port"));
+        let shared_temporal = match private_temporal_port {
+            Some(_) => None,
+            None => Some(
+                tokio::task::spawn_blocking(devstack::temporal::temporal_for_tests)
+                    .await
+                    .unwrap()
+                    .expect("Temporal dev server"),
             ),
-            ("TEMPORAL_ADDRESS", setup.temporal_address.clone()),
-            ("TEMPORAL_NAMESPACE", setup.namespace.clone()),
-            ("TEMPORAL_TASK_QUEUE", setup.task_queue.clone()),
-            ("SHOPFLOW_INGEST_SECRET", secret.clone()),
-            ("SHOPFLOW_LOG_FORMAT", "json".into()),
-        ];
-        function
-            .environment
-            .extend(environment.map(|(k, v)| (k.to_owned(), v)));
+        };
+        let temporal_address = match (&shared_temporal, private_temporal_port) {
+            (Some(server), _) => server.address(),
+            (None, Some(port)) => format!("127.0.0.1:{port}"),
+            (None, None) => unreachable!("one of the two is set"),
+        };
+        let shop_url = format!("http://127.0.0.1:{shop_port}");
+        let setup = WorkerSetup::isolated(&temporal_address, &run_id, shared::BUILD_ID, &shop_url);
+
+        let mut functions = vec![ingest_function(&setup, &secret)];
+        if options.lambda_worker {
+            functions.push(lambda_worker_function(&setup));
+        }
         let config = EmulatorConfig {
+            idle_timeout: Duration::from_secs(30),
             log_dir: Some(devstack::paths::logs_dir().join(format!("web-test-{run_id}-lambda"))),
             ..EmulatorConfig::default()
         };
-        let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral())
+        let emulator = RunningEmulator::start(config, functions, Listen::ephemeral())
             .await
             .expect("emulator");
+        let temporal = match (shared_temporal, private_temporal_port) {
+            (Some(server), _) => server,
+            (None, Some(port)) => {
+                let options = devstack::TemporalOptions {
+                    port,
+                    lambda_endpoint: Some(emulator.lambda_url()),
+                    ..Default::default()
+                };
+                tokio::task::spawn_blocking(move || devstack::TemporalDevServer::start(options))
+                    .await
+                    .unwrap()
+                    .expect("private Temporal dev server")
+            }
+            (None, None) => unreachable!("one of the two is set"),
+        };
 
-        let signing_secret = match signing {
+        let signing_secret = match options.signing {
             Signing::Right => secret.clone(),
             Signing::Wrong => format!("not-{secret}"),
         };
@@ -191,22 +234,45 @@ impl Stack {
             task_queue: Some(setup.task_queue.clone()),
             namespace: setup.namespace.clone(),
         };
-        let shop = Shop::start(web).await;
-        setup.shop_url = shop.url.clone();
+        let shop = Shop::start_on(web, shop_port).await;
+
         let worker_setup = setup.clone();
-        let worker = tokio::task::spawn_blocking(move || LocalWorker::start_current(&worker_setup))
-            .await
-            .unwrap()
-            .expect("local-worker");
+        let arn = options
+            .lambda_worker
+            .then(|| emulator.function_arn(WORKER_FUNCTION));
+        let worker = tokio::task::spawn_blocking(move || {
+            // The version (with the Lambda compute config, if any) is current before the local
+            // worker's first poll, which attaches the task queue to it: from then on, tasks that
+            // wait with no poller make the Worker Controller invoke the Lambda worker.
+            devstack::create_deployment_version(
+                &worker_setup.temporal_address,
+                &worker_setup.deployment,
+                &worker_setup.build_id,
+                arn.as_deref(),
+            )?;
+            LocalWorker::start_current(&worker_setup)
+        })
+        .await
+        .unwrap()
+        .expect("local-worker");
         Stack {
             shop,
             emulator,
-            worker,
+            worker: Some(worker),
             setup,
             temporal,
             secret,
             run_id,
         }
+    }
+
+    /// Ctrl+C on the local worker: it drains and exits; further tasks go to the Lambda worker.
+    pub fn stop_local_worker(&mut self) {
+        self.worker
+            .take()
+            .expect("the local worker runs")
+            .interrupt()
+            .expect("SIGINT local-worker");
     }
 
     /// Places an order through the page's endpoint; returns its order ID.
@@ -237,4 +303,63 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// ingest-fn behind the emulator's HTTP API (`POST /orders`), starting orders on this run's queue.
+fn ingest_function(setup: &WorkerSetup, secret: &str) -> FunctionConfig {
+    let ingest_bin = devstack::apps::built_bin("ingest-fn").expect("ingest-fn binary");
+    let mut function = FunctionConfig::new(INGEST_FUNCTION, ingest_bin);
+    function.timeout = Duration::from_secs(30);
+    function.http_routes = vec![HttpRoute {
+        method: "POST".into(),
+        path: "/orders".into(),
+    }];
+    function.environment.extend(temporal_env(setup));
+    function
+        .environment
+        .insert("SHOPFLOW_INGEST_SECRET".into(), secret.to_owned());
+    function
+}
+
+/// `worker-fn` as `template.yaml` declares `shopflow-worker`, wired to this run. It exits after
+/// a second without work, so the chart shows concurrency falling back to zero.
+fn lambda_worker_function(setup: &WorkerSetup) -> FunctionConfig {
+    let template = devstack::workspace_root().join("template.yaml");
+    let options = lambda_emulator::template::TemplateOptions::new(devstack::bin_dir());
+    let mut worker = lambda_emulator::template::load(&template, &options)
+        .expect("template.yaml loads")
+        .into_iter()
+        .find(|f| f.name == WORKER_FUNCTION)
+        .expect("template.yaml declares shopflow-worker");
+    worker.binary = devstack::apps::built_bin("worker-fn").expect("worker-fn binary");
+    worker.timeout = Duration::from_secs(60);
+    worker.environment.extend(temporal_env(setup));
+    for (k, v) in [
+        ("TEMPORAL_PROFILE", "default".to_owned()),
+        ("SHOPFLOW_DEPLOYMENT_NAME", setup.deployment.clone()),
+        ("SHOPFLOW_BUILD_ID", setup.build_id.clone()),
+        ("SHOPFLOW_SHOP_URL", setup.shop_url.clone()),
+        ("SHOPFLOW_IDLE_EXIT", "1s".to_owned()),
+    ] {
+        worker.environment.insert(k.to_owned(), v);
+    }
+    worker
+}
+
+fn temporal_env(setup: &WorkerSetup) -> impl Iterator<Item = (String, String)> {
+    [
+        (
+            "TEMPORAL_CONFIG_FILE",
+            devstack::workspace_root()
+                .join("temporal.toml")
+                .display()
+                .to_string(),
+        ),
+        ("TEMPORAL_ADDRESS", setup.temporal_address.clone()),
+        ("TEMPORAL_NAMESPACE", setup.namespace.clone()),
+        ("TEMPORAL_TASK_QUEUE", setup.task_queue.clone()),
+        ("SHOPFLOW_LOG_FORMAT", "json".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
 }

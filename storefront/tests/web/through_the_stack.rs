@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{INGEST_FUNCTION, Signing, Stack};
+use crate::support::{INGEST_FUNCTION, Signing, Stack, StackOptions, WORKER_FUNCTION};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_progress_to_their_outcome_and_show_on_the_dashboard() {
@@ -164,5 +164,91 @@ async fn an_order_that_does_not_exist_is_404_and_a_bad_id_is_422() {
     for bad in ["a%20b", "%3Cscript%3E", &"x".repeat(200)] {
         let (status, body) = stack.shop.get(&format!("/shop/orders/{bad}/status")).await;
         assert_eq!(status, 422, "{bad}: {body}");
+    }
+}
+
+/// The demo's story through the web endpoints: an order on the local worker; Ctrl+C the local
+/// worker; the next order is run by a Lambda worker the Worker Controller invoked — the status
+/// and the dashboard say so — and Lambda concurrency falls back to zero once the work is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_the_local_worker_stops_orders_run_on_lambda_and_the_dashboard_says_so() {
+    let mut stack = Stack::start_with(StackOptions {
+        lambda_worker: true,
+        ..StackOptions::default()
+    })
+    .await;
+
+    let local = stack.place("cust-local").await;
+    let view = stack.final_status(&local).await;
+    assert_eq!(
+        (view["step"].as_str(), view["worker"]["kind"].as_str()),
+        (Some("Completed"), Some("local")),
+        "{view}"
+    );
+
+    stack.stop_local_worker();
+    let lambda = stack.place("cust-lambda").await;
+    let view = stack.final_status(&lambda).await;
+    assert_eq!(view["step"], "Completed", "{view}");
+    assert_eq!(view["worker"]["kind"], "lambda", "{view}");
+    let identity = view["worker"]["identity"].as_str().unwrap();
+    assert!(
+        identity.contains(&format!(
+            "@arn:aws:lambda:us-east-1:000000000000:function:{WORKER_FUNCTION}"
+        )),
+        "{identity}"
+    );
+
+    // The dashboard shows one order per kind of worker.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = stack.shop.get("/dashboard/api/orders").await;
+        assert_eq!(status, 200, "{body}");
+        let kind = |id: &str| {
+            body["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["orderId"] == id)
+                .and_then(|o| o["worker"]["kind"].as_str().map(str::to_owned))
+        };
+        if (kind(&local).as_deref(), kind(&lambda).as_deref()) == (Some("local"), Some("lambda")) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dashboard never showed both workers: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // The chart's data: the Lambda worker was invoked, and scales back to zero (idle exit 1 s).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, body) = stack.shop.get("/dashboard/api/lambda").await;
+        assert_eq!(status, 200, "{body}");
+        let worker = body["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == WORKER_FUNCTION)
+            .cloned()
+            .expect("the worker function");
+        assert!(worker["invocations"].as_u64().unwrap() >= 1, "{worker}");
+        let started: u64 = worker["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["invocations"].as_u64().unwrap())
+            .sum();
+        assert!(started >= 1, "the series shows the invocation: {worker}");
+        if worker["concurrentExecutions"] == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the Lambda worker never scaled to zero: {worker}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
