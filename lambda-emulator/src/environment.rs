@@ -54,7 +54,7 @@ impl Environment {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let runtime_addr = listener.local_addr()?;
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new(function.name.clone())));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(function.name.clone(), logs.clone())));
         let app = runtime_api::router(channel.clone());
         let runtime_api = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {

@@ -10,7 +10,9 @@
 //! runtime asks for its first invocation, at most 10, unique names), `event/next` (a long poll
 //! that yields the `INVOKE` and `SHUTDOWN` events the extension subscribed to — forever nothing
 //! for an extension subscribed to none), `init/error` and `exit/error` (accepted and logged), and
-//! Lambda's `403` error documents for missing, malformed or unknown identifiers.
+//! Lambda's `403` error documents for missing, malformed or unknown identifiers. When init ends,
+//! each extension is logged to the function's log as Lambda logs it
+//! (`EXTENSION\tName: …\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`).
 //!
 //! One difference: Lambda refuses `SHUTDOWN` subscriptions from *internal* extensions (threads of
 //! the runtime process) and accepts them from *external* ones (executables in
@@ -33,6 +35,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::config::ACCOUNT_ID;
+use crate::logs::LogSink;
 use crate::runtime_api::{accepted, error_response};
 
 const NAME_HEADER: &str = "lambda-extension-name";
@@ -72,6 +75,13 @@ enum EventType {
 }
 
 impl EventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoke => "INVOKE",
+            Self::Shutdown => "SHUTDOWN",
+        }
+    }
+
     fn parse(name: &str) -> Option<Self> {
         match name {
             "INVOKE" => Some(Self::Invoke),
@@ -101,21 +111,31 @@ struct Registry {
 /// The extensions of one execution environment.
 pub(crate) struct Extensions {
     function_name: String,
+    logs: Arc<LogSink>,
     registry: Mutex<Registry>,
 }
 
 impl Extensions {
-    pub(crate) fn new(function_name: impl Into<String>) -> Self {
-        Self { function_name: function_name.into(), registry: Mutex::default() }
+    pub(crate) fn new(function_name: impl Into<String>, logs: Arc<LogSink>) -> Self {
+        Self { function_name: function_name.into(), logs, registry: Mutex::default() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().expect("extensions lock")
     }
 
-    /// Ends the init phase: later registrations are refused, as Lambda refuses them.
+    /// Ends the init phase: later registrations are refused, as Lambda refuses them, and the
+    /// registered extensions are logged (once) as Lambda logs them.
     pub(crate) fn close_registration(&self) {
-        self.lock().closed = true;
+        let mut registry = self.lock();
+        if std::mem::replace(&mut registry.closed, true) {
+            return;
+        }
+        for (_, extension) in &registry.extensions {
+            let events: Vec<&str> = extension.events.iter().map(|e| e.as_str()).collect();
+            let line = format!("EXTENSION\tName: {}\tState: Ready\tEvents: [{}]", extension.name, events.join(","));
+            self.logs.line(&self.function_name, None, &line);
+        }
     }
 
     /// Names of the registered extensions, in registration order.
@@ -320,6 +340,10 @@ fn epoch_ms(time: SystemTime) -> u128 {
 mod tests {
     use super::*;
 
+    fn extensions(function: &str) -> Extensions {
+        Extensions::new(function, Arc::new(LogSink::new(None)))
+    }
+
     async fn serve(extensions: Arc<Extensions>) -> String {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let url = format!("http://{}/2020-01-01/extension", listener.local_addr().unwrap());
@@ -350,7 +374,7 @@ mod tests {
 
     #[tokio::test]
     async fn registration_returns_an_identifier_and_the_functions_metadata() {
-        let url = serve(Arc::new(Extensions::new("orders"))).await;
+        let url = serve(Arc::new(extensions("orders"))).await;
         let response = reqwest::Client::new()
             .post(format!("{url}/register"))
             .header("Lambda-Extension-Name", "agent")
@@ -372,7 +396,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_registrations_are_refused_like_lambda() {
-        let extensions = Arc::new(Extensions::new("f"));
+        let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
         let cases = [
             ("", r#"{"events":[]}"#, "Extension.InvalidExtensionName"),
@@ -384,6 +408,9 @@ mod tests {
         for (name, body, expected) in cases {
             assert_eq!(error_type(register_as(&url, name, body).await).await, (403, expected.to_owned()), "{name:?} {body:?}");
         }
+        let padding = "x".repeat(3 * 1024 * 1024);
+        let oversized = register_as(&url, "big", &format!(r#"{{"events":[],"padding":"{padding}"}}"#)).await;
+        assert_eq!(oversized.status(), 413, "bodies beyond the request limit are refused");
         assert!(extensions.names().is_empty(), "nothing was registered");
 
         assert_eq!(register_as(&url, "dup", "{}").await.status(), 200, "no events field means no subscriptions");
@@ -396,7 +423,7 @@ mod tests {
 
     #[tokio::test]
     async fn registration_closes_with_the_init_phase() {
-        let extensions = Arc::new(Extensions::new("f"));
+        let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
         assert_eq!(register_as(&url, "early", "{}").await.status(), 200);
         extensions.close_registration();
@@ -406,7 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_delivers_only_subscribed_events_in_order() {
-        let extensions = Arc::new(Extensions::new("f"));
+        let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
         let both = id_of(&register_as(&url, "both", r#"{"events":["INVOKE","SHUTDOWN"]}"#).await);
         let shutdown_only = id_of(&register_as(&url, "shutdown-only", r#"{"events":["SHUTDOWN"]}"#).await);
@@ -444,7 +471,7 @@ mod tests {
 
     #[tokio::test]
     async fn identifiers_that_are_missing_malformed_or_unknown_are_forbidden() {
-        let extensions = Arc::new(Extensions::new("f"));
+        let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
         let client = reqwest::Client::new();
         let known = id_of(&register_as(&url, "known", "{}").await);

@@ -203,7 +203,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_hands_out_the_invocation_with_lambdas_headers() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
         let url = serve(channel.clone()).await;
         let (invocation, picked, _reply) = invocation("req-1");
         channel.submit(invocation).await.ok().unwrap();
@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_for_unknown_or_finished_invocations_are_refused() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
         let url = serve(channel.clone()).await;
         let client = reqwest::Client::new();
         let (invocation, _picked, reply) = invocation("req-2");
@@ -243,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_that_are_not_json_documents_are_wrapped() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f")));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
         let url = serve(channel.clone()).await;
         let (invocation, _picked, reply) = invocation("req-3");
         channel.submit(invocation).await.ok().unwrap();

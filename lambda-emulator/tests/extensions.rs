@@ -44,8 +44,10 @@ async fn a_no_op_extension_registers_and_the_runtime_gets_sigterm_at_reaping() {
     let log = config.log_dir.clone().unwrap().join("graceful.log");
     let emulator = start_with(config, vec![with_extension("graceful", "noop")]).await;
 
-    // The function exits during init when its registration fails, so serving proves it passed.
+    // The function exits during init when its registration fails, so serving proves it passed;
+    // the log line is the emulator's own record of it, as Lambda writes it.
     let (_, body) = invoke(&emulator, "graceful", json!({ "action": "echo" })).await;
+    log_containing(&log, &["EXTENSION\tName: emulator-test-noop\tState: Ready\tEvents: []"]).await;
     let pid = body["pid"].as_u64().unwrap() as u32;
     let (_, again) = invoke(&emulator, "graceful", json!({ "action": "trap_sigterm" })).await;
     assert_eq!(again["pid"].as_u64().unwrap() as u32, pid, "the registered environment stays warm");
@@ -72,6 +74,7 @@ async fn a_subscribed_extension_gets_invoke_and_shutdown_events() {
             &format!("extension got INVOKE {second}"),
             "extension got SHUTDOWN spindown",
             "got SIGTERM",
+            "EXTENSION\tName: emulator-test-events\tState: Ready\tEvents: [INVOKE,SHUTDOWN]",
         ],
     )
     .await;
