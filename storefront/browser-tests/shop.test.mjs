@@ -2,7 +2,9 @@
 // ingest-fn in the Lambda emulator, the storefront, a local worker) that storefront/tests/browser.rs
 // starts. Scenarios run in order in one browser: the dashboard checks the orders placed before it.
 //
-// Env: SHOPFLOW_URL (the storefront), SCREENSHOT_DIR, CHROMIUM (default /usr/bin/chromium).
+// Env: SHOPFLOW_URL (the storefront), SCREENSHOT_DIR, CHROMIUM (default /usr/bin/chromium),
+// SHOPFLOW_WORKER: the worker expected to run the orders, `local` (default) or `lambda` (the
+// local worker was stopped, so the Worker Controller invokes the Lambda worker).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ const BASE = process.env.SHOPFLOW_URL;
 const SCREENSHOTS = process.env.SCREENSHOT_DIR || path.resolve('screenshots');
 // Orders run through a real workflow; generous, since the CI machine is slow and shared.
 const ORDER_TIMEOUT = 90_000;
+const WORKER = process.env.SHOPFLOW_WORKER || 'local';
 
 let context;
 let page;
@@ -94,7 +97,7 @@ test('placing an order shows it progressing to Completed', async () => {
   await page.waitForSelector('#order-result[data-step="Completed"]', { timeout: ORDER_TIMEOUT });
   const states = await page.$$eval('#steps li', (lis) => lis.map((li) => `${li.dataset.step}:${li.dataset.state}`));
   assert.deepEqual(states, ['ReservingInventory:done', 'ChargingCustomer:done', 'CreatingShipment:done', 'NotifyingCustomer:done']);
-  assert.match(await page.textContent('#order-result'), /Completed: tracking number \S+\. Last step ran on the local worker/);
+  assert.match(await page.textContent('#order-result'), new RegExp(`Completed: tracking number \\S+\\. Last step ran on the ${WORKER} worker`));
   assert.match(await page.getAttribute('#order-summary a', 'href'), new RegExp(`/workflows/order-${placed.completed}$`));
   await shot('shop-completed');
 });
@@ -119,13 +122,24 @@ test('the dashboard lists the orders with their worker, and charts Lambda', asyn
   assert.ok(placed.completed && placed.compensated, 'the order scenarios ran first');
   await page.goto(`${BASE}/dashboard`);
   const row = (id) => `#orders tbody tr[data-order-id="${id}"]`;
-  await page.waitForSelector(`${row(placed.completed)}[data-step="Completed"][data-worker="local"]`, { timeout: 30_000 });
-  await page.waitForSelector(`${row(placed.compensated)}[data-step="Compensated"][data-worker="local"]`, { timeout: 30_000 });
+  await page.waitForSelector(`${row(placed.completed)}[data-step="Completed"][data-worker="${WORKER}"]`, { timeout: 30_000 });
+  await page.waitForSelector(`${row(placed.compensated)}[data-step="Compensated"][data-worker="${WORKER}"]`, { timeout: 30_000 });
   assert.match(await page.textContent(row(placed.compensated)), /Compensated: card-declined/);
   assert.match(await page.getAttribute(`${row(placed.completed)} a`, 'href'), /\/namespaces\/default\/workflows\/order-web-/);
   // ingest-fn ran in the emulator once per placed order (the failed e-mail never left the shop).
   await page.waitForSelector('svg.chart[data-function="ingest-fn"]');
-  assert.match(await page.textContent('#lambda-charts figcaption'), /ingest-fn — 2 invocations/);
+  const captions = await page.$$eval('#lambda-charts figcaption', (cs) => cs.map((c) => c.textContent));
+  assert.ok(captions.some((c) => /^ingest-fn — 2 invocations/.test(c)), captions.join(' | '));
+  if (WORKER === 'lambda') {
+    // The Lambda worker ran the orders, then scaled to zero: nothing running any more.
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('#lambda-charts figcaption')].some((c) => /^shopflow-worker — [1-9]\d* invocations, 0 running now/.test(c.textContent)),
+      null, { timeout: 60_000 });
+    // ...and the chart's latest full second shows it too (the "drop to zero" the demo is about).
+    await page.waitForFunction(
+      () => /last second 0 started, peak concurrency 0$/.test(document.querySelector('svg.chart[data-function="shopflow-worker"] title')?.textContent || ''),
+      null, { timeout: 60_000 });
+  }
   // Let a few polls happen: the page must keep updating without errors.
   await page.waitForFunction(() => /Last update/.test(document.querySelector('#updated').textContent));
   await shot('dashboard');

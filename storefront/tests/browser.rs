@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use support::Stack;
+use support::{Stack, StackOptions};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -33,13 +33,22 @@ async fn the_page_and_the_dashboard_work_in_headless_chromium() {
         )
         .await;
 
-        let stack = Stack::start().await;
+        // The demo's serverless moment: the local worker is stopped (Ctrl+C), so the orders the
+        // browser places run on Lambda workers the Worker Controller invokes — and the dashboard
+        // must say so. (The local-worker path is covered by the `web` API tests.)
+        let mut stack = Stack::start_with(StackOptions {
+            lambda_worker: true,
+            ..StackOptions::default()
+        })
+        .await;
+        stack.stop_local_worker();
         let screenshots = devstack::target_dir().join("shopflow").join("screenshots");
         let output = command("node", &["--test"])
             .current_dir(&project)
             .env("SHOPFLOW_URL", &stack.shop.url)
             .env("SCREENSHOT_DIR", &screenshots)
             .env("CHROMIUM", CHROMIUM)
+            .env("SHOPFLOW_WORKER", "lambda")
             .output()
             .await
             .expect("running node --test");
