@@ -113,7 +113,18 @@ impl Poller {
                 .send()
                 .await;
             match received {
-                Ok(answer) => batch.extend(answer.messages.unwrap_or_default()),
+                Ok(answer) => {
+                    for message in answer.messages.unwrap_or_default() {
+                        // A message whose visibility timeout ran out within the batching window
+                        // comes back: it stays one record, with the newest receipt handle (the
+                        // earlier one no longer deletes it).
+                        let earlier = batch.iter_mut().find(|m: &&mut Message| m.message_id.is_some() && m.message_id == message.message_id);
+                        match earlier {
+                            Some(earlier) => *earlier = message,
+                            None => batch.push(message),
+                        }
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(queue = %self.source.queue_name, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "SQS receive failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -52,7 +52,8 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     let queue_url = create_queue(
         &sqs,
         &queue_name,
-        &[(QueueAttributeName::VisibilityTimeout, "1".into()), (QueueAttributeName::RedrivePolicy, redrive)],
+        // Longer than the batching window, so a message cannot come back within one batch.
+        &[(QueueAttributeName::VisibilityTimeout, "3".into()), (QueueAttributeName::RedrivePolicy, redrive)],
     )
     .await;
 
