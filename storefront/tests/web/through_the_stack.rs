@@ -252,3 +252,26 @@ async fn after_the_local_worker_stops_orders_run_on_lambda_and_the_dashboard_say
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// With no worker at all, an order is accepted and waits: the status says it runs, cannot say
+/// which step (nobody answers the query) and why — instead of failing or hanging the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_worker_the_status_says_running_and_why_the_step_is_unknown() {
+    let mut stack = Stack::start().await;
+    stack.stop_local_worker();
+    let order_id = stack.place("cust-waiting").await;
+    let (status, view) = stack
+        .shop
+        .get(&format!("/shop/orders/{order_id}/status"))
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "running", "{view}");
+    assert_eq!(view["step"], Value::Null, "{view}");
+    assert!(
+        view["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("progress query")),
+        "{view}"
+    );
+    assert_eq!(view["outcome"], Value::Null);
+}
