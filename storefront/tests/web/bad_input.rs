@@ -108,6 +108,21 @@ async fn malformed_oversized_and_non_json_bodies_are_refused() {
         "invalid-request",
         "empty",
     );
+    let post = |body: Vec<u8>| shop.post_raw("/shop/orders", "application/json", body);
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_problem(
+        &post(nested.into_bytes()).await,
+        400,
+        "malformed-json",
+        "deeply nested",
+    );
+    let invalid_utf8 = b"{\"customer\":{\"id\":\"\xff\xfe\"}}".to_vec();
+    assert_problem(
+        &post(invalid_utf8).await,
+        400,
+        "malformed-json",
+        "bad UTF-8",
+    );
 }
 
 #[tokio::test]

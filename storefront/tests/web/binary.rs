@@ -150,4 +150,31 @@ async fn the_binary_signs_forwarded_orders_with_the_secret_from_its_environment(
         order.shipping_address.line2, None,
         "an empty second line is left out"
     );
+
+    // A body with a key twice is read one way (the last value wins), and what leaves is a fresh
+    // serialization with the key once: ingest cannot read it differently from the storefront.
+    let mut twice = place_order_body("cust-first").to_string();
+    twice.insert_str(
+        twice.len() - 1,
+        r#","customer":{"id":"cust-last","email":"x@example.com"}"#,
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{base}/shop/orders"))
+        .header("content-type", "application/json")
+        .body(twice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let forwarded = received.lock().unwrap()[1].body.clone();
+    let text = String::from_utf8(forwarded.to_vec()).unwrap();
+    assert_eq!(text.matches("\"customer\"").count(), 1, "{text}");
+    assert_eq!(
+        shared::parse_order(&forwarded)
+            .unwrap()
+            .customer
+            .id
+            .as_str(),
+        "cust-last"
+    );
 }
