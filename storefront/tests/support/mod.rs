@@ -255,7 +255,7 @@ impl Stack {
         .await
         .unwrap()
         .expect("local-worker");
-        Stack {
+        let stack = Stack {
             shop,
             emulator,
             worker: Some(worker),
@@ -263,6 +263,35 @@ impl Stack {
             temporal,
             secret,
             run_id,
+        };
+        if options.lambda_worker {
+            stack.wait_for_lambda_worker_to_scale_to_zero().await;
+        }
+        stack
+    }
+
+    /// `create-version` invokes the Lambda worker once (its first poll registers the task queue
+    /// with the version); while that worker still polls it competes with the local worker for
+    /// tasks. Tests start from the quiet state the demo starts from: that invocation over.
+    pub async fn wait_for_lambda_worker_to_scale_to_zero(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, body) = self.shop.get("/dashboard/api/lambda").await;
+            assert_eq!(status, 200, "{body}");
+            let functions = body["functions"].as_array().unwrap();
+            let worker = functions
+                .iter()
+                .find(|f| f["name"] == WORKER_FUNCTION)
+                .cloned();
+            let worker = worker.expect("the Lambda worker function");
+            if worker["invocations"].as_u64() >= Some(1) && worker["concurrentExecutions"] == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the Lambda worker never scaled to zero: {worker}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
