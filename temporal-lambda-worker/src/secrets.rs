@@ -26,8 +26,14 @@ use temporalio_common::envconfig::{LoadClientConfigProfileOptions, load_client_c
 /// `(variable naming a secret, envconfig variable that receives its value)`.
 pub const SECRET_VARIABLES: [(&str, &str); 3] = [
     ("TEMPORAL_API_KEY_SECRET_ARN", "TEMPORAL_API_KEY"),
-    ("TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN", "TEMPORAL_TLS_CLIENT_CERT_DATA"),
-    ("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", "TEMPORAL_TLS_CLIENT_KEY_DATA"),
+    (
+        "TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN",
+        "TEMPORAL_TLS_CLIENT_CERT_DATA",
+    ),
+    (
+        "TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN",
+        "TEMPORAL_TLS_CLIENT_KEY_DATA",
+    ),
 ];
 
 /// The extension's port variable and its default, as AWS documents them.
@@ -45,7 +51,9 @@ const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 /// Why a secret could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("reading secret {secret_id:?} (named by {variable}) through the Parameters and Secrets extension at {endpoint}: {reason}")]
+#[error(
+    "reading secret {secret_id:?} (named by {variable}) through the Parameters and Secrets extension at {endpoint}: {reason}"
+)]
 pub struct SecretError {
     pub variable: &'static str,
     pub secret_id: String,
@@ -61,20 +69,32 @@ pub fn load_from_config(
 ) -> Result<(ConnectionOptions, ClientOptions), String> {
     let env = resolve_secrets(env).map_err(|e| e.to_string())?;
     let profile = load_client_config_profile(options, Some(&env)).map_err(|e| e.to_string())?;
-    let namespace = profile.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    let namespace = profile
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     let connection = ConnectionOptions::try_from(profile).map_err(|e| e.to_string())?;
     Ok((connection, ClientOptions::new(namespace).build()))
 }
 
 /// `env` with each secret-naming variable replaced by the secret's value under envconfig's name.
-pub fn resolve_secrets(mut env: HashMap<String, String>) -> Result<HashMap<String, String>, SecretError> {
-    let set = |env: &HashMap<String, String>, name: &str| env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+pub fn resolve_secrets(
+    mut env: HashMap<String, String>,
+) -> Result<HashMap<String, String>, SecretError> {
+    let set = |env: &HashMap<String, String>, name: &str| {
+        env.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     for (variable, target) in SECRET_VARIABLES {
-        let Some(secret_id) = set(&env, variable) else { continue };
+        let Some(secret_id) = set(&env, variable) else {
+            continue;
+        };
         if set(&env, target).is_some() {
             continue;
         }
-        let port = set(&env, ENV_EXTENSION_PORT).unwrap_or_else(|| DEFAULT_EXTENSION_PORT.to_string());
+        let port =
+            set(&env, ENV_EXTENSION_PORT).unwrap_or_else(|| DEFAULT_EXTENSION_PORT.to_string());
         let endpoint = format!("http://localhost:{port}");
         let token = set(&env, "AWS_SESSION_TOKEN").unwrap_or_default();
         let value = fetch_secret(&endpoint, &secret_id, &token).map_err(|reason| SecretError {
@@ -89,7 +109,11 @@ pub fn resolve_secrets(mut env: HashMap<String, String>) -> Result<HashMap<Strin
 }
 
 /// A secret's `SecretString`, read from the extension at `endpoint`.
-pub fn fetch_secret(endpoint: &str, secret_id: &str, session_token: &str) -> Result<String, String> {
+pub fn fetch_secret(
+    endpoint: &str,
+    secret_id: &str,
+    session_token: &str,
+) -> Result<String, String> {
     #[derive(serde::Deserialize)]
     struct Answer {
         #[serde(rename = "SecretString")]
@@ -118,7 +142,8 @@ pub fn fetch_secret(endpoint: &str, secret_id: &str, session_token: &str) -> Res
         // the secret's value.
         return Err(format!("HTTP {status}: {}", body.trim()));
     }
-    let answer: Answer = serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))?;
+    let answer: Answer =
+        serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))?;
     match answer.secret_string {
         Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
         _ => Err("the secret has no SecretString (binary secrets are not supported)".to_owned()),
@@ -136,15 +161,25 @@ mod tests {
 
     /// A stand-in for the extension on a free loopback port: two secrets, token checked.
     fn fake_extension() -> u16 {
-        async fn get(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> (StatusCode, String) {
-            if headers.get("x-aws-parameters-secrets-token").is_none_or(|t| t != TOKEN) {
+        async fn get(
+            headers: HeaderMap,
+            Query(q): Query<HashMap<String, String>>,
+        ) -> (StatusCode, String) {
+            if headers
+                .get("x-aws-parameters-secrets-token")
+                .is_none_or(|t| t != TOKEN)
+            {
                 return (StatusCode::FORBIDDEN, "missing or wrong token".into());
             }
             match q.get("secretId").map(String::as_str) {
-                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key") => {
-                    (StatusCode::OK, r#"{"Name":"temporal/api-key","SecretString":"key-from-sm\n"}"#.into())
-                }
-                Some("binary") => (StatusCode::OK, r#"{"Name":"binary","SecretBinary":"AAEC"}"#.into()),
+                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key") => (
+                    StatusCode::OK,
+                    r#"{"Name":"temporal/api-key","SecretString":"key-from-sm\n"}"#.into(),
+                ),
+                Some("binary") => (
+                    StatusCode::OK,
+                    r#"{"Name":"binary","SecretBinary":"AAEC"}"#.into(),
+                ),
                 Some("garbage") => (StatusCode::OK, "<html>not json</html>".into()),
                 Some("huge") => (StatusCode::OK, "x".repeat(MAX_SECRET_BYTES as usize + 1)),
                 _ => (StatusCode::BAD_REQUEST, "secret not found".into()),
@@ -152,7 +187,10 @@ mod tests {
         }
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap().port()).unwrap();
@@ -164,15 +202,21 @@ mod tests {
     }
 
     fn env(port: u16, pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut env: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         env.insert(ENV_EXTENSION_PORT.into(), port.to_string());
-        env.entry("AWS_SESSION_TOKEN".into()).or_insert_with(|| TOKEN.into());
+        env.entry("AWS_SESSION_TOKEN".into())
+            .or_insert_with(|| TOKEN.into());
         env
     }
 
     fn options() -> LoadClientConfigProfileOptions {
         // No file: only the environment map counts, whatever is on this machine.
-        LoadClientConfigProfileOptions::builder().disable_file(true).build()
+        LoadClientConfigProfileOptions::builder()
+            .disable_file(true)
+            .build()
     }
 
     #[test]
@@ -180,11 +224,17 @@ mod tests {
         let port = fake_extension();
         let (connection, _) = load_from_config(
             options(),
-            env(port, &[
-                ("TEMPORAL_ADDRESS", "ns.acct.tmprl.cloud:7233"),
-                ("TEMPORAL_NAMESPACE", "ns.acct"),
-                ("TEMPORAL_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key"),
-            ]),
+            env(
+                port,
+                &[
+                    ("TEMPORAL_ADDRESS", "ns.acct.tmprl.cloud:7233"),
+                    ("TEMPORAL_NAMESPACE", "ns.acct"),
+                    (
+                        "TEMPORAL_API_KEY_SECRET_ARN",
+                        "arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key",
+                    ),
+                ],
+            ),
         )
         .unwrap();
         assert_eq!(connection.api_key.as_deref(), Some("key-from-sm"));
@@ -196,7 +246,14 @@ mod tests {
     #[test]
     fn a_plain_variable_wins_and_nothing_is_fetched() {
         // Port 9 (discard) on loopback: any fetch would fail.
-        let resolved = resolve_secrets(env(9, &[("TEMPORAL_API_KEY_SECRET_ARN", "whatever"), ("TEMPORAL_API_KEY", "local")])).unwrap();
+        let resolved = resolve_secrets(env(
+            9,
+            &[
+                ("TEMPORAL_API_KEY_SECRET_ARN", "whatever"),
+                ("TEMPORAL_API_KEY", "local"),
+            ],
+        ))
+        .unwrap();
         assert_eq!(resolved["TEMPORAL_API_KEY"], "local");
         let untouched = resolve_secrets(env(9, &[("TEMPORAL_API_KEY_SECRET_ARN", "  ")])).unwrap();
         assert!(!untouched.contains_key("TEMPORAL_API_KEY"));
@@ -207,20 +264,48 @@ mod tests {
         let port = fake_extension();
         let arn = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key";
         let cases: [(&[(&str, &str)], &str); 6] = [
-            (&[("TEMPORAL_API_KEY_SECRET_ARN", "arn:missing")], "secret not found"),
-            (&[("TEMPORAL_API_KEY_SECRET_ARN", arn), ("AWS_SESSION_TOKEN", "stolen")], "403"),
-            (&[("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", "binary")], "no SecretString"),
-            (&[("TEMPORAL_API_KEY_SECRET_ARN", "garbage")], "unexpected answer"),
+            (
+                &[("TEMPORAL_API_KEY_SECRET_ARN", "arn:missing")],
+                "secret not found",
+            ),
+            (
+                &[
+                    ("TEMPORAL_API_KEY_SECRET_ARN", arn),
+                    ("AWS_SESSION_TOKEN", "stolen"),
+                ],
+                "403",
+            ),
+            (
+                &[("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", "binary")],
+                "no SecretString",
+            ),
+            (
+                &[("TEMPORAL_API_KEY_SECRET_ARN", "garbage")],
+                "unexpected answer",
+            ),
             (&[("TEMPORAL_API_KEY_SECRET_ARN", "huge")], "limit"),
-            (&[("TEMPORAL_API_KEY_SECRET_ARN", arn), (ENV_EXTENSION_PORT, "9")], "localhost:9"),
+            (
+                &[
+                    ("TEMPORAL_API_KEY_SECRET_ARN", arn),
+                    (ENV_EXTENSION_PORT, "9"),
+                ],
+                "localhost:9",
+            ),
         ];
         for (pairs, expected) in cases {
             let mut vars = env(port, &[]);
-            vars.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            vars.extend(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
             let err = load_from_config(options(), vars).unwrap_err();
             assert!(err.contains(expected), "{pairs:?}: {err}");
             assert!(err.contains("named by TEMPORAL_"), "{err}");
-            assert!(!err.contains("key-from-sm"), "an error must not carry a secret: {err}");
+            assert!(
+                !err.contains("key-from-sm"),
+                "an error must not carry a secret: {err}"
+            );
         }
     }
 }

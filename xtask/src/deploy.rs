@@ -66,9 +66,13 @@ pub struct DeployArgs {
 pub fn run(args: DeployArgs) -> Result<ExitCode> {
     let external_id = args.external_id.trim().to_owned();
     if !(5..=45).contains(&external_id.len())
-        || !external_id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        || !external_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
     {
-        bail!("the external ID must be 5-45 characters of letters, digits and _+=,.@- (as the template's parameter requires)");
+        bail!(
+            "the external ID must be 5-45 characters of letters, digits and _+=,.@- (as the template's parameter requires)"
+        );
     }
     for parameter in &args.parameters {
         if !parameter.contains('=') {
@@ -77,7 +81,12 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     }
     // The template's default extension layer is the x86_64 one (of us-east-1): an arm64
     // function with it would fail every cold start, so arm64 must name its own.
-    if args.arch == Arch::Arm64 && !args.parameters.iter().any(|p| p.starts_with("SecretsExtensionLayerArn=")) {
+    if args.arch == Arch::Arm64
+        && !args
+            .parameters
+            .iter()
+            .any(|p| p.starts_with("SecretsExtensionLayerArn="))
+    {
         bail!(
             "--arch arm64 needs --parameter SecretsExtensionLayerArn=<the AWS-Parameters-and-Secrets-Lambda-Extension-Arm64 layer of your region> (see docs/aws.md)"
         );
@@ -91,13 +100,31 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     }
 
     let root = devstack::workspace_root();
-    let sam = if args.dry_run { PathBuf::from("sam") } else { ui::step(&format!("{} ready", SAM_CLI.requirement), || SAM_CLI.ensure())?.join("bin/sam") };
+    let sam = if args.dry_run {
+        PathBuf::from("sam")
+    } else {
+        ui::step(&format!("{} ready", SAM_CLI.requirement), || {
+            SAM_CLI.ensure()
+        })?
+        .join("bin/sam")
+    };
     let guided = args.guided || !root.join("samconfig.toml").exists();
     let mut deploy = Command::new(&sam);
     deploy
         .current_dir(&root)
-        .args(["deploy", "--template-file", "template.yaml", "--stack-name", &args.stack_name])
-        .args(["--capabilities", "CAPABILITY_IAM", "--resolve-s3", "--no-fail-on-empty-changeset"])
+        .args([
+            "deploy",
+            "--template-file",
+            "template.yaml",
+            "--stack-name",
+            &args.stack_name,
+        ])
+        .args([
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--resolve-s3",
+            "--no-fail-on-empty-changeset",
+        ])
         .arg("--parameter-overrides")
         .arg(format!("Architecture={}", args.arch.lambda_name()))
         .arg(format!("TemporalInvokeExternalId={external_id}"))
@@ -111,16 +138,26 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     run_or_print(deploy, args.dry_run, &[&external_id])?;
 
     let outputs = if args.dry_run {
-        [OUTPUT_FUNCTION_ARN, OUTPUT_ROLE_ARN].map(|k| (k.to_owned(), format!("<{k}>"))).into_iter().collect()
+        [OUTPUT_FUNCTION_ARN, OUTPUT_ROLE_ARN]
+            .map(|k| (k.to_owned(), format!("<{k}>")))
+            .into_iter()
+            .collect()
     } else {
         stack_outputs(&sam, &args.stack_name, args.region.as_deref())?
     };
     let output = |key: &str| {
-        outputs.get(key).cloned().with_context(|| format!("stack {} has no output {key}", args.stack_name))
+        outputs
+            .get(key)
+            .cloned()
+            .with_context(|| format!("stack {} has no output {key}", args.stack_name))
     };
     let (function_arn, role_arn) = (output(OUTPUT_FUNCTION_ARN)?, output(OUTPUT_ROLE_ARN)?);
 
-    let temporal = if args.dry_run { PathBuf::from("temporal") } else { devstack::ensure_temporal_cli()? };
+    let temporal = if args.dry_run {
+        PathBuf::from("temporal")
+    } else {
+        devstack::ensure_temporal_cli()?
+    };
     let temporal_command = |args: &[&str]| {
         let mut cmd = Command::new(&temporal);
         cmd.args(["worker", "deployment"]).args(args);
@@ -150,12 +187,23 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
         &[&external_id],
     )?;
     run_or_print(
-        temporal_command(&["set-current-version", "--deployment-name", shared::DEPLOYMENT_NAME, "--build-id", shared::BUILD_ID, "--yes"]),
+        temporal_command(&[
+            "set-current-version",
+            "--deployment-name",
+            shared::DEPLOYMENT_NAME,
+            "--build-id",
+            shared::BUILD_ID,
+            "--yes",
+        ]),
         args.dry_run,
         &[],
     )?;
     if !args.dry_run {
-        ui::ok(&format!("{} {} is current; Temporal invokes {function_arn} when orders wait", shared::DEPLOYMENT_NAME, shared::BUILD_ID));
+        ui::ok(&format!(
+            "{} {} is current; Temporal invokes {function_arn} when orders wait",
+            shared::DEPLOYMENT_NAME,
+            shared::BUILD_ID
+        ));
         if let Some(url) = outputs.get("OrdersApiUrl") {
             ui::note(&format!("POST signed orders to {url}"));
         }
@@ -170,7 +218,11 @@ fn stage_zips(arch: Arch) -> Result<()> {
     for function in FUNCTIONS {
         let zip = package::zip_path(function, arch);
         if !zip.is_file() {
-            bail!("{} is missing: run `cargo xtask package --arch {}`", zip.display(), arch.lambda_name());
+            bail!(
+                "{} is missing: run `cargo xtask package --arch {}`",
+                zip.display(),
+                arch.lambda_name()
+            );
         }
         std::fs::copy(&zip, staged.join(format!("{function}.zip")))
             .with_context(|| format!("staging {}", zip.display()))?;
@@ -197,18 +249,33 @@ fn run_or_print(mut cmd: Command, dry_run: bool, masked: &[&str]) -> Result<()> 
 
 /// The command as a shell line: environment set on it, program name, arguments.
 fn describe(cmd: &Command, masked: &[&str]) -> String {
-    let mask = |s: &str| masked.iter().fold(s.to_owned(), |s, m| s.replace(m, "****"));
-    let env = cmd.get_envs().filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())));
-    let program = PathBuf::from(cmd.get_program()).file_name().map(OsString::from).unwrap_or_default();
-    let words = std::iter::once(program).chain(cmd.get_args().map(OsString::from)).map(|w| {
-        let w = w.to_string_lossy().into_owned();
-        if w.contains(' ') { format!("'{w}'") } else { w }
-    });
+    let mask = |s: &str| {
+        masked
+            .iter()
+            .fold(s.to_owned(), |s, m| s.replace(m, "****"))
+    };
+    let env = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())));
+    let program = PathBuf::from(cmd.get_program())
+        .file_name()
+        .map(OsString::from)
+        .unwrap_or_default();
+    let words = std::iter::once(program)
+        .chain(cmd.get_args().map(OsString::from))
+        .map(|w| {
+            let w = w.to_string_lossy().into_owned();
+            if w.contains(' ') { format!("'{w}'") } else { w }
+        });
     mask(&env.chain(words).collect::<Vec<_>>().join(" "))
 }
 
 /// The stack's outputs, by key, from `sam list stack-outputs`.
-fn stack_outputs(sam: &PathBuf, stack: &str, region: Option<&str>) -> Result<HashMap<String, String>> {
+fn stack_outputs(
+    sam: &PathBuf,
+    stack: &str,
+    region: Option<&str>,
+) -> Result<HashMap<String, String>> {
     #[derive(serde::Deserialize)]
     struct Output {
         #[serde(rename = "OutputKey")]
@@ -217,14 +284,25 @@ fn stack_outputs(sam: &PathBuf, stack: &str, region: Option<&str>) -> Result<Has
         value: String,
     }
     let mut cmd = Command::new(sam);
-    cmd.args(["list", "stack-outputs", "--stack-name", stack, "--output", "json"]);
+    cmd.args([
+        "list",
+        "stack-outputs",
+        "--stack-name",
+        stack,
+        "--output",
+        "json",
+    ]);
     if let Some(region) = region {
         cmd.args(["--region", region]);
     }
     let out = cmd.output().context("running sam list stack-outputs")?;
     if !out.status.success() {
-        bail!("sam list stack-outputs failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "sam list stack-outputs failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
-    let outputs: Vec<Output> = serde_json::from_slice(&out.stdout).context("reading sam's stack outputs")?;
+    let outputs: Vec<Output> =
+        serde_json::from_slice(&out.stdout).context("reading sam's stack outputs")?;
     Ok(outputs.into_iter().map(|o| (o.key, o.value)).collect())
 }

@@ -18,9 +18,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use object::Endianness;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
-use object::Endianness;
 
 /// The glibc of Lambda's `provided.al2023` runtime.
 pub const AL2023_GLIBC: GlibcVersion = GlibcVersion(2, 34);
@@ -64,12 +64,19 @@ pub struct Requirements {
 impl Requirements {
     /// The newest numbered glibc version needed, if any.
     pub fn newest_glibc(&self) -> Option<GlibcVersion> {
-        self.glibc_versions.iter().filter_map(|v| GlibcVersion::parse(v)).max()
+        self.glibc_versions
+            .iter()
+            .filter_map(|v| GlibcVersion::parse(v))
+            .max()
     }
 
     /// Why the binary would not start on a system with glibc `available` and CPU `machine`,
     /// or `Ok` with the newest version it needs.
-    pub fn check(&self, machine: Machine, available: GlibcVersion) -> Result<Option<GlibcVersion>, String> {
+    pub fn check(
+        &self,
+        machine: Machine,
+        available: GlibcVersion,
+    ) -> Result<Option<GlibcVersion>, String> {
         if self.machine != machine {
             return Err(format!("built for {:?}, not {machine:?}", self.machine));
         }
@@ -80,7 +87,10 @@ impl Requirements {
             .map(String::as_str)
             .collect();
         if !unusable.is_empty() {
-            return Err(format!("needs {} but provided.al2023 has glibc {available}", unusable.join(", ")));
+            return Err(format!(
+                "needs {} but provided.al2023 has glibc {available}",
+                unusable.join(", ")
+            ));
         }
         Ok(self.newest_glibc())
     }
@@ -88,7 +98,8 @@ impl Requirements {
 
 /// Reads the machine and the glibc version needs of a 64-bit ELF executable.
 pub fn requirements(data: &[u8]) -> Result<Requirements, String> {
-    let file = ElfFile64::<Endianness>::parse(data).map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
+    let file =
+        ElfFile64::<Endianness>::parse(data).map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
     let endian = file.endian();
     let machine = match file.elf_header().e_machine(endian) {
         elf::EM_X86_64 => Machine::X86_64,
@@ -103,7 +114,8 @@ pub fn requirements(data: &[u8]) -> Result<Requirements, String> {
         while let Some((_library, mut auxes)) = needs.next().map_err(bad)? {
             while let Some(aux) = auxes.next().map_err(bad)? {
                 // Other libraries' versions (libgcc_s: GCC_3.0) do not limit the glibc needed.
-                let name = String::from_utf8_lossy(aux.name(endian, strings).map_err(bad)?).into_owned();
+                let name =
+                    String::from_utf8_lossy(aux.name(endian, strings).map_err(bad)?).into_owned();
                 if name.starts_with("GLIBC_") {
                     glibc_versions.insert(name);
                 }
@@ -112,11 +124,17 @@ pub fn requirements(data: &[u8]) -> Result<Requirements, String> {
     }
     // A dynamically linked binary always names glibc versions; finding none means the section
     // headers are gone (sstrip), not that it needs nothing: refuse rather than pass blindly.
-    let dynamic = file.elf_program_headers().iter().any(|header| header.p_type(endian) == elf::PT_INTERP);
+    let dynamic = file
+        .elf_program_headers()
+        .iter()
+        .any(|header| header.p_type(endian) == elf::PT_INTERP);
     if dynamic && glibc_versions.is_empty() {
         return Err("dynamically linked, but no glibc version needs could be read".to_owned());
     }
-    Ok(Requirements { machine, glibc_versions })
+    Ok(Requirements {
+        machine,
+        glibc_versions,
+    })
 }
 
 #[cfg(test)]
@@ -133,19 +151,37 @@ mod tests {
     }
 
     fn needs(machine: Machine, versions: &[&str]) -> Requirements {
-        Requirements { machine, glibc_versions: versions.iter().map(|v| (*v).to_owned()).collect() }
+        Requirements {
+            machine,
+            glibc_versions: versions.iter().map(|v| (*v).to_owned()).collect(),
+        }
     }
 
     #[test]
     fn the_rule() {
-        let ok = needs(Machine::X86_64, &["GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_2.17"]);
-        assert_eq!(ok.check(Machine::X86_64, AL2023_GLIBC), Ok(Some(GlibcVersion(2, 34))));
-        assert_eq!(needs(Machine::X86_64, &[]).check(Machine::X86_64, AL2023_GLIBC), Ok(None));
-        let too_new = needs(Machine::X86_64, &["GLIBC_2.17", "GLIBC_2.35"]).check(Machine::X86_64, AL2023_GLIBC);
+        let ok = needs(
+            Machine::X86_64,
+            &["GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_2.17"],
+        );
+        assert_eq!(
+            ok.check(Machine::X86_64, AL2023_GLIBC),
+            Ok(Some(GlibcVersion(2, 34)))
+        );
+        assert_eq!(
+            needs(Machine::X86_64, &[]).check(Machine::X86_64, AL2023_GLIBC),
+            Ok(None)
+        );
+        let too_new = needs(Machine::X86_64, &["GLIBC_2.17", "GLIBC_2.35"])
+            .check(Machine::X86_64, AL2023_GLIBC);
         assert!(too_new.unwrap_err().contains("GLIBC_2.35"));
-        let private = needs(Machine::X86_64, &["GLIBC_PRIVATE"]).check(Machine::X86_64, AL2023_GLIBC);
+        let private =
+            needs(Machine::X86_64, &["GLIBC_PRIVATE"]).check(Machine::X86_64, AL2023_GLIBC);
         assert!(private.unwrap_err().contains("GLIBC_PRIVATE"));
-        assert!(ok.check(Machine::Aarch64, AL2023_GLIBC).unwrap_err().contains("X86_64"));
+        assert!(
+            ok.check(Machine::Aarch64, AL2023_GLIBC)
+                .unwrap_err()
+                .contains("X86_64")
+        );
     }
 
     /// The running test binary is a real ELF linked on this machine: it needs some glibc.
@@ -153,7 +189,14 @@ mod tests {
     fn reads_a_real_binary() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let found = requirements(&me).unwrap();
-        assert_eq!(found.machine, if cfg!(target_arch = "aarch64") { Machine::Aarch64 } else { Machine::X86_64 });
+        assert_eq!(
+            found.machine,
+            if cfg!(target_arch = "aarch64") {
+                Machine::Aarch64
+            } else {
+                Machine::X86_64
+            }
+        );
         assert!(found.newest_glibc().is_some(), "{found:?}");
     }
 

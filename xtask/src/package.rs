@@ -134,26 +134,38 @@ pub fn run(args: PackageArgs) -> Result<std::process::ExitCode> {
 pub fn package(arch: Arch, profile: &str) -> Result<Vec<Package>> {
     let root = devstack::workspace_root();
     let lambda_dir = lambda_dir().join(arch.lambda_name());
-    let tool = ui::step(&format!("{} ready", CARGO_LAMBDA.requirement), || CARGO_LAMBDA.ensure())?;
+    let tool = ui::step(&format!("{} ready", CARGO_LAMBDA.requirement), || {
+        CARGO_LAMBDA.ensure()
+    })?;
 
-    let label = format!("cargo lambda build --profile {profile} ({})", arch.lambda_name());
+    let label = format!(
+        "cargo lambda build --profile {profile} ({})",
+        arch.lambda_name()
+    );
     let finished = ui::streamed(&label);
-    let status = cargo_lambda_build(&tool, arch, profile, &lambda_dir).status().context("running cargo lambda build")?;
+    let status = cargo_lambda_build(&tool, arch, profile, &lambda_dir)
+        .status()
+        .context("running cargo lambda build")?;
     finished(status.success());
     if !status.success() {
         bail!("cargo lambda build failed ({status})");
     }
 
-    let config = fs::read(root.join(CONFIG_FILE)).with_context(|| format!("reading {CONFIG_FILE}"))?;
+    let config =
+        fs::read(root.join(CONFIG_FILE)).with_context(|| format!("reading {CONFIG_FILE}"))?;
     FUNCTIONS
         .iter()
         .map(|&function| {
             let binary_path = lambda_dir.join(function).join(BOOTSTRAP);
-            let binary = fs::read(&binary_path).with_context(|| format!("reading {}", binary_path.display()))?;
+            let binary = fs::read(&binary_path)
+                .with_context(|| format!("reading {}", binary_path.display()))?;
             let needs = glibc::requirements(&binary).map_err(anyhow::Error::msg)?;
-            let newest = needs
-                .check(arch.machine(), AL2023_GLIBC)
-                .map_err(|why| anyhow::anyhow!("{function} ({}) would not start on provided.al2023: {why}", arch.lambda_name()))?;
+            let newest = needs.check(arch.machine(), AL2023_GLIBC).map_err(|why| {
+                anyhow::anyhow!(
+                    "{function} ({}) would not start on provided.al2023: {why}",
+                    arch.lambda_name()
+                )
+            })?;
             ui::ok(&format!(
                 "{function} ({}) fits provided.al2023: needs glibc {} ≤ {AL2023_GLIBC}",
                 arch.lambda_name(),
@@ -188,14 +200,23 @@ fn cargo_lambda_build(tool: &Path, arch: Arch, profile: &str, lambda_dir: &Path)
     // through the venv's bin folder.
     let venv_bin = tool.join("bin");
     let path = std::env::join_paths(
-        std::iter::once(venv_bin).chain(std::env::var_os("PATH").iter().flat_map(std::env::split_paths)),
+        std::iter::once(venv_bin).chain(
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        ),
     )
     .expect("PATH entries are joinable");
     cmd.env("PATH", path)
         .current_dir(devstack::workspace_root())
         .args(["lambda", "build", "--profile", profile, "--target"])
         // The `.2.34` suffix makes zig link against AL2023's glibc (see `crate::glibc`).
-        .arg(format!("{}.{}.{}", arch.rust_target(), AL2023_GLIBC.0, AL2023_GLIBC.1))
+        .arg(format!(
+            "{}.{}.{}",
+            arch.rust_target(),
+            AL2023_GLIBC.0,
+            AL2023_GLIBC.1
+        ))
         .arg("--lambda-dir")
         .arg(lambda_dir);
     for function in FUNCTIONS {
@@ -213,20 +234,34 @@ fn ensure_rust_target(arch: Arch) -> Result<(), String> {
             .ok()
             .filter(|out| out.status.success())
             .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-            .is_some_and(|sysroot| sysroot.join("lib/rustlib").join(arch.rust_target()).join("lib").is_dir())
+            .is_some_and(|sysroot| {
+                sysroot
+                    .join("lib/rustlib")
+                    .join(arch.rust_target())
+                    .join("lib")
+                    .is_dir()
+            })
     };
     if has_target() {
         return Ok(());
     }
     let target = arch.rust_target();
-    let tried = Command::new("rustup").args(["target", "add", target]).output();
+    let tried = Command::new("rustup")
+        .args(["target", "add", target])
+        .output();
     match tried {
         Ok(out) if out.status.success() && has_target() => Ok(()),
         Ok(out) => Err(format!(
             "the Rust target {target} is not installed and `rustup target add {target}` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("no output")
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output")
         )),
-        Err(e) => Err(format!("the Rust target {target} is not installed and rustup cannot run ({e})")),
+        Err(e) => Err(format!(
+            "the Rust target {target} is not installed and rustup cannot run ({e})"
+        )),
     }
 }
 
@@ -250,7 +285,8 @@ pub fn write_zip(path: &Path, bootstrap: &[u8], config: &[u8]) -> Result<()> {
 }
 
 fn relative(path: &Path) -> &Path {
-    path.strip_prefix(devstack::workspace_root()).unwrap_or(path)
+    path.strip_prefix(devstack::workspace_root())
+        .unwrap_or(path)
 }
 
 fn mib(bytes: u64) -> String {
@@ -275,7 +311,11 @@ mod tests {
         write_zip(&a, b"\x7fELF binary", b"[profile.cloud]\n").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100)); // a clock tick that must not show
         write_zip(&b, b"\x7fELF binary", b"[profile.cloud]\n").unwrap();
-        assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "same input, same bytes");
+        assert_eq!(
+            fs::read(&a).unwrap(),
+            fs::read(&b).unwrap(),
+            "same input, same bytes"
+        );
         assert!(!a.with_extension("zip.tmp").exists());
 
         let mut zip = zip::ZipArchive::new(fs::File::open(&a).unwrap()).unwrap();
@@ -284,14 +324,26 @@ mod tests {
         let bootstrap = zip.by_name(BOOTSTRAP).unwrap();
         assert_eq!(bootstrap.unix_mode().map(|m| m & 0o777), Some(0o755));
         drop(bootstrap);
-        assert_eq!(zip.by_name(CONFIG_FILE).unwrap().unix_mode().map(|m| m & 0o777), Some(0o644));
+        assert_eq!(
+            zip.by_name(CONFIG_FILE)
+                .unwrap()
+                .unix_mode()
+                .map(|m| m & 0o777),
+            Some(0o644)
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn arches_name_their_targets() {
-        assert_eq!((Arch::X86_64.lambda_name(), Arch::X86_64.rust_target()), ("x86_64", "x86_64-unknown-linux-gnu"));
-        assert_eq!((Arch::Arm64.lambda_name(), Arch::Arm64.rust_target()), ("arm64", "aarch64-unknown-linux-gnu"));
+        assert_eq!(
+            (Arch::X86_64.lambda_name(), Arch::X86_64.rust_target()),
+            ("x86_64", "x86_64-unknown-linux-gnu")
+        );
+        assert_eq!(
+            (Arch::Arm64.lambda_name(), Arch::Arm64.rust_target()),
+            ("arm64", "aarch64-unknown-linux-gnu")
+        );
         assert!(zip_path("worker-fn", Arch::Arm64).ends_with("lambda/worker-fn-arm64.zip"));
     }
 }

@@ -27,12 +27,18 @@ fn template_path() -> PathBuf {
 
 fn functions(parameters: &[(&str, &str)]) -> Vec<FunctionConfig> {
     let mut options = TemplateOptions::new("/bin-dir");
-    options.parameters.extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    options.parameters.extend(
+        parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     template::load(&template_path(), &options).expect("the emulator reads template.yaml")
 }
 
 fn function<'a>(all: &'a [FunctionConfig], name: &str) -> &'a FunctionConfig {
-    all.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no function {name} in template.yaml"))
+    all.iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no function {name} in template.yaml"))
 }
 
 /// The raw YAML; `!Ref X` and friends come back as tagged values.
@@ -41,25 +47,46 @@ fn raw() -> Value {
 }
 
 fn at<'a>(value: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(value, |v, key| v.get(*key).unwrap_or_else(|| panic!("template.yaml has no {}", path.join("."))))
+    path.iter().fold(value, |v, key| {
+        v.get(*key)
+            .unwrap_or_else(|| panic!("template.yaml has no {}", path.join(".")))
+    })
 }
 
 #[test]
 fn functions_names_and_events_match_the_code() {
     let all = functions(&[]);
-    assert_eq!(all.len(), 2, "two functions: {:?}", all.iter().map(|f| &f.name).collect::<Vec<_>>());
+    assert_eq!(
+        all.len(),
+        2,
+        "two functions: {:?}",
+        all.iter().map(|f| &f.name).collect::<Vec<_>>()
+    );
     let ingest = function(&all, "shopflow-ingest");
     let worker = function(&all, "shopflow-worker");
     assert_eq!(ingest.binary, Path::new("/bin-dir/ingest-fn"));
     assert_eq!(worker.binary, Path::new("/bin-dir/worker-fn"));
 
     for f in [ingest, worker] {
-        assert_eq!(f.environment.get("TEMPORAL_TASK_QUEUE").map(String::as_str), Some(shared::TASK_QUEUE), "{}", f.name);
+        assert_eq!(
+            f.environment.get("TEMPORAL_TASK_QUEUE").map(String::as_str),
+            Some(shared::TASK_QUEUE),
+            "{}",
+            f.name
+        );
         assert_eq!(f.architectures, ["x86_64"], "{}", f.name);
         // Credentials are named by ARN, under the names temporal-lambda-worker reads.
         for (by_arn, plain) in temporal_lambda_worker::secrets::SECRET_VARIABLES {
-            assert!(f.environment.contains_key(by_arn), "{} lacks {by_arn}", f.name);
-            assert!(!f.environment.contains_key(plain), "{} sets {plain} in plain text", f.name);
+            assert!(
+                f.environment.contains_key(by_arn),
+                "{} lacks {by_arn}",
+                f.name
+            );
+            assert!(
+                !f.environment.contains_key(plain),
+                "{} sets {plain} in plain text",
+                f.name
+            );
         }
     }
     // ingest-fn's own settings (ingest-fn/src/config.rs): the signing key by secret id only.
@@ -68,12 +95,28 @@ fn functions_names_and_events_match_the_code() {
     assert!(!ingest.environment.contains_key("SHOPFLOW_INGEST_SECRET"));
 
     assert_eq!(ingest.http_routes.len(), 1);
-    assert_eq!((ingest.http_routes[0].method.as_str(), ingest.http_routes[0].path.as_str()), ("POST", "/orders"));
+    assert_eq!(
+        (
+            ingest.http_routes[0].method.as_str(),
+            ingest.http_routes[0].path.as_str()
+        ),
+        ("POST", "/orders")
+    );
     assert_eq!(ingest.sqs_sources.len(), 1);
     let sqs = &ingest.sqs_sources[0];
-    assert_eq!(sqs.queue_name, shared::TASK_QUEUE, "the orders queue is named like the task queue");
-    assert!(sqs.report_batch_item_failures, "a bad order must not fail its whole batch");
-    assert!(worker.http_routes.is_empty() && worker.sqs_sources.is_empty(), "only Temporal invokes the worker");
+    assert_eq!(
+        sqs.queue_name,
+        shared::TASK_QUEUE,
+        "the orders queue is named like the task queue"
+    );
+    assert!(
+        sqs.report_batch_item_failures,
+        "a bad order must not fail its whole batch"
+    );
+    assert!(
+        worker.http_routes.is_empty() && worker.sqs_sources.is_empty(),
+        "only Temporal invokes the worker"
+    );
 }
 
 /// A worker must outlive its longest activity plus the stop it needs before the deadline, or
@@ -82,13 +125,31 @@ fn functions_names_and_events_match_the_code() {
 fn timeouts_follow_the_code() {
     let all = functions(&[]);
     let worker = function(&all, "shopflow-worker");
-    let needed = shared::workflow::ACTIVITY_START_TO_CLOSE + temporal_lambda_worker::defaults::default_shutdown_buffer();
-    assert!(worker.timeout >= needed, "WorkerFunction Timeout {:?} < {needed:?}", worker.timeout);
+    let needed = shared::workflow::ACTIVITY_START_TO_CLOSE
+        + temporal_lambda_worker::defaults::default_shutdown_buffer();
+    assert!(
+        worker.timeout >= needed,
+        "WorkerFunction Timeout {:?} < {needed:?}",
+        worker.timeout
+    );
     assert!(worker.timeout.as_secs() <= 900, "Lambda's maximum is 900 s");
 
     let ingest = function(&all, "shopflow-ingest");
-    let visibility = at(&raw(), &["Resources", "OrdersQueue", "Properties", "VisibilityTimeout"]).as_u64().unwrap();
-    assert!(visibility >= 6 * ingest.timeout.as_secs(), "OrdersQueue VisibilityTimeout {visibility} < 6 x ingest timeout");
+    let visibility = at(
+        &raw(),
+        &[
+            "Resources",
+            "OrdersQueue",
+            "Properties",
+            "VisibilityTimeout",
+        ],
+    )
+    .as_u64()
+    .unwrap();
+    assert!(
+        visibility >= 6 * ingest.timeout.as_secs(),
+        "OrdersQueue VisibilityTimeout {visibility} < 6 x ingest timeout"
+    );
 }
 
 #[test]
@@ -101,7 +162,10 @@ fn parameters_reach_the_functions() {
     ]);
     let worker = function(&all, "shopflow-worker");
     assert_eq!(worker.architectures, ["arm64"]);
-    assert_eq!((worker.memory_mb, worker.reserved_concurrency), (512, Some(3)));
+    assert_eq!(
+        (worker.memory_mb, worker.reserved_concurrency),
+        (512, Some(3))
+    );
     let ingest = function(&all, "shopflow-ingest");
     assert_eq!(ingest.architectures, ["arm64"]);
     assert_eq!(ingest.sqs_sources[0].batch_size, 25);
@@ -111,67 +175,150 @@ fn parameters_reach_the_functions() {
 #[test]
 fn aws_only_settings() {
     let raw = raw();
-    assert_eq!(at(&raw, &["Globals", "Function", "Runtime"]).as_str(), Some("provided.al2023"));
-    assert_eq!(at(&raw, &["Globals", "Function", "Handler"]).as_str(), Some("bootstrap"));
+    assert_eq!(
+        at(&raw, &["Globals", "Function", "Runtime"]).as_str(),
+        Some("provided.al2023")
+    );
+    assert_eq!(
+        at(&raw, &["Globals", "Function", "Handler"]).as_str(),
+        Some("bootstrap")
+    );
 
     let workspace_bins = workspace_binaries();
-    for (logical_id, binary) in [("IngestFunction", "ingest-fn"), ("WorkerFunction", "worker-fn")] {
+    for (logical_id, binary) in [
+        ("IngestFunction", "ingest-fn"),
+        ("WorkerFunction", "worker-fn"),
+    ] {
         let metadata = at(&raw, &["Resources", logical_id, "Metadata"]);
-        assert_eq!(at(metadata, &["BuildMethod"]).as_str(), Some("rust-cargolambda"));
-        assert_eq!(at(metadata, &["BuildProperties", "Binary"]).as_str(), Some(binary));
-        assert!(workspace_bins.contains(binary), "{binary} is not a binary of the workspace: {workspace_bins:?}");
+        assert_eq!(
+            at(metadata, &["BuildMethod"]).as_str(),
+            Some("rust-cargolambda")
+        );
+        assert_eq!(
+            at(metadata, &["BuildProperties", "Binary"]).as_str(),
+            Some(binary)
+        );
+        assert!(
+            workspace_bins.contains(binary),
+            "{binary} is not a binary of the workspace: {workspace_bins:?}"
+        );
         // `cargo xtask deploy` stages the packaged zip here.
-        let code_uri = at(&raw, &["Resources", logical_id, "Properties", "CodeUri"]).as_str().unwrap();
+        let code_uri = at(&raw, &["Resources", logical_id, "Properties", "CodeUri"])
+            .as_str()
+            .unwrap();
         assert_eq!(code_uri, format!("target/lambda/deploy/{binary}.zip"));
     }
 
     let role = at(&raw, &["Resources", "WorkerInvokeRole", "Properties"]);
     let trust = &at(role, &["AssumeRolePolicyDocument", "Statement"])[0];
     assert_eq!(at(trust, &["Action"]).as_str(), Some("sts:AssumeRole"));
-    assert!(at(trust, &["Condition", "StringEquals"]).get("sts:ExternalId").is_some(), "the trust needs the external ID");
+    assert!(
+        at(trust, &["Condition", "StringEquals"])
+            .get("sts:ExternalId")
+            .is_some(),
+        "the trust needs the external ID"
+    );
     let policies = at(role, &["Policies"]).as_sequence().unwrap();
     assert_eq!(policies.len(), 1);
-    let statements = at(&policies[0], &["PolicyDocument", "Statement"]).as_sequence().unwrap();
-    assert_eq!(statements.len(), 1, "one statement: invoke + get on the worker");
-    let actions: BTreeSet<_> = at(&statements[0], &["Action"]).as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(actions, BTreeSet::from(["lambda:GetFunction", "lambda:InvokeFunction"]));
+    let statements = at(&policies[0], &["PolicyDocument", "Statement"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(
+        statements.len(),
+        1,
+        "one statement: invoke + get on the worker"
+    );
+    let actions: BTreeSet<_> = at(&statements[0], &["Action"])
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from(["lambda:GetFunction", "lambda:InvokeFunction"])
+    );
     for resource in at(&statements[0], &["Resource"]).as_sequence().unwrap() {
         let text = format!("{resource:?}");
-        assert!(text.contains("WorkerFunction.Arn"), "the role may touch only WorkerFunction: {text}");
+        assert!(
+            text.contains("WorkerFunction.Arn"),
+            "the role may touch only WorkerFunction: {text}"
+        );
     }
 
     let outputs = at(&raw, &["Outputs"]);
-    for key in ["OrdersApiUrl", "OrdersQueueUrl", "WorkerFunctionArn", "WorkerInvokeRoleArn"] {
+    for key in [
+        "OrdersApiUrl",
+        "OrdersQueueUrl",
+        "WorkerFunctionArn",
+        "WorkerInvokeRoleArn",
+    ] {
         assert!(outputs.get(key).is_some(), "output {key} missing");
     }
     // Every log group the functions write to has a retention.
-    for (logical_id, group) in [("IngestFunction", "IngestLogGroup"), ("WorkerFunction", "WorkerLogGroup")] {
-        let target = at(&raw, &["Resources", logical_id, "Properties", "LoggingConfig", "LogGroup"]);
-        assert!(format!("{target:?}").contains(group), "{logical_id} logs to {target:?}");
-        assert!(at(&raw, &["Resources", group, "Properties"]).get("RetentionInDays").is_some());
+    for (logical_id, group) in [
+        ("IngestFunction", "IngestLogGroup"),
+        ("WorkerFunction", "WorkerLogGroup"),
+    ] {
+        let target = at(
+            &raw,
+            &[
+                "Resources",
+                logical_id,
+                "Properties",
+                "LoggingConfig",
+                "LogGroup",
+            ],
+        );
+        assert!(
+            format!("{target:?}").contains(group),
+            "{logical_id} logs to {target:?}"
+        );
+        assert!(
+            at(&raw, &["Resources", group, "Properties"])
+                .get("RetentionInDays")
+                .is_some()
+        );
     }
 }
 
 fn workspace_binaries() -> BTreeSet<String> {
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     metadata["packages"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|p| p["targets"].as_array().unwrap().iter())
-        .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect()
 }
 
 fn sam_cli() -> PathBuf {
-    tools::SAM_CLI.ensure().expect("installing the pinned AWS SAM CLI").join("bin")
+    tools::SAM_CLI
+        .ensure()
+        .expect("installing the pinned AWS SAM CLI")
+        .join("bin")
 }
 
 fn run(program: &Path, args: &[&str], template: &Path) -> (bool, String) {
@@ -184,7 +331,11 @@ fn run(program: &Path, args: &[&str], template: &Path) -> (bool, String) {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -207,16 +358,29 @@ fn sam_validate_lint_and_cfn_lint_accept_the_template_and_reject_a_broken_one() 
     std::fs::create_dir_all(&dir).unwrap();
     let text = std::fs::read_to_string(template_path()).unwrap();
     for (from, to, expected) in [
-        ("VisibilityTimeout: 180", "VisibilityTimeout: 99999", "E3034"),
+        (
+            "VisibilityTimeout: 180",
+            "VisibilityTimeout: 99999",
+            "E3034",
+        ),
         ("Type: HttpApi\n", "Type: HttpApiz\n", "HttpApiz"),
     ] {
-        assert!(text.contains(from), "template.yaml no longer has {from:?}: update this test");
+        assert!(
+            text.contains(from),
+            "template.yaml no longer has {from:?}: update this test"
+        );
         let broken = dir.join("template.yaml");
         std::fs::write(&broken, text.replacen(from, to, 1)).unwrap();
         let (ok, out) = run(&sam, &sam_args, &broken);
-        assert!(!ok && out.contains(expected), "sam validate --lint accepted {to:?}:\n{out}");
+        assert!(
+            !ok && out.contains(expected),
+            "sam validate --lint accepted {to:?}:\n{out}"
+        );
         let (ok, out) = run(&cfn_lint, &["--"], &broken);
-        assert!(!ok && out.contains(expected), "cfn-lint accepted {to:?}:\n{out}");
+        assert!(
+            !ok && out.contains(expected),
+            "cfn-lint accepted {to:?}:\n{out}"
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
