@@ -20,7 +20,10 @@ use futures::StreamExt as _;
 use support::{Stack, StackOptions};
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Run {
@@ -51,7 +54,11 @@ impl Run {
 }
 
 /// Runs `op` for every order ID at `concurrency`, timing each call.
-async fn measure<F: Future<Output = ()>>(ids: &[String], concurrency: usize, op: impl Fn(String) -> F) -> Run {
+async fn measure<F: Future<Output = ()>>(
+    ids: &[String],
+    concurrency: usize,
+    op: impl Fn(String) -> F,
+) -> Run {
     let started = Instant::now();
     let latencies = futures::stream::iter(ids.iter().cloned())
         .map(|id| {
@@ -65,15 +72,27 @@ async fn measure<F: Future<Output = ()>>(ids: &[String], concurrency: usize, op:
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
-    Run { elapsed: started.elapsed(), latencies }
+    Run {
+        elapsed: started.elapsed(),
+        latencies,
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let orders = env_number("INGEST_BENCH_ORDERS", 400);
     let concurrency = env_number("INGEST_BENCH_CONCURRENCY", 16);
-    let stack = Stack::start(StackOptions { shop: false, start_timeout_ms: 10_000, ..StackOptions::default() }).await;
-    let ids = |tag: &str| (0..orders).map(|i| format!("{tag}-{}-{i}", stack.run_id)).collect::<Vec<_>>();
+    let stack = Stack::start(StackOptions {
+        shop: false,
+        start_timeout_ms: 10_000,
+        ..StackOptions::default()
+    })
+    .await;
+    let ids = |tag: &str| {
+        (0..orders)
+            .map(|i| format!("{tag}-{}-{i}", stack.run_id))
+            .collect::<Vec<_>>()
+    };
 
     // Warm `concurrency` environments (each connects its own Temporal client on first use).
     measure(&ids("warm")[..concurrency.min(orders)], concurrency, |id| {
@@ -82,15 +101,24 @@ async fn main() {
     })
     .await;
     // And the direct client's connection.
-    let warm = shared::parse_order(stack.order_json(&format!("warm-direct-{}", stack.run_id)).as_bytes()).unwrap();
-    shared::orders::start_order(&stack.client, &stack.setup.task_queue, &warm).await.unwrap();
+    let warm = shared::parse_order(
+        stack
+            .order_json(&format!("warm-direct-{}", stack.run_id))
+            .as_bytes(),
+    )
+    .unwrap();
+    shared::orders::start_order(&stack.client, &stack.setup.task_queue, &warm)
+        .await
+        .unwrap();
 
     let direct_ids = ids("direct");
     let direct = measure(&direct_ids, concurrency, |id| {
         let stack = &stack;
         async move {
             let order = shared::parse_order(stack.order_json(&id).as_bytes()).unwrap();
-            shared::orders::start_order(&stack.client, &stack.setup.task_queue, &order).await.expect("direct start");
+            shared::orders::start_order(&stack.client, &stack.setup.task_queue, &order)
+                .await
+                .expect("direct start");
         }
     })
     .await;
@@ -99,15 +127,29 @@ async fn main() {
         let stack = &stack;
         async move {
             let response = stack.post(&stack.order_json(&id)).await;
-            assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+            assert_eq!(
+                response.status(),
+                202,
+                "{}",
+                response.text().await.unwrap_or_default()
+            );
         }
     })
     .await;
 
     let stats = stack.emulator.stats(support::FUNCTION).unwrap();
-    println!("\ningest-fn: {orders} orders at concurrency {concurrency} ({} environments, {} cold starts)\n", stats.environments, stats.cold_starts);
-    println!("{:<28} {:>10} {:>10} {:>10}", "", "orders/s", "p50 ms", "p99 ms");
+    println!(
+        "\ningest-fn: {orders} orders at concurrency {concurrency} ({} environments, {} cold starts)\n",
+        stats.environments, stats.cold_starts
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>10}",
+        "", "orders/s", "p50 ms", "p99 ms"
+    );
     direct.print("direct start_order");
     ingest.print("HTTP API -> ingest-fn");
-    println!("\ningest / direct throughput: {:.0} %", 100.0 * ingest.rate() / direct.rate());
+    println!(
+        "\ningest / direct throughput: {:.0} %",
+        100.0 * ingest.rate() / direct.rate()
+    );
 }

@@ -20,14 +20,22 @@ pub struct IngestFn<S, D> {
 
 impl<S: OrderStarter, D: DeadLetters> IngestFn<S, D> {
     pub fn new(config: IngestConfig, starter: S, dead_letters: D) -> Arc<Self> {
-        Arc::new(Self { config, starter, dead_letters })
+        Arc::new(Self {
+            config,
+            starter,
+            dead_letters,
+        })
     }
 
     /// One invocation: an HTTP API request or an SQS batch in, its response event out.
     pub async fn invoke(&self, payload: Value) -> Result<Value, UnknownEvent> {
         let answer = match classify(payload)? {
-            Event::Http(request) => serde_json::to_value(crate::http::handle(&self.config, &self.starter, &request).await),
-            Event::Sqs(event) => serde_json::to_value(crate::sqs::handle(&self.starter, &self.dead_letters, &event).await),
+            Event::Http(request) => serde_json::to_value(
+                crate::http::handle(&self.config, &self.starter, &request).await,
+            ),
+            Event::Sqs(event) => serde_json::to_value(
+                crate::sqs::handle(&self.starter, &self.dead_letters, &event).await,
+            ),
         };
         // Both response types are plain data; serializing them cannot fail.
         Ok(answer.expect("response events serialize"))
@@ -46,7 +54,10 @@ mod tests {
     #[tokio::test]
     async fn invocations_are_dispatched_by_shape_and_answered_in_the_trigger_s_format() {
         let function = IngestFn::new(
-            IngestConfig { auth: crate::config::Auth::Off, ..IngestConfig::with_secret(Secret::new("k").unwrap()) },
+            IngestConfig {
+                auth: crate::config::Auth::Off,
+                ..IngestConfig::with_secret(Secret::new("k").unwrap())
+            },
             FakeStarter::default(),
             FakeDeadLetters::default(),
         );
@@ -58,7 +69,10 @@ mod tests {
         });
         let answer = function.invoke(http).await.unwrap();
         assert_eq!(answer["statusCode"], 202);
-        assert_eq!(serde_json::from_str::<Value>(answer["body"].as_str().unwrap()).unwrap()["workflowId"], "order-D-1");
+        assert_eq!(
+            serde_json::from_str::<Value>(answer["body"].as_str().unwrap()).unwrap()["workflowId"],
+            "order-D-1"
+        );
 
         let sqs = json!({ "Records": [
             { "messageId": "a", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-2") },
@@ -67,7 +81,10 @@ mod tests {
         assert_eq!(answer, json!({ "batchItemFailures": [] }));
         function.starter.set_down(true);
         let sqs = json!({ "Records": [{ "messageId": "b", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-3") }] });
-        assert_eq!(function.invoke(sqs).await.unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] }));
+        assert_eq!(
+            function.invoke(sqs).await.unwrap(),
+            json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] })
+        );
 
         assert!(function.invoke(json!({ "hello": "world" })).await.is_err());
     }

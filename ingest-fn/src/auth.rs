@@ -72,14 +72,20 @@ pub enum AuthError {
 
 /// `v1=<hex>` for `body` signed at `timestamp` (unix seconds).
 pub fn sign(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
-    let tag = secret.mac(&timestamp.to_string(), body).finalize().into_bytes();
+    let tag = secret
+        .mac(&timestamp.to_string(), body)
+        .finalize()
+        .into_bytes();
     format!("{SCHEME}{}", hex::encode(tag))
 }
 
 /// Both headers for `body`, signed now: what a client adds to its request.
 pub fn signed_headers(secret: &Secret, body: &[u8]) -> [(&'static str, String); 2] {
     let now = unix_now();
-    [(TIMESTAMP_HEADER, now.to_string()), (SIGNATURE_HEADER, sign(secret, now, body))]
+    [
+        (TIMESTAMP_HEADER, now.to_string()),
+        (SIGNATURE_HEADER, sign(secret, now, body)),
+    ]
 }
 
 /// Checks the headers of a request against its body at time `now` (unix seconds).
@@ -90,7 +96,10 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), AuthError> {
-    let timestamp = timestamp.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthError::MissingTimestamp)?;
+    let timestamp = timestamp
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::MissingTimestamp)?;
     // Digits only: `+5` or ` 5` would parse but sign different bytes than the sender meant.
     if timestamp.len() > 12 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AuthError::BadTimestamp);
@@ -100,15 +109,27 @@ pub fn verify(
     if skew.abs() > MAX_SKEW_SECS {
         return Err(AuthError::OutsideWindow(skew));
     }
-    let signature = signature.map(str::trim).filter(|s| !s.is_empty()).ok_or(AuthError::MissingSignature)?;
+    let signature = signature
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(AuthError::MissingSignature)?;
     let tags: Vec<Vec<u8>> = signature
         .split(',')
-        .map(|part| part.trim().strip_prefix(SCHEME).and_then(|h| hex::decode(h).ok()).filter(|t| t.len() == 32))
+        .map(|part| {
+            part.trim()
+                .strip_prefix(SCHEME)
+                .and_then(|h| hex::decode(h).ok())
+                .filter(|t| t.len() == 32)
+        })
         .collect::<Option<_>>()
         .ok_or(AuthError::MalformedSignature)?;
     let mac = secret.mac(timestamp, body);
     // `verify_slice` compares in constant time; it consumes the MAC, hence the clone per tag.
-    if tags.iter().any(|tag| mac.clone().verify_slice(tag).is_ok()) { Ok(()) } else { Err(AuthError::Mismatch) }
+    if tags.iter().any(|tag| mac.clone().verify_slice(tag).is_ok()) {
+        Ok(())
+    } else {
+        Err(AuthError::Mismatch)
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -132,7 +153,16 @@ mod tests {
         let body = br#"{"orderId":"A-1"}"#;
         let signature = sign(&secret(), 1_700_000_000, body);
         assert!(signature.starts_with("v1=") && signature.len() == 3 + 64);
-        assert_eq!(verify(&secret(), Some("1700000000"), Some(&signature), body, 1_700_000_100), Ok(()));
+        assert_eq!(
+            verify(
+                &secret(),
+                Some("1700000000"),
+                Some(&signature),
+                body,
+                1_700_000_100
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -148,24 +178,90 @@ mod tests {
         let now = 1_700_000_000;
         let good = sign(&secret(), now, body);
         let other = Secret::new("other").unwrap();
-        let cases: Vec<(Option<&str>, Option<String>, &[u8], AuthError)> = vec![
+        // (timestamp header, signature header, body, expected refusal)
+        type Case<'a> = (Option<&'a str>, Option<String>, &'a [u8], AuthError);
+        let cases: Vec<Case> = vec![
             (None, Some(good.clone()), body, AuthError::MissingTimestamp),
-            (Some(""), Some(good.clone()), body, AuthError::MissingTimestamp),
-            (Some("yesterday"), Some(good.clone()), body, AuthError::BadTimestamp),
-            (Some("+1700000000"), Some(good.clone()), body, AuthError::BadTimestamp),
-            (Some("99999999999999999999"), Some(good.clone()), body, AuthError::BadTimestamp),
-            (Some("1699999699"), Some(sign(&secret(), 1_699_999_699, body)), body, AuthError::OutsideWindow(301)),
-            (Some("1700000301"), Some(sign(&secret(), 1_700_000_301, body)), body, AuthError::OutsideWindow(-301)),
+            (
+                Some(""),
+                Some(good.clone()),
+                body,
+                AuthError::MissingTimestamp,
+            ),
+            (
+                Some("yesterday"),
+                Some(good.clone()),
+                body,
+                AuthError::BadTimestamp,
+            ),
+            (
+                Some("+1700000000"),
+                Some(good.clone()),
+                body,
+                AuthError::BadTimestamp,
+            ),
+            (
+                Some("99999999999999999999"),
+                Some(good.clone()),
+                body,
+                AuthError::BadTimestamp,
+            ),
+            (
+                Some("1699999699"),
+                Some(sign(&secret(), 1_699_999_699, body)),
+                body,
+                AuthError::OutsideWindow(301),
+            ),
+            (
+                Some("1700000301"),
+                Some(sign(&secret(), 1_700_000_301, body)),
+                body,
+                AuthError::OutsideWindow(-301),
+            ),
             (Some("1700000000"), None, body, AuthError::MissingSignature),
-            (Some("1700000000"), Some("v2=abcd".into()), body, AuthError::MalformedSignature),
-            (Some("1700000000"), Some(good.replace("v1=", "")), body, AuthError::MalformedSignature),
-            (Some("1700000000"), Some(format!("{good}00")), body, AuthError::MalformedSignature),
-            (Some("1700000000"), Some(sign(&other, now, body)), body, AuthError::Mismatch),
-            (Some("1700000000"), Some(good.clone()), b"{ }", AuthError::Mismatch),
-            (Some("1700000001"), Some(good.clone()), body, AuthError::Mismatch),
+            (
+                Some("1700000000"),
+                Some("v2=abcd".into()),
+                body,
+                AuthError::MalformedSignature,
+            ),
+            (
+                Some("1700000000"),
+                Some(good.replace("v1=", "")),
+                body,
+                AuthError::MalformedSignature,
+            ),
+            (
+                Some("1700000000"),
+                Some(format!("{good}00")),
+                body,
+                AuthError::MalformedSignature,
+            ),
+            (
+                Some("1700000000"),
+                Some(sign(&other, now, body)),
+                body,
+                AuthError::Mismatch,
+            ),
+            (
+                Some("1700000000"),
+                Some(good.clone()),
+                b"{ }",
+                AuthError::Mismatch,
+            ),
+            (
+                Some("1700000001"),
+                Some(good.clone()),
+                body,
+                AuthError::Mismatch,
+            ),
         ];
         for (timestamp, signature, body, expected) in cases {
-            assert_eq!(verify(&secret(), timestamp, signature.as_deref(), body, now), Err(expected.clone()), "{timestamp:?} {signature:?}");
+            assert_eq!(
+                verify(&secret(), timestamp, signature.as_deref(), body, now),
+                Err(expected.clone()),
+                "{timestamp:?} {signature:?}"
+            );
         }
     }
 
@@ -174,7 +270,16 @@ mod tests {
         let now = 1_700_000_000;
         let old = sign(&Secret::new("old").unwrap(), now, b"x");
         let new = sign(&secret(), now, b"x");
-        assert_eq!(verify(&secret(), Some("1700000000"), Some(&format!("{old}, {new}")), b"x", now), Ok(()));
+        assert_eq!(
+            verify(
+                &secret(),
+                Some("1700000000"),
+                Some(&format!("{old}, {new}")),
+                b"x",
+                now
+            ),
+            Ok(())
+        );
     }
 
     #[test]

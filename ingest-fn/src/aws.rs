@@ -12,15 +12,23 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 /// dummy ones (and region `us-east-1` if none is set): LocalStack accepts any, and the chain
 /// would otherwise end at the EC2 metadata service, which does not exist here.
 pub async fn sqs_client(endpoint: Option<&str>, region: Option<&str>) -> aws_sdk_sqs::Client {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
-    let endpoint = endpoint.map(str::to_owned).or_else(|| std::env::var("AWS_ENDPOINT_URL_SQS").ok());
+    let endpoint = endpoint
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_SQS").ok());
     if let Some(endpoint) = &endpoint {
         loader = loader.endpoint_url(endpoint);
         if is_loopback(endpoint) && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "local"));
+            loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "local",
+            ));
         }
-        let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().any(|v| std::env::var_os(v).is_some());
+        let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
         if region.is_none() && !region_set && is_loopback(endpoint) {
             loader = loader.region(aws_config::Region::new("us-east-1"));
         }
@@ -32,7 +40,8 @@ pub async fn sqs_client(endpoint: Option<&str>, region: Option<&str>) -> aws_sdk
 }
 
 fn is_loopback(endpoint: &str) -> bool {
-    reqwest::Url::parse(endpoint).is_ok_and(|url| matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
+    reqwest::Url::parse(endpoint)
+        .is_ok_and(|url| matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
 }
 
 #[cfg(test)]

@@ -65,19 +65,33 @@ impl IngestConfig {
 
     /// Reads settings through `var` (tests pass a map).
     pub async fn load(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let var = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let auth = match var("SHOPFLOW_INGEST_AUTH").as_deref() {
             Some(v) if v.eq_ignore_ascii_case("off") => Auth::Off,
             None | Some("on") => Auth::Required(load_secret(&var).await?),
-            Some(other) => return Err(ConfigError::Invalid("SHOPFLOW_INGEST_AUTH", format!("{other:?} is neither on nor off"))),
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "SHOPFLOW_INGEST_AUTH",
+                    format!("{other:?} is neither on nor off"),
+                ));
+            }
         };
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            var(name).map_or(Ok(default), |v| v.parse().map_err(|_| ConfigError::Invalid(name, format!("{v:?} is not a number"))))
+            var(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| ConfigError::Invalid(name, format!("{v:?} is not a number")))
+            })
         };
         Ok(Self {
             auth,
             task_queue: var("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| shared::TASK_QUEUE.to_owned()),
-            start_timeout: Duration::from_millis(number("SHOPFLOW_INGEST_START_TIMEOUT_MS", 5000)?.max(1)),
+            start_timeout: Duration::from_millis(
+                number("SHOPFLOW_INGEST_START_TIMEOUT_MS", 5000)?.max(1),
+            ),
             retry_after_secs: number("SHOPFLOW_INGEST_RETRY_AFTER_SECS", 5)?,
             dead_letter_queue_url: var("SHOPFLOW_INGEST_DLQ_URL"),
         })
@@ -88,7 +102,9 @@ async fn load_secret(var: &impl Fn(&str) -> Option<String>) -> Result<Secret, Co
     if let Some(value) = var("SHOPFLOW_INGEST_SECRET") {
         return Secret::new(value).ok_or(ConfigError::MissingSecret);
     }
-    let Some(secret_id) = var("SHOPFLOW_INGEST_SECRET_ID") else { return Err(ConfigError::MissingSecret) };
+    let Some(secret_id) = var("SHOPFLOW_INGEST_SECRET_ID") else {
+        return Err(ConfigError::MissingSecret);
+    };
     let port = var("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT").unwrap_or_else(|| "2773".into());
     let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
     let value = fetch_secret(&format!("http://localhost:{port}"), &secret_id, &token).await?;
@@ -97,15 +113,22 @@ async fn load_secret(var: &impl Fn(&str) -> Option<String>) -> Result<Secret, Co
 
 /// Reads a secret's `SecretString` through the AWS Parameters and Secrets Lambda Extension at
 /// `base` (`GET /secretsmanager/get?secretId=…`, authenticated with the session token).
-pub async fn fetch_secret(base: &str, secret_id: &str, session_token: &str) -> Result<String, ConfigError> {
+pub async fn fetch_secret(
+    base: &str,
+    secret_id: &str,
+    session_token: &str,
+) -> Result<String, ConfigError> {
     #[derive(serde::Deserialize)]
     struct Answer {
         #[serde(rename = "SecretString")]
         secret_string: Option<String>,
     }
     let fail = |e: &dyn std::fmt::Display| ConfigError::Secret(secret_id.to_owned(), e.to_string());
-    let url = reqwest::Url::parse_with_params(&format!("{base}/secretsmanager/get"), [("secretId", secret_id)])
-        .map_err(|e| fail(&e))?;
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/secretsmanager/get"),
+        [("secretId", secret_id)],
+    )
+    .map_err(|e| fail(&e))?;
     let answer = reqwest::Client::new()
         .get(url)
         .header("X-Aws-Parameters-Secrets-Token", session_token)
@@ -115,7 +138,9 @@ pub async fn fetch_secret(base: &str, secret_id: &str, session_token: &str) -> R
         .and_then(reqwest::Response::error_for_status)
         .map_err(|e| fail(&e))?;
     let answer: Answer = answer.json().await.map_err(|e| fail(&e))?;
-    answer.secret_string.ok_or_else(|| fail(&"the secret has no SecretString"))
+    answer
+        .secret_string
+        .ok_or_else(|| fail(&"the secret has no SecretString"))
 }
 
 /// Why `ingest-fn` cannot start.
@@ -138,15 +163,24 @@ mod tests {
     use super::*;
 
     async fn load(vars: &[(&str, &str)]) -> Result<IngestConfig, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         IngestConfig::load(|name| vars.get(name).cloned()).await
     }
 
     #[tokio::test]
     async fn authentication_fails_closed() {
         assert!(matches!(load(&[]).await, Err(ConfigError::MissingSecret)));
-        assert!(matches!(load(&[("SHOPFLOW_INGEST_SECRET", "   ")]).await, Err(ConfigError::MissingSecret)));
-        assert!(matches!(load(&[("SHOPFLOW_INGEST_AUTH", "no")]).await, Err(ConfigError::Invalid(..))));
+        assert!(matches!(
+            load(&[("SHOPFLOW_INGEST_SECRET", "   ")]).await,
+            Err(ConfigError::MissingSecret)
+        ));
+        assert!(matches!(
+            load(&[("SHOPFLOW_INGEST_AUTH", "no")]).await,
+            Err(ConfigError::Invalid(..))
+        ));
         let on = load(&[("SHOPFLOW_INGEST_SECRET", "k")]).await.unwrap();
         assert_eq!(on.auth, Auth::Required(Secret::new("k").unwrap()));
         let off = load(&[("SHOPFLOW_INGEST_AUTH", "OFF")]).await.unwrap();
@@ -155,11 +189,23 @@ mod tests {
 
     #[tokio::test]
     async fn numbers_and_defaults() {
-        let config = load(&[("SHOPFLOW_INGEST_SECRET", "k"), ("SHOPFLOW_INGEST_START_TIMEOUT_MS", "250")]).await.unwrap();
+        let config = load(&[
+            ("SHOPFLOW_INGEST_SECRET", "k"),
+            ("SHOPFLOW_INGEST_START_TIMEOUT_MS", "250"),
+        ])
+        .await
+        .unwrap();
         assert_eq!(config.start_timeout, Duration::from_millis(250));
-        assert_eq!((config.retry_after_secs, config.task_queue.as_str()), (5, "shopflow-orders"));
+        assert_eq!(
+            (config.retry_after_secs, config.task_queue.as_str()),
+            (5, "shopflow-orders")
+        );
         assert!(matches!(
-            load(&[("SHOPFLOW_INGEST_SECRET", "k"), ("SHOPFLOW_INGEST_RETRY_AFTER_SECS", "soon")]).await,
+            load(&[
+                ("SHOPFLOW_INGEST_SECRET", "k"),
+                ("SHOPFLOW_INGEST_RETRY_AFTER_SECS", "soon")
+            ])
+            .await,
             Err(ConfigError::Invalid("SHOPFLOW_INGEST_RETRY_AFTER_SECS", _))
         ));
     }
@@ -168,12 +214,20 @@ mod tests {
     async fn fake_extension() -> String {
         use axum::extract::Query;
         use axum::http::{HeaderMap, StatusCode};
-        async fn get(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Result<String, StatusCode> {
-            if headers.get("x-aws-parameters-secrets-token").is_none_or(|t| t != "session") {
+        async fn get(
+            headers: HeaderMap,
+            Query(q): Query<HashMap<String, String>>,
+        ) -> Result<String, StatusCode> {
+            if headers
+                .get("x-aws-parameters-secrets-token")
+                .is_none_or(|t| t != "session")
+            {
                 return Err(StatusCode::FORBIDDEN);
             }
             match q.get("secretId").map(String::as_str) {
-                Some("shopflow/ingest") => Ok(r#"{"Name":"shopflow/ingest","SecretString":"from-sm"}"#.into()),
+                Some("shopflow/ingest") => {
+                    Ok(r#"{"Name":"shopflow/ingest","SecretString":"from-sm"}"#.into())
+                }
                 _ => Err(StatusCode::BAD_REQUEST),
             }
         }
@@ -188,16 +242,28 @@ mod tests {
     async fn the_secret_can_come_from_secrets_manager_through_the_extension() {
         let port = fake_extension().await;
         let vars = |id: &'static str, token: &'static str| {
-            [("SHOPFLOW_INGEST_SECRET_ID", id), ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.as_str()), ("AWS_SESSION_TOKEN", token)]
-                .map(|(k, v)| (k, v.to_owned()))
+            [
+                ("SHOPFLOW_INGEST_SECRET_ID", id),
+                ("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port.as_str()),
+                ("AWS_SESSION_TOKEN", token),
+            ]
+            .map(|(k, v)| (k, v.to_owned()))
         };
         let load_owned = |vars: [(&'static str, String); 3]| async move {
             let map: HashMap<&str, String> = vars.into_iter().collect();
             IngestConfig::load(|name| map.get(name).cloned()).await
         };
-        let config = load_owned(vars("shopflow/ingest", "session")).await.unwrap();
+        let config = load_owned(vars("shopflow/ingest", "session"))
+            .await
+            .unwrap();
         assert_eq!(config.auth, Auth::Required(Secret::new("from-sm").unwrap()));
-        assert!(matches!(load_owned(vars("shopflow/other", "session")).await, Err(ConfigError::Secret(..))));
-        assert!(matches!(load_owned(vars("shopflow/ingest", "wrong")).await, Err(ConfigError::Secret(..))));
+        assert!(matches!(
+            load_owned(vars("shopflow/other", "session")).await,
+            Err(ConfigError::Secret(..))
+        ));
+        assert!(matches!(
+            load_owned(vars("shopflow/ingest", "wrong")).await,
+            Err(ConfigError::Secret(..))
+        ));
     }
 }

@@ -28,7 +28,11 @@ pub struct DeadLetter {
 
 /// A place to put never-valid messages.
 pub trait DeadLetters: Send + Sync + 'static {
-    fn send(&self, record: &SqsMessage, letter: &DeadLetter) -> impl Future<Output = Result<(), String>> + Send;
+    fn send(
+        &self,
+        record: &SqsMessage,
+        letter: &DeadLetter,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// No DLQ configured: every send fails, so the record is retried and redriven by the queue.
@@ -54,28 +58,48 @@ const MAX_REASON_CHARS: usize = 2000;
 
 impl SqsDeadLetters {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into() }
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
     }
 }
 
 impl DeadLetters for SqsDeadLetters {
     async fn send(&self, record: &SqsMessage, letter: &DeadLetter) -> Result<(), String> {
-        let text = |value: &str| MessageAttributeValue::builder().data_type("String").string_value(value).build();
+        let text = |value: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+        };
         let reason: String = letter.reason.chars().take(MAX_REASON_CHARS).collect();
         let source_id = record.message_id.as_deref().unwrap_or("unknown");
         // SQS refuses empty bodies; an empty original is recorded as such.
-        let body = record.body.as_deref().filter(|b| !b.is_empty()).unwrap_or("(empty body)");
+        let body = record
+            .body
+            .as_deref()
+            .filter(|b| !b.is_empty())
+            .unwrap_or("(empty body)");
         let attributes = [
             ("shopflow-reject-rule", letter.rule),
             ("shopflow-reject-reason", reason.as_str()),
             ("shopflow-source-message-id", source_id),
             ("shopflow-ingest-id", letter.ingest_id.as_str()),
         ];
-        let mut request = self.client.send_message().queue_url(&self.queue_url).message_body(body);
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body);
         for (name, value) in attributes {
             request = request.message_attributes(name, text(value).map_err(|e| e.to_string())?);
         }
-        request.send().await.map(|_| ()).map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
     }
 }
 
@@ -98,7 +122,10 @@ pub(crate) mod fake {
             if self.fail.load(Ordering::SeqCst) {
                 return Err("DLQ unreachable".into());
             }
-            self.sent.lock().unwrap().push((record.message_id.clone(), letter.clone()));
+            self.sent
+                .lock()
+                .unwrap()
+                .push((record.message_id.clone(), letter.clone()));
             Ok(())
         }
     }

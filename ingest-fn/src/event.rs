@@ -29,11 +29,18 @@ pub enum UnknownEvent {
 
 /// Classifies and decodes an invocation payload.
 pub fn classify(payload: Value) -> Result<Event, UnknownEvent> {
-    let is_sqs = payload.get("Records").and_then(Value::as_array).is_some_and(|records| {
-        records.iter().all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
-    });
+    let is_sqs = payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .is_some_and(|records| {
+            records
+                .iter()
+                .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        });
     if is_sqs {
-        return serde_json::from_value(payload).map(Event::Sqs).map_err(|e| UnknownEvent::Malformed("SQS", e));
+        return serde_json::from_value(payload)
+            .map(Event::Sqs)
+            .map_err(|e| UnknownEvent::Malformed("SQS", e));
     }
     let is_http = payload.get("version").and_then(Value::as_str) == Some("2.0")
         && payload.pointer("/requestContext/http").is_some();
@@ -53,7 +60,8 @@ mod tests {
 
     #[test]
     fn shapes_are_told_apart() {
-        let sqs = json!({ "Records": [{ "messageId": "m1", "eventSource": "aws:sqs", "body": "{}" }] });
+        let sqs =
+            json!({ "Records": [{ "messageId": "m1", "eventSource": "aws:sqs", "body": "{}" }] });
         assert!(matches!(classify(sqs), Ok(Event::Sqs(e)) if e.records.len() == 1));
         let http = json!({
             "version": "2.0", "routeKey": "POST /orders", "rawPath": "/orders",
@@ -61,8 +69,17 @@ mod tests {
             "headers": {}, "isBase64Encoded": false
         });
         assert!(matches!(classify(http), Ok(Event::Http(_))));
-        for other in [json!({}), json!([]), json!("x"), json!({ "Records": [{ "eventSource": "aws:s3" }] }), json!({ "version": "1.0", "requestContext": { "http": {} } })] {
-            assert!(matches!(classify(other.clone()), Err(UnknownEvent::Shape)), "{other}");
+        for other in [
+            json!({}),
+            json!([]),
+            json!("x"),
+            json!({ "Records": [{ "eventSource": "aws:s3" }] }),
+            json!({ "version": "1.0", "requestContext": { "http": {} } }),
+        ] {
+            assert!(
+                matches!(classify(other.clone()), Err(UnknownEvent::Shape)),
+                "{other}"
+            );
         }
     }
 }

@@ -23,11 +23,17 @@ use crate::starter::OrderStarter;
 pub const ORDERS_PATH: &str = "/orders";
 
 /// Answers one HTTP API request.
-pub async fn handle(config: &IngestConfig, starter: &impl OrderStarter, request: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+pub async fn handle(
+    config: &IngestConfig,
+    starter: &impl OrderStarter,
+    request: &ApiGatewayV2httpRequest,
+) -> ApiGatewayV2httpResponse {
     let ingest_id = Ulid::new();
     match accept(config, starter, request, ingest_id).await {
         Ok(response) => response,
-        Err(problem) => problem.with("ingestId", ingest_id.to_string()).into_response(),
+        Err(problem) => problem
+            .with("ingestId", ingest_id.to_string())
+            .into_response(),
     }
 }
 
@@ -37,19 +43,36 @@ async fn accept(
     request: &ApiGatewayV2httpRequest,
     ingest_id: Ulid,
 ) -> Result<ApiGatewayV2httpResponse, Problem> {
-    let path = request.raw_path.as_deref().or(request.request_context.http.path.as_deref()).unwrap_or("/");
+    let path = request
+        .raw_path
+        .as_deref()
+        .or(request.request_context.http.path.as_deref())
+        .unwrap_or("/");
     if path != ORDERS_PATH {
-        return Err(Problem::new(ProblemKind::NotFound, format!("{path} is not served here; orders go to POST {ORDERS_PATH}")));
+        return Err(Problem::new(
+            ProblemKind::NotFound,
+            format!("{path} is not served here; orders go to POST {ORDERS_PATH}"),
+        ));
     }
     if request.request_context.http.method != Method::POST {
         let method = &request.request_context.http.method;
-        return Err(Problem::new(ProblemKind::MethodNotAllowed, format!("{method} {ORDERS_PATH} is not supported")).allow("POST"));
+        return Err(Problem::new(
+            ProblemKind::MethodNotAllowed,
+            format!("{method} {ORDERS_PATH} is not supported"),
+        )
+        .allow("POST"));
     }
     let body = body_bytes(request)?;
     if let Auth::Required(secret) = &config.auth {
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
-        auth::verify(secret, header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER), &body, auth::unix_now())
-            .map_err(|e| Problem::new(ProblemKind::Unauthorized, e.to_string()))?;
+        auth::verify(
+            secret,
+            header(TIMESTAMP_HEADER),
+            header(SIGNATURE_HEADER),
+            &body,
+            auth::unix_now(),
+        )
+        .map_err(|e| Problem::new(ProblemKind::Unauthorized, e.to_string()))?;
     }
     check_content_type(&request.headers)?;
     let accepted = |status: u16, started: shared::orders::Started, duplicate: bool| {
@@ -93,28 +116,48 @@ async fn accept(
 /// The body as bytes: API Gateway base64-encodes bodies that are not text. Too large → 413.
 fn body_bytes(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, Problem> {
     let too_large = || {
-        Problem::new(ProblemKind::PayloadTooLarge, format!("the body must be at most {MAX_BODY_BYTES} bytes"))
-            .with("limit", MAX_BODY_BYTES)
+        Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        )
+        .with("limit", MAX_BODY_BYTES)
     };
     let text = request.body.as_deref().unwrap_or_default();
     if !request.is_base64_encoded {
-        return if text.len() > MAX_BODY_BYTES { Err(too_large()) } else { Ok(text.as_bytes().to_vec()) };
+        return if text.len() > MAX_BODY_BYTES {
+            Err(too_large())
+        } else {
+            Ok(text.as_bytes().to_vec())
+        };
     }
     // Checked before decoding, so an enormous body is never decoded.
     if text.len() > MAX_BODY_BYTES.div_ceil(3) * 4 {
         return Err(too_large());
     }
-    let bytes = BASE64.decode(text).map_err(|_| Problem::new(ProblemKind::MalformedJson, "the body is not valid base64"))?;
-    if bytes.len() > MAX_BODY_BYTES { Err(too_large()) } else { Ok(bytes) }
+    let bytes = BASE64
+        .decode(text)
+        .map_err(|_| Problem::new(ProblemKind::MalformedJson, "the body is not valid base64"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        Err(too_large())
+    } else {
+        Ok(bytes)
+    }
 }
 
 /// `application/json`, optionally with `charset=utf-8` (JSON is UTF-8 by definition, RFC 8259).
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     let unsupported = |what: &str| {
-        Problem::new(ProblemKind::UnsupportedMediaType, format!("{what}; send Content-Type: application/json"))
+        Problem::new(
+            ProblemKind::UnsupportedMediaType,
+            format!("{what}; send Content-Type: application/json"),
+        )
     };
-    let Some(value) = headers.get("content-type") else { return Err(unsupported("the Content-Type header is missing")) };
-    let value = value.to_str().map_err(|_| unsupported("the Content-Type header is not ASCII"))?;
+    let Some(value) = headers.get("content-type") else {
+        return Err(unsupported("the Content-Type header is missing"));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unsupported("the Content-Type header is not ASCII"))?;
     let mut parts = value.split(';').map(str::trim);
     let essence = parts.next().unwrap_or_default();
     if !essence.eq_ignore_ascii_case("application/json") {
@@ -124,7 +167,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
         let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
         let value = value.trim_matches('"');
         if !(name.trim().eq_ignore_ascii_case("charset") && value.eq_ignore_ascii_case("utf-8")) {
-            return Err(unsupported(&format!("the parameter {parameter:?} is not supported")));
+            return Err(unsupported(&format!(
+                "the parameter {parameter:?} is not supported"
+            )));
         }
     }
     Ok(())
@@ -148,8 +193,17 @@ mod tests {
         IngestConfig::with_secret(secret())
     }
 
-    fn event(method: &str, path: &str, headers: &[(&str, String)], body: &str, base64: bool) -> ApiGatewayV2httpRequest {
-        let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone().into())).collect();
+    fn event(
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &str,
+        base64: bool,
+    ) -> ApiGatewayV2httpRequest {
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone().into()))
+            .collect();
         serde_json::from_value(json!({
             "version": "2.0",
             "routeKey": format!("{method} {path}"),
@@ -179,7 +233,11 @@ mod tests {
 
     fn problem_type(response: &ApiGatewayV2httpResponse) -> String {
         assert_eq!(response.headers["content-type"], "application/problem+json");
-        json_body(response)["type"].as_str().unwrap().trim_start_matches(crate::problem::PROBLEM_BASE).to_owned()
+        json_body(response)["type"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(crate::problem::PROBLEM_BASE)
+            .to_owned()
     }
 
     #[tokio::test]
@@ -189,17 +247,39 @@ mod tests {
         let first = handle(&config(), &starter, &post(&body)).await;
         assert_eq!(first.status_code, 202);
         let first = json_body(&first);
-        assert_eq!((first["workflowId"].as_str(), first["duplicate"].as_bool()), (Some("order-A-1"), Some(false)));
+        assert_eq!(
+            (first["workflowId"].as_str(), first["duplicate"].as_bool()),
+            (Some("order-A-1"), Some(false))
+        );
         assert!(first["ingestId"].as_str().unwrap().parse::<Ulid>().is_ok());
         assert!(!first["runId"].as_str().unwrap().is_empty());
 
         // Same order, other key order and spacing: still the same order.
         let same: Value = serde_json::from_str(&body).unwrap();
-        let again = handle(&config(), &starter, &post(&serde_json::to_string_pretty(&same).unwrap())).await;
+        let again = handle(
+            &config(),
+            &starter,
+            &post(&serde_json::to_string_pretty(&same).unwrap()),
+        )
+        .await;
         assert_eq!(again.status_code, 200);
         let again = json_body(&again);
-        assert_eq!((again["workflowId"].clone(), again["runId"].clone(), again["duplicate"].as_bool()), (first["workflowId"].clone(), first["runId"].clone(), Some(true)));
-        assert_ne!(again["ingestId"], first["ingestId"], "each request has its own ingest ID");
+        assert_eq!(
+            (
+                again["workflowId"].clone(),
+                again["runId"].clone(),
+                again["duplicate"].as_bool()
+            ),
+            (
+                first["workflowId"].clone(),
+                first["runId"].clone(),
+                Some(true)
+            )
+        );
+        assert_ne!(
+            again["ingestId"], first["ingestId"],
+            "each request has its own ingest ID"
+        );
 
         let mut changed = same.clone();
         changed["items"][0]["quantity"] = 3.into();
@@ -221,13 +301,28 @@ mod tests {
         assert_eq!(response.status_code, 400);
         assert_eq!(problem_type(&response), "invalid-order");
         let body = json_body(&response);
-        let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert_eq!(fields, ["currency", "customer.email", "items[1].quantity"]);
-        assert!(body["errors"].as_array().unwrap().iter().all(|e| e["rule"].is_string() && e["message"].is_string()));
+        assert!(
+            body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["rule"].is_string() && e["message"].is_string())
+        );
 
         for (bad, rule) in [("{", "syntax"), ("[]", "type"), ("", "syntax")] {
             let response = handle(&config(), &starter, &post(bad)).await;
-            assert_eq!((response.status_code, problem_type(&response)), (400, "malformed-json".into()), "{bad:?}");
+            assert_eq!(
+                (response.status_code, problem_type(&response)),
+                (400, "malformed-json".into()),
+                "{bad:?}"
+            );
             assert_eq!(json_body(&response)["errors"][0]["rule"], rule, "{bad:?}");
         }
         v = serde_json::from_str(&sample_order_json("A-3")).unwrap();
@@ -246,28 +341,65 @@ mod tests {
         let stale = auth::unix_now() - auth::MAX_SKEW_SECS - 5;
         let cases = [
             vec![json_type.clone()],
-            vec![json_type.clone(), (TIMESTAMP_HEADER, auth::unix_now().to_string())],
-            vec![json_type.clone(), (TIMESTAMP_HEADER, auth::unix_now().to_string()), (SIGNATURE_HEADER, "v1=00".into())],
-            vec![json_type.clone(), (TIMESTAMP_HEADER, stale.to_string()), (SIGNATURE_HEADER, auth::sign(&secret(), stale, body.as_bytes()))],
+            vec![
+                json_type.clone(),
+                (TIMESTAMP_HEADER, auth::unix_now().to_string()),
+            ],
+            vec![
+                json_type.clone(),
+                (TIMESTAMP_HEADER, auth::unix_now().to_string()),
+                (SIGNATURE_HEADER, "v1=00".into()),
+            ],
+            vec![
+                json_type.clone(),
+                (TIMESTAMP_HEADER, stale.to_string()),
+                (
+                    SIGNATURE_HEADER,
+                    auth::sign(&secret(), stale, body.as_bytes()),
+                ),
+            ],
             {
                 let mut h = vec![json_type.clone()];
-                h.extend(auth::signed_headers(&Secret::new("other").unwrap(), body.as_bytes()));
+                h.extend(auth::signed_headers(
+                    &Secret::new("other").unwrap(),
+                    body.as_bytes(),
+                ));
                 h
             },
         ];
         for headers in cases {
-            let response = handle(&config(), &starter, &event("POST", ORDERS_PATH, &headers, &body, false)).await;
-            assert_eq!((response.status_code, problem_type(&response)), (401, "unauthorized".into()), "{headers:?}");
+            let response = handle(
+                &config(),
+                &starter,
+                &event("POST", ORDERS_PATH, &headers, &body, false),
+            )
+            .await;
+            assert_eq!(
+                (response.status_code, problem_type(&response)),
+                (401, "unauthorized".into()),
+                "{headers:?}"
+            );
             assert!(response.headers.contains_key("www-authenticate"));
         }
         // A signature over other bytes (the body was changed in transit):
         let mut tampered = post(&body);
         tampered.body = Some(body.replace("Berlin", "Paris"));
-        assert_eq!(handle(&config(), &starter, &tampered).await.status_code, 401);
+        assert_eq!(
+            handle(&config(), &starter, &tampered).await.status_code,
+            401
+        );
         assert_eq!(starter.count(), 0);
 
-        let open = IngestConfig { auth: Auth::Off, ..config() };
-        let unsigned = handle(&open, &starter, &event("POST", ORDERS_PATH, &[json_type], &body, false)).await;
+        let open = IngestConfig {
+            auth: Auth::Off,
+            ..config()
+        };
+        let unsigned = handle(
+            &open,
+            &starter,
+            &event("POST", ORDERS_PATH, &[json_type], &body, false),
+        )
+        .await;
         assert_eq!(unsigned.status_code, 202);
     }
 
@@ -283,25 +415,62 @@ mod tests {
             }
             request
         };
-        for bad in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json; charset=latin1"), Some("application/jsonx")] {
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/json; charset=latin1"),
+            Some("application/jsonx"),
+        ] {
             let response = handle(&config(), &starter, &with_type(bad)).await;
-            assert_eq!((response.status_code, problem_type(&response)), (415, "unsupported-media-type".into()), "{bad:?}");
+            assert_eq!(
+                (response.status_code, problem_type(&response)),
+                (415, "unsupported-media-type".into()),
+                "{bad:?}"
+            );
         }
-        let ok = handle(&config(), &starter, &with_type(Some("Application/JSON; charset=\"UTF-8\""))).await;
+        let ok = handle(
+            &config(),
+            &starter,
+            &with_type(Some("Application/JSON; charset=\"UTF-8\"")),
+        )
+        .await;
         assert_eq!(ok.status_code, 202);
 
         let huge = format!("{{\"orderId\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
         let response = handle(&config(), &starter, &post(&huge)).await;
-        assert_eq!((response.status_code, problem_type(&response)), (413, "payload-too-large".into()));
+        assert_eq!(
+            (response.status_code, problem_type(&response)),
+            (413, "payload-too-large".into())
+        );
         let mut encoded = post("");
         encoded.body = Some(BASE64.encode(vec![b' '; MAX_BODY_BYTES + 1]));
         encoded.is_base64_encoded = true;
         assert_eq!(handle(&config(), &starter, &encoded).await.status_code, 413);
 
-        let not_found = handle(&config(), &starter, &event("POST", "/orders/1", &[], "", false)).await;
-        assert_eq!((not_found.status_code, problem_type(&not_found)), (404, "not-found".into()));
-        let method = handle(&config(), &starter, &event("GET", ORDERS_PATH, &[], "", false)).await;
-        assert_eq!((method.status_code, method.headers["allow"].to_str().unwrap()), (405, "POST"));
+        let not_found = handle(
+            &config(),
+            &starter,
+            &event("POST", "/orders/1", &[], "", false),
+        )
+        .await;
+        assert_eq!(
+            (not_found.status_code, problem_type(&not_found)),
+            (404, "not-found".into())
+        );
+        let method = handle(
+            &config(),
+            &starter,
+            &event("GET", ORDERS_PATH, &[], "", false),
+        )
+        .await;
+        assert_eq!(
+            (
+                method.status_code,
+                method.headers["allow"].to_str().unwrap()
+            ),
+            (405, "POST")
+        );
     }
 
     #[tokio::test]
@@ -323,9 +492,15 @@ mod tests {
         starter.set_down(true);
         let body = sample_order_json("A-7");
         let response = handle(&config(), &starter, &post(&body)).await;
-        assert_eq!((response.status_code, problem_type(&response)), (503, "temporarily-unavailable".into()));
+        assert_eq!(
+            (response.status_code, problem_type(&response)),
+            (503, "temporarily-unavailable".into())
+        );
         assert_eq!(response.headers["retry-after"], "5");
         starter.set_down(false);
-        assert_eq!(handle(&config(), &starter, &post(&body)).await.status_code, 202);
+        assert_eq!(
+            handle(&config(), &starter, &post(&body)).await.status_code,
+            202
+        );
     }
 }

@@ -32,13 +32,21 @@ pub enum Ingested {
     Started(Started),
     Duplicate(Started),
     /// The order ID exists with different contents. Never valid either.
-    Conflict { workflow_id: String, run_id: Option<String> },
+    Conflict {
+        workflow_id: String,
+        run_id: Option<String>,
+    },
     /// Temporal could not be asked; retry later.
     Unavailable(Unavailable),
 }
 
 /// Parses `body` and starts the order. Every outcome is logged once, with `ingest_id`.
-pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, source: Source) -> Ingested {
+pub async fn ingest(
+    starter: &impl OrderStarter,
+    body: &[u8],
+    ingest_id: Ulid,
+    source: Source,
+) -> Ingested {
     let source = source.as_str();
     let order = match parse(body) {
         Ok(order) => order,
@@ -57,9 +65,15 @@ pub async fn ingest(starter: &impl OrderStarter, body: &[u8], ingest_id: Ulid, s
             tracing::info!(%ingest_id, source, order_id, workflow_id = %started.workflow_id, "duplicate order; already started");
             Ingested::Duplicate(started)
         }
-        Ok(StartOutcome::Conflict { workflow_id, run_id }) => {
+        Ok(StartOutcome::Conflict {
+            workflow_id,
+            run_id,
+        }) => {
             tracing::warn!(%ingest_id, source, order_id, %workflow_id, "order ID exists with different contents");
-            Ingested::Conflict { workflow_id, run_id }
+            Ingested::Conflict {
+                workflow_id,
+                run_id,
+            }
         }
         Err(unavailable) => {
             tracing::warn!(%ingest_id, source, order_id, error = %unavailable, "order not started: Temporal unavailable");
@@ -82,14 +96,20 @@ pub fn parse(body: &[u8]) -> Result<shared::Order, OrderRejection> {
 /// Both are refused here, before parsing; reported to `shared`'s owners to move into
 /// `parse_order` itself (`Deserializer::end`, and a map-only visitor).
 fn require_single_object(body: &[u8]) -> Result<(), OrderRejection> {
-    let malformed = |message: &str| Err(OrderRejection::Malformed { path: String::new(), message: message.to_owned() });
+    let malformed = |message: &str| {
+        Err(OrderRejection::Malformed {
+            path: String::new(),
+            message: message.to_owned(),
+        })
+    };
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {}
         Some(_) => return malformed("invalid type: an order must be a JSON object"),
         // Empty: the parser reports it (EOF).
         None => return Ok(()),
     }
-    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
+    let mut values =
+        serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
     match (values.next(), values.next()) {
         (Some(Ok(_)), Some(_)) => malformed("trailing characters after the order object"),
         // A broken first value is left to the parser, which names the field.
@@ -106,21 +126,41 @@ pub fn field_errors(rejection: &OrderRejection) -> Vec<FieldError> {
             // `?` is serde_path_to_error's "somewhere in the document" (a syntax error).
             let path = if path == "?" { "" } else { path.as_str() };
             let named = |prefix: &str| {
-                message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned)
+                message
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.split('`').next())
+                    .map(str::to_owned)
             };
-            let join = |name: String| if path.is_empty() { name } else { format!("{path}.{name}") };
+            let join = |name: String| {
+                if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                }
+            };
             let (field, rule) = if let Some(name) = named("missing field `") {
                 (join(name), "required")
             } else if let Some(name) = named("unknown field `") {
                 // serde_path_to_error may or may not end the path with the unknown key itself.
-                let field = if path == name || path.ends_with(&format!(".{name}")) { path.to_owned() } else { join(name) };
+                let field = if path == name || path.ends_with(&format!(".{name}")) {
+                    path.to_owned()
+                } else {
+                    join(name)
+                };
                 (field, "unknownField")
-            } else if message.starts_with("invalid type") || message.starts_with("invalid value") || message.starts_with("invalid length") {
+            } else if message.starts_with("invalid type")
+                || message.starts_with("invalid value")
+                || message.starts_with("invalid length")
+            {
                 (path.to_owned(), "type")
             } else {
                 (path.to_owned(), "syntax")
             };
-            vec![FieldError { field, rule: rule.to_owned(), message: message.clone() }]
+            vec![FieldError {
+                field,
+                rule: rule.to_owned(),
+                message: message.clone(),
+            }]
         }
     }
 }
@@ -155,22 +195,39 @@ mod tests {
         assert_eq!(rule(""), (String::new(), "syntax".into()));
         assert_eq!(rule("[]"), (String::new(), "type".into()));
         let sample = sample_with(|_| {});
-        assert_eq!(rule(&format!("{sample} x")), (String::new(), "syntax".into()));
-        assert_eq!(rule(&format!("{sample}{sample}")), (String::new(), "syntax".into()));
-        let positional = sample_with(|v| *v = Value::Array(v.as_object().unwrap().values().cloned().collect()));
+        assert_eq!(
+            rule(&format!("{sample} x")),
+            (String::new(), "syntax".into())
+        );
+        assert_eq!(
+            rule(&format!("{sample}{sample}")),
+            (String::new(), "syntax".into())
+        );
+        let positional =
+            sample_with(|v| *v = Value::Array(v.as_object().unwrap().values().cloned().collect()));
         assert_eq!(rule(&positional), (String::new(), "type".into()));
-        assert_eq!(rule(&sample_with(|v| v["currency"] = 5.into())), ("currency".into(), "type".into()));
-        assert_eq!(rule(&sample_with(|v| v["coupon"] = "FREE".into())), ("coupon".into(), "unknownField".into()));
+        assert_eq!(
+            rule(&sample_with(|v| v["currency"] = 5.into())),
+            ("currency".into(), "type".into())
+        );
+        assert_eq!(
+            rule(&sample_with(|v| v["coupon"] = "FREE".into())),
+            ("coupon".into(), "unknownField".into())
+        );
         assert_eq!(
             rule(&sample_with(|v| v["customer"]["vip"] = true.into())),
             ("customer.vip".into(), "unknownField".into())
         );
         assert_eq!(
-            rule(&sample_with(|v| { v["customer"].as_object_mut().unwrap().remove("email"); })),
+            rule(&sample_with(|v| {
+                v["customer"].as_object_mut().unwrap().remove("email");
+            })),
             ("customer.email".into(), "required".into())
         );
         assert_eq!(
-            rule(&sample_with(|v| { v.as_object_mut().unwrap().remove("orderId"); })),
+            rule(&sample_with(|v| {
+                v.as_object_mut().unwrap().remove("orderId");
+            })),
             ("orderId".into(), "required".into())
         );
     }

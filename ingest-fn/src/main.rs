@@ -12,9 +12,16 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init(shared::telemetry::WORKER_FILTER);
     let config = IngestConfig::from_env().await?;
-    let starter = TemporalStarter::new(Connect::FromEnv, config.task_queue.clone(), config.start_timeout);
+    let starter = TemporalStarter::new(
+        Connect::FromEnv,
+        config.task_queue.clone(),
+        config.start_timeout,
+    );
     let dead_letters = match &config.dead_letter_queue_url {
-        Some(url) => Some(SqsDeadLetters::new(ingest_fn::aws::sqs_client(None, None).await, url)),
+        Some(url) => Some(SqsDeadLetters::new(
+            ingest_fn::aws::sqs_client(None, None).await,
+            url,
+        )),
         None => None,
     };
     let function = IngestFn::new(config, starter, dead_letters);

@@ -101,7 +101,14 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), errors: Vec::new(), extensions: Map::new(), retry_after: None, allow: None }
+        Self {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            extensions: Map::new(),
+            retry_after: None,
+            allow: None,
+        }
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -148,17 +155,30 @@ impl Problem {
         }
         if self.kind == ProblemKind::Unauthorized {
             // A 401 must name the scheme it wants (RFC 9110 §15.5.2).
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"ShopFlow-Signature version="v1""#));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"ShopFlow-Signature version="v1""#),
+            );
         }
         if let Some(methods) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(methods));
         }
-        json_response(self.kind.status(), PROBLEM_CONTENT_TYPE, &self.body(), headers)
+        json_response(
+            self.kind.status(),
+            PROBLEM_CONTENT_TYPE,
+            &self.body(),
+            headers,
+        )
     }
 }
 
 /// A JSON response with `status`, `content_type` and extra `headers`.
-pub fn json_response(status: u16, content_type: &'static str, body: &Value, mut headers: HeaderMap) -> ApiGatewayV2httpResponse {
+pub fn json_response(
+    status: u16,
+    content_type: &'static str,
+    body: &Value,
+    mut headers: HeaderMap,
+) -> ApiGatewayV2httpResponse {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let mut response = ApiGatewayV2httpResponse::default();
@@ -175,7 +195,11 @@ mod tests {
 
     #[test]
     fn a_problem_is_rfc_9457_with_field_errors_and_extensions() {
-        let error = FieldError { field: "currency".into(), rule: "iso4217".into(), message: "bad".into() };
+        let error = FieldError {
+            field: "currency".into(),
+            rule: "iso4217".into(),
+            message: "bad".into(),
+        };
         let problem = Problem::new(ProblemKind::InvalidOrder, "1 field is invalid")
             .with_errors(vec![error])
             .with("ingestId", "01J");
@@ -192,10 +216,15 @@ mod tests {
 
     #[test]
     fn unavailable_carries_retry_after_and_extensions_cannot_override_members() {
-        let response = Problem::new(ProblemKind::Unavailable, "down").retry_after(5).with("status", 200).into_response();
+        let response = Problem::new(ProblemKind::Unavailable, "down")
+            .retry_after(5)
+            .with("status", 200)
+            .into_response();
         assert_eq!(response.status_code, 503);
         assert_eq!(response.headers[header::RETRY_AFTER], "5");
-        let Some(Body::Text(text)) = response.body else { panic!("text body") };
+        let Some(Body::Text(text)) = response.body else {
+            panic!("text body")
+        };
         let body: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(body["status"], 503);
     }

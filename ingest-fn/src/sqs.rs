@@ -27,9 +27,16 @@ use crate::starter::OrderStarter;
 const CONCURRENCY: usize = 10;
 
 /// Handles one batch; the answer lists the records to retry.
-pub async fn handle(starter: &impl OrderStarter, dead_letters: &impl DeadLetters, event: &SqsEvent) -> SqsBatchResponse {
+pub async fn handle(
+    starter: &impl OrderStarter,
+    dead_letters: &impl DeadLetters,
+    event: &SqsEvent,
+) -> SqsBatchResponse {
     let failed: Vec<String> = futures::stream::iter(&event.records)
-        .map(|record| async move { (!process(starter, dead_letters, record).await).then(|| record.message_id.clone().unwrap_or_default()) })
+        .map(|record| async move {
+            (!process(starter, dead_letters, record).await)
+                .then(|| record.message_id.clone().unwrap_or_default())
+        })
         .buffer_unordered(CONCURRENCY)
         .filter_map(|failed| async move { failed })
         .collect()
@@ -42,10 +49,18 @@ pub async fn handle(starter: &impl OrderStarter, dead_letters: &impl DeadLetters
 }
 
 /// Handles one record; `true` when it is done with (may be deleted).
-async fn process(starter: &impl OrderStarter, dead_letters: &impl DeadLetters, record: &SqsMessage) -> bool {
+async fn process(
+    starter: &impl OrderStarter,
+    dead_letters: &impl DeadLetters,
+    record: &SqsMessage,
+) -> bool {
     let ingest_id = Ulid::new();
     let body = record.body.as_deref().unwrap_or_default();
-    let letter = |rule: &'static str, reason: String| DeadLetter { rule, reason, ingest_id: ingest_id.to_string() };
+    let letter = |rule: &'static str, reason: String| DeadLetter {
+        rule,
+        reason,
+        ingest_id: ingest_id.to_string(),
+    };
     let letter = match ingest(starter, body.as_bytes(), ingest_id, Source::Sqs).await {
         Ingested::Started(_) | Ingested::Duplicate(_) => return true,
         Ingested::Unavailable(_) => return false,
@@ -54,12 +69,17 @@ async fn process(starter: &impl OrderStarter, dead_letters: &impl DeadLetters, r
                 shared::OrderRejection::Malformed { .. } => "malformed-json",
                 shared::OrderRejection::Invalid(_) => "invalid-order",
             };
-            let reason = field_errors(&rejection).iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let reason = field_errors(&rejection)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             letter(rule, reason)
         }
-        Ingested::Conflict { workflow_id, .. } => {
-            letter("order-conflict", format!("{workflow_id} was started with different order contents"))
-        }
+        Ingested::Conflict { workflow_id, .. } => letter(
+            "order-conflict",
+            format!("{workflow_id} was started with different order contents"),
+        ),
     };
     let message_id = record.message_id.as_deref().unwrap_or_default();
     match dead_letters.send(record, &letter).await {
@@ -96,7 +116,11 @@ mod tests {
     }
 
     fn failed(response: &SqsBatchResponse) -> Vec<String> {
-        let mut ids: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        let mut ids: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -105,7 +129,9 @@ mod tests {
     async fn never_valid_records_go_to_the_dlq_with_their_reason_and_the_rest_start_once() {
         let starter = FakeStarter::default();
         let dlq = FakeDeadLetters::default();
-        let mut bodies: Vec<String> = (0..8).map(|i| sample_order_json(&format!("S-{i}"))).collect();
+        let mut bodies: Vec<String> = (0..8)
+            .map(|i| sample_order_json(&format!("S-{i}")))
+            .collect();
         bodies.push("{ nope".into());
         let mut invalid: Value = serde_json::from_str(&sample_order_json("S-9")).unwrap();
         invalid["currency"] = "usd".into();
@@ -116,18 +142,32 @@ mod tests {
         let mut sent = dlq.sent.lock().unwrap().clone();
         sent.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(sent.len(), 2);
-        assert_eq!((sent[0].0.as_deref(), sent[0].1.rule), (Some("m8"), "malformed-json"));
-        assert_eq!((sent[1].0.as_deref(), sent[1].1.rule), (Some("m9"), "invalid-order"));
+        assert_eq!(
+            (sent[0].0.as_deref(), sent[0].1.rule),
+            (Some("m8"), "malformed-json")
+        );
+        assert_eq!(
+            (sent[1].0.as_deref(), sent[1].1.rule),
+            (Some("m9"), "invalid-order")
+        );
         assert!(sent[1].1.reason.contains("currency"), "{:?}", sent[1].1);
 
         // Redelivered (or sent twice): duplicates succeed without a second start; a changed
         // order under an existing ID is a conflict and is dead-lettered too.
         let mut changed: Value = serde_json::from_str(&bodies[0]).unwrap();
         changed["items"][0]["quantity"] = 9.into();
-        let response = handle(&starter, &dlq, &batch(&[bodies[0].clone(), changed.to_string()])).await;
+        let response = handle(
+            &starter,
+            &dlq,
+            &batch(&[bodies[0].clone(), changed.to_string()]),
+        )
+        .await;
         assert!(failed(&response).is_empty());
         assert_eq!(starter.count(), 8);
-        assert_eq!(dlq.sent.lock().unwrap().last().unwrap().1.rule, "order-conflict");
+        assert_eq!(
+            dlq.sent.lock().unwrap().last().unwrap().1.rule,
+            "order-conflict"
+        );
     }
 
     #[tokio::test]
@@ -135,19 +175,31 @@ mod tests {
         let starter = FakeStarter::default();
         let dlq = FakeDeadLetters::default();
         starter.set_down(true);
-        let bodies = vec![sample_order_json("T-1"), "not json".into(), sample_order_json("T-2")];
+        let bodies = vec![
+            sample_order_json("T-1"),
+            "not json".into(),
+            sample_order_json("T-2"),
+        ];
         let response = handle(&starter, &dlq, &batch(&bodies)).await;
         assert_eq!(failed(&response), ["m0", "m2"]);
-        assert_eq!(dlq.sent.lock().unwrap().len(), 1, "the invalid one is dead-lettered regardless");
+        assert_eq!(
+            dlq.sent.lock().unwrap().len(),
+            1,
+            "the invalid one is dead-lettered regardless"
+        );
 
         dlq.fail.store(true, Ordering::SeqCst);
         starter.set_down(false);
         let response = handle(&starter, &dlq, &batch(&bodies)).await;
-        assert_eq!(failed(&response), ["m1"], "not dead-lettered, so not deleted");
+        assert_eq!(
+            failed(&response),
+            ["m1"],
+            "not dead-lettered, so not deleted"
+        );
         assert_eq!(starter.count(), 2);
 
         // No DLQ configured at all: the same — fail and let the redrive policy move it.
-        let response = handle(&starter, &None::<FakeDeadLetters>, &batch(&bodies[1..2].to_vec())).await;
+        let response = handle(&starter, &None::<FakeDeadLetters>, &batch(&bodies[1..2])).await;
         assert_eq!(failed(&response), ["m0"]);
     }
 

@@ -29,7 +29,10 @@ pub enum StartOutcome {
     /// The same order was started before; this is that workflow.
     Duplicate(Started),
     /// The order ID belongs to a workflow started with different contents.
-    Conflict { workflow_id: String, run_id: Option<String> },
+    Conflict {
+        workflow_id: String,
+        run_id: Option<String>,
+    },
 }
 
 /// Temporal could not be asked; nothing is known to have started. Retrying is safe.
@@ -39,7 +42,10 @@ pub struct Unavailable(pub String);
 
 /// Starts orders.
 pub trait OrderStarter: Send + Sync + 'static {
-    fn start(&self, order: &Order) -> impl Future<Output = Result<StartOutcome, Unavailable>> + Send;
+    fn start(
+        &self,
+        order: &Order,
+    ) -> impl Future<Output = Result<StartOutcome, Unavailable>> + Send;
 }
 
 /// How the real starter gets its client.
@@ -62,7 +68,12 @@ pub struct TemporalStarter {
 impl TemporalStarter {
     /// No connection is made until the first order.
     pub fn new(connect: Connect, task_queue: impl Into<String>, timeout: Duration) -> Self {
-        Self { connect, client: OnceCell::new(), task_queue: task_queue.into(), timeout }
+        Self {
+            connect,
+            client: OnceCell::new(),
+            task_queue: task_queue.into(),
+            timeout,
+        }
     }
 
     async fn client(&self) -> Result<&Client, Unavailable> {
@@ -70,9 +81,13 @@ impl TemporalStarter {
             .get_or_try_init(|| async {
                 let connected = match &self.connect {
                     Connect::FromEnv => shared::connection::connect().await,
-                    Connect::To { address, namespace } => shared::connection::connect_to(address, namespace).await,
+                    Connect::To { address, namespace } => {
+                        shared::connection::connect_to(address, namespace).await
+                    }
                 };
-                connected.inspect(|_| tracing::info!("connected to Temporal")).map_err(|e| Unavailable(e.to_string()))
+                connected
+                    .inspect(|_| tracing::info!("connected to Temporal"))
+                    .map_err(|e| Unavailable(e.to_string()))
             })
             .await
     }
@@ -82,15 +97,22 @@ impl TemporalStarter {
         match shared::orders::start_order(client, &self.task_queue, order).await {
             Ok(started) => Ok(StartOutcome::Started(started)),
             Err(StartError::Unavailable { message, .. }) => Err(Unavailable(message)),
-            Err(StartError::AlreadyExists { workflow_id, run_id }) => {
+            Err(StartError::AlreadyExists {
+                workflow_id,
+                run_id,
+            }) => {
                 let existing = shared::orders::started_with(client, &workflow_id)
                     .await
                     .map_err(|e| Unavailable(format!("reading the existing {workflow_id}: {e}")))?;
                 Ok(match existing {
-                    Some(existing) if existing == *order => {
-                        StartOutcome::Duplicate(Started { workflow_id, run_id: run_id.unwrap_or_default() })
-                    }
-                    _ => StartOutcome::Conflict { workflow_id, run_id },
+                    Some(existing) if existing == *order => StartOutcome::Duplicate(Started {
+                        workflow_id,
+                        run_id: run_id.unwrap_or_default(),
+                    }),
+                    _ => StartOutcome::Conflict {
+                        workflow_id,
+                        run_id,
+                    },
                 })
             }
         }
@@ -104,7 +126,10 @@ impl OrderStarter for TemporalStarter {
     async fn start(&self, order: &Order) -> Result<StartOutcome, Unavailable> {
         match tokio::time::timeout(self.timeout, self.start_now(order)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(Unavailable(format!("no answer from Temporal within {:?}", self.timeout))),
+            Err(_) => Err(Unavailable(format!(
+                "no answer from Temporal within {:?}",
+                self.timeout
+            ))),
         }
     }
 }
@@ -140,7 +165,10 @@ pub(crate) mod fake {
                 return Err(Unavailable("connection refused".into()));
             }
             let workflow_id = shared::workflow_id(&order.order_id);
-            let started = Started { workflow_id: workflow_id.clone(), run_id: format!("run-{workflow_id}") };
+            let started = Started {
+                workflow_id: workflow_id.clone(),
+                run_id: format!("run-{workflow_id}"),
+            };
             let mut all = self.started.lock().unwrap();
             Ok(match all.get(order.order_id.as_str()) {
                 None => {
@@ -148,7 +176,10 @@ pub(crate) mod fake {
                     StartOutcome::Started(started)
                 }
                 Some(existing) if existing == order => StartOutcome::Duplicate(started),
-                Some(_) => StartOutcome::Conflict { workflow_id, run_id: Some(started.run_id) },
+                Some(_) => StartOutcome::Conflict {
+                    workflow_id,
+                    run_id: Some(started.run_id),
+                },
             })
         }
     }

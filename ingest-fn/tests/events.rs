@@ -20,11 +20,17 @@ fn read(name: &str) -> Vec<u8> {
 }
 
 fn order(name: &str) -> Order {
-    parse_order(&read(&format!("orders/{name}.json"))).unwrap_or_else(|e| panic!("{name} must be valid: {e}"))
+    parse_order(&read(&format!("orders/{name}.json")))
+        .unwrap_or_else(|e| panic!("{name} must be valid: {e}"))
 }
 
 /// Valid samples.
-const VALID: [&str; 4] = ["valid", "valid-duplicate", "valid-unicode", "conflict-same-id-other-items"];
+const VALID: [&str; 4] = [
+    "valid",
+    "valid-duplicate",
+    "valid-unicode",
+    "conflict-same-id-other-items",
+];
 
 /// Invalid samples with a field and rule among their errors.
 const INVALID: [(&str, &str, &str); 10] = [
@@ -42,12 +48,23 @@ const INVALID: [(&str, &str, &str); 10] = [
 
 #[test]
 fn every_sample_order_is_listed() {
-    let mut listed: Vec<&str> = VALID.iter().copied().chain(INVALID.iter().map(|(name, ..)| *name)).collect();
+    let mut listed: Vec<&str> = VALID
+        .iter()
+        .copied()
+        .chain(INVALID.iter().map(|(name, ..)| *name))
+        .collect();
     listed.sort();
     listed.dedup();
     let mut found: Vec<String> = std::fs::read_dir(events_dir().join("orders"))
         .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_owned())
+        .map(|entry| {
+            entry
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_owned()
+        })
         .collect();
     found.sort();
     assert_eq!(found, listed);
@@ -58,7 +75,11 @@ fn valid_samples_parse_and_the_duplicate_and_conflict_are_what_they_claim() {
     for name in VALID {
         order(name);
     }
-    assert_eq!(order("valid"), order("valid-duplicate"), "same order, other key order");
+    assert_eq!(
+        order("valid"),
+        order("valid-duplicate"),
+        "same order, other key order"
+    );
     let conflict = order("conflict-same-id-other-items");
     assert_eq!(conflict.order_id, order("valid").order_id);
     assert_ne!(conflict, order("valid"));
@@ -68,17 +89,25 @@ fn valid_samples_parse_and_the_duplicate_and_conflict_are_what_they_claim() {
 fn invalid_samples_are_rejected_for_the_expected_field() {
     for (name, field, rule) in INVALID {
         let errors = rejected(&read(&format!("orders/{name}.json")));
-        assert!(errors.iter().any(|e| e.field == field && e.rule == rule), "{name}: expected {field} / {rule}, got {errors:?}");
+        assert!(
+            errors.iter().any(|e| e.field == field && e.rule == rule),
+            "{name}: expected {field} / {rule}, got {errors:?}"
+        );
     }
 }
 
 /// The field errors `ingest-fn` reports for `body` (through the same path as a request).
 fn rejected(body: &[u8]) -> Vec<shared::domain::FieldError> {
     let starter = NeverStarts;
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     match runtime.block_on(ingest(&starter, body, ulid::Ulid::new(), Source::Http)) {
         Ingested::Rejected(rejection) => field_errors(&rejection),
-        other => panic!("{} was not rejected: {other:?}", String::from_utf8_lossy(body)),
+        other => panic!(
+            "{} was not rejected: {other:?}",
+            String::from_utf8_lossy(body)
+        ),
     }
 }
 
@@ -93,15 +122,26 @@ impl OrderStarter for NeverStarts {
 
 #[test]
 fn event_files_deserialize_into_the_lambda_event_types() {
-    let http: ApiGatewayV2httpRequest = serde_json::from_slice(&read("http-api-post-orders.json")).unwrap();
+    let http: ApiGatewayV2httpRequest =
+        serde_json::from_slice(&read("http-api-post-orders.json")).unwrap();
     assert_eq!(http.raw_path.as_deref(), Some("/orders"));
     let body = http.body.expect("a body");
     assert_eq!(parse_order(body.as_bytes()).unwrap(), order("valid"));
-    assert!(matches!(classify(serde_json::from_slice(&read("http-api-post-orders.json")).unwrap()), Ok(Event::Http(_))));
+    assert!(matches!(
+        classify(serde_json::from_slice(&read("http-api-post-orders.json")).unwrap()),
+        Ok(Event::Http(_))
+    ));
 
     let sqs: SqsEvent = serde_json::from_slice(&read("sqs-orders-batch.json")).unwrap();
     assert_eq!(sqs.records.len(), 3);
-    let parsed: Vec<bool> = sqs.records.iter().map(|r| parse_order(r.body.as_deref().unwrap().as_bytes()).is_ok()).collect();
+    let parsed: Vec<bool> = sqs
+        .records
+        .iter()
+        .map(|r| parse_order(r.body.as_deref().unwrap().as_bytes()).is_ok())
+        .collect();
     assert_eq!(parsed, [true, true, false]);
-    assert!(matches!(classify(serde_json::from_slice(&read("sqs-orders-batch.json")).unwrap()), Ok(Event::Sqs(_))));
+    assert!(matches!(
+        classify(serde_json::from_slice(&read("sqs-orders-batch.json")).unwrap()),
+        Ok(Event::Sqs(_))
+    ));
 }

@@ -12,9 +12,22 @@ async fn send(stack: &Stack, bodies: &[String]) {
     let entries = bodies
         .iter()
         .enumerate()
-        .map(|(i, body)| SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(body).build().unwrap())
+        .map(|(i, body)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .unwrap()
+        })
         .collect();
-    let sent = queues.client.send_message_batch().queue_url(&queues.url).set_entries(Some(entries)).send().await.expect("send batch");
+    let sent = queues
+        .client
+        .send_message_batch()
+        .queue_url(&queues.url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .expect("send batch");
     assert!(sent.failed.is_empty(), "{:?}", sent.failed);
 }
 
@@ -32,12 +45,20 @@ async fn dead_letters(stack: &Stack, n: usize) -> Vec<Message> {
 }
 
 fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
-    message.message_attributes().and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or_default()
+    message
+        .message_attributes()
+        .and_then(|a| a.get(name))
+        .and_then(|v| v.string_value())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_of_ten_with_two_bad_starts_the_eight_once_and_dead_letters_the_two_with_reasons() {
-    let stack = Stack::start(StackOptions { sqs: true, ..StackOptions::default() }).await;
+    let stack = Stack::start(StackOptions {
+        sqs: true,
+        ..StackOptions::default()
+    })
+    .await;
     let queues = stack.queues.as_ref().unwrap();
     let ids: Vec<String> = (0..8).map(|_| stack.order_id("Q")).collect();
     let mut bodies: Vec<String> = ids.iter().map(|id| stack.order_json(id)).collect();
@@ -50,19 +71,40 @@ async fn a_batch_of_ten_with_two_bad_starts_the_eight_once_and_dead_letters_the_
 
     for id in &ids {
         let workflow_id = format!("order-{id}");
-        eventually(&format!("{workflow_id} to start"), async || stack.workflow_exists(&workflow_id).await.then_some(())).await;
+        eventually(&format!("{workflow_id} to start"), async || {
+            stack.workflow_exists(&workflow_id).await.then_some(())
+        })
+        .await;
         stack.completes(&workflow_id).await;
         assert_eq!(stack.charges(id).await, 1, "{id} charged once");
     }
     let mut dead = dead_letters(&stack, 2).await;
     dead.sort_by_key(|m| attribute(m, "shopflow-reject-rule").to_owned());
-    assert_eq!(dead[0].body(), Some(invalid.to_string().as_str()), "the original body, untouched");
+    assert_eq!(
+        dead[0].body(),
+        Some(invalid.to_string().as_str()),
+        "the original body, untouched"
+    );
     assert_eq!(attribute(&dead[0], "shopflow-reject-rule"), "invalid-order");
-    assert!(attribute(&dead[0], "shopflow-reject-reason").contains("currency"), "{:?}", dead[0]);
+    assert!(
+        attribute(&dead[0], "shopflow-reject-reason").contains("currency"),
+        "{:?}",
+        dead[0]
+    );
     assert_eq!(dead[1].body(), Some(malformed.as_str()));
-    assert_eq!(attribute(&dead[1], "shopflow-reject-rule"), "malformed-json");
-    assert!(dead.iter().all(|m| !attribute(m, "shopflow-source-message-id").is_empty() && !attribute(m, "shopflow-ingest-id").is_empty()));
-    eventually("the orders queue to be empty", async || (queues.depth(&queues.url).await == 0).then_some(())).await;
+    assert_eq!(
+        attribute(&dead[1], "shopflow-reject-rule"),
+        "malformed-json"
+    );
+    assert!(
+        dead.iter()
+            .all(|m| !attribute(m, "shopflow-source-message-id").is_empty()
+                && !attribute(m, "shopflow-ingest-id").is_empty())
+    );
+    eventually("the orders queue to be empty", async || {
+        (queues.depth(&queues.url).await == 0).then_some(())
+    })
+    .await;
 
     // Sent again (a producer retry): no second workflow, nothing dead-lettered. A different
     // payload under an existing order ID is a conflict: dead-lettered with that reason.
@@ -70,9 +112,18 @@ async fn a_batch_of_ten_with_two_bad_starts_the_eight_once_and_dead_letters_the_
     conflicting["items"][0]["quantity"] = 7.into();
     send(&stack, &[bodies[0].clone(), conflicting.to_string()]).await;
     let dead = dead_letters(&stack, 1).await;
-    assert_eq!(attribute(&dead[0], "shopflow-reject-rule"), "order-conflict");
-    eventually("the orders queue to be empty again", async || (queues.depth(&queues.url).await == 0).then_some(())).await;
+    assert_eq!(
+        attribute(&dead[0], "shopflow-reject-rule"),
+        "order-conflict"
+    );
+    eventually("the orders queue to be empty again", async || {
+        (queues.depth(&queues.url).await == 0).then_some(())
+    })
+    .await;
     assert_eq!(stack.charges(&ids[0]).await, 1);
-    eventually("visibility to list exactly 8 workflows", async || (stack.workflow_count().await == 8).then_some(())).await;
+    eventually("visibility to list exactly 8 workflows", async || {
+        (stack.workflow_count().await == 8).then_some(())
+    })
+    .await;
     assert_eq!(stack.emulator.stats(support::FUNCTION).unwrap().errors, 0);
 }

@@ -16,12 +16,17 @@ use support::{Stack, StackOptions, eventually};
 
 async fn start_temporal(options: &TemporalOptions) -> TemporalDevServer {
     let options = options.clone();
-    tokio::task::spawn_blocking(move || TemporalDevServer::start(options)).await.unwrap().expect("Temporal dev server")
+    tokio::task::spawn_blocking(move || TemporalDevServer::start(options))
+        .await
+        .unwrap()
+        .expect("Temporal dev server")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
-    let dir = devstack::paths::shopflow_home().join("test-runs").join(format!("temporal-down-{}", ulid::Ulid::new()));
+    let dir = devstack::paths::shopflow_home()
+        .join("test-runs")
+        .join(format!("temporal-down-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
     let options = TemporalOptions {
         port: devstack::ports::pick_free_port().unwrap(),
@@ -29,7 +34,16 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
         ..TemporalOptions::default()
     };
     let temporal = start_temporal(&options).await;
-    let options = TemporalOptions { port: temporal.address().rsplit(':').next().unwrap().parse().unwrap(), ..options };
+    let options = TemporalOptions {
+        port: temporal
+            .address()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        ..options
+    };
     let mut stack = Stack::start(StackOptions {
         sqs: true,
         temporal: Some(temporal),
@@ -48,33 +62,72 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
     // Down. The test then holds the server's port, so that no other server started meanwhile
     // (tests run side by side) can pick the freed port and answer in Temporal's place. A
     // listener that never accepts is a Temporal that hangs: the start timeout turns it into 503s.
-    stack.worker.take().unwrap().interrupt().expect("stop local-worker");
-    stack.temporal.take().unwrap().stop().expect("stop Temporal");
-    let port_holder = std::net::TcpListener::bind(("127.0.0.1", options.port)).expect("hold the stopped server's port");
+    stack
+        .worker
+        .take()
+        .unwrap()
+        .interrupt()
+        .expect("stop local-worker");
+    stack
+        .temporal
+        .take()
+        .unwrap()
+        .stop()
+        .expect("stop Temporal");
+    let port_holder = std::net::TcpListener::bind(("127.0.0.1", options.port))
+        .expect("hold the stopped server's port");
 
     let http_ids: Vec<String> = (0..3).map(|_| stack.order_id("D")).collect();
     for id in &http_ids {
         let response = stack.post(&stack.order_json(id)).await;
         assert_eq!(response.status(), 503);
-        let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(retry_after > 0);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
     let invocations_before = stack.emulator.stats(support::FUNCTION).unwrap().invocations;
     let sqs_ids: Vec<String> = (0..5).map(|_| stack.order_id("S")).collect();
     let entries = sqs_ids
         .iter()
         .enumerate()
-        .map(|(i, id)| SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(stack.order_json(id)).build().unwrap())
+        .map(|(i, id)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(stack.order_json(id))
+                .build()
+                .unwrap()
+        })
         .collect();
-    queues.client.send_message_batch().queue_url(&queues.url).set_entries(Some(entries)).send().await.expect("send");
+    queues
+        .client
+        .send_message_batch()
+        .queue_url(&queues.url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .expect("send");
     // Delivered, failed and redelivered at least once more — and still all on the queue.
     eventually("two SQS deliveries while Temporal is down", async || {
-        (stack.emulator.stats(support::FUNCTION).unwrap().invocations >= invocations_before + 2).then_some(())
+        (stack.emulator.stats(support::FUNCTION).unwrap().invocations >= invocations_before + 2)
+            .then_some(())
     })
     .await;
-    assert_eq!(queues.depth(&queues.url).await, 5, "failed records stay on the queue");
-    assert!(queues.drain_dlq().await.is_empty(), "nothing was dead-lettered for an outage");
+    assert_eq!(
+        queues.depth(&queues.url).await,
+        5,
+        "failed records stay on the queue"
+    );
+    assert!(
+        queues.drain_dlq().await.is_empty(),
+        "nothing was dead-lettered for an outage"
+    );
 
     // Up again, same state; a new worker.
     drop(port_holder);
@@ -97,14 +150,23 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
         .await;
         assert!(status == 202 || status == 200, "{id}: {status}");
     }
-    eventually("the redelivered messages to be processed", async || (queues.depth(&queues.url).await == 0).then_some(())).await;
+    eventually("the redelivered messages to be processed", async || {
+        (queues.depth(&queues.url).await == 0).then_some(())
+    })
+    .await;
     for id in http_ids.iter().chain(&sqs_ids) {
         let outcome = stack.completes(&format!("order-{id}")).await;
-        assert!(matches!(outcome, shared::OrderOutcome::Completed { .. }), "{id}: {outcome:?}");
+        assert!(
+            matches!(outcome, shared::OrderOutcome::Completed { .. }),
+            "{id}: {outcome:?}"
+        );
         assert_eq!(stack.charges(id).await, 1, "{id} charged exactly once");
     }
     assert!(queues.drain_dlq().await.is_empty());
-    eventually("visibility to list the 9 workflows", async || (stack.workflow_count().await == 9).then_some(())).await;
+    eventually("visibility to list the 9 workflows", async || {
+        (stack.workflow_count().await == 9).then_some(())
+    })
+    .await;
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -69,6 +69,12 @@ pub struct Target {
 }
 
 fn percent(raw: &str) -> Result<f64, String> {
-    let value: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number"))?;
-    if (0.0..=100.0).contains(&value) { Ok(value) } else { Err("must be between 0 and 100".into()) }
+    let value: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err("must be between 0 and 100".into())
+    }
 }

@@ -20,13 +20,22 @@ use generate::{Kind, generate};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Sign { body_file, secret, url } => print!("{}", sign::sign(&body_file, &secret, url.as_deref())?),
+        Command::Sign {
+            body_file,
+            secret,
+            url,
+        } => print!("{}", sign::sign(&body_file, &secret, url.as_deref())?),
         Command::Files { target, paths } => {
             let bodies = read_bodies(&paths)?;
             eprintln!("{} files", bodies.len());
             push(&target, &bodies).await?;
         }
-        Command::Generate { target, count, invalid_percent, duplicate_percent } => {
+        Command::Generate {
+            target,
+            count,
+            invalid_percent,
+            duplicate_percent,
+        } => {
             let prefix = format!("gen-{}", ulid::Ulid::new().to_string().to_lowercase());
             let messages = generate(&prefix, count, invalid_percent, duplicate_percent);
             let of = |kind| messages.iter().filter(|(k, _)| *k == kind).count();
@@ -44,10 +53,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn push(target: &Target, bodies: &[String]) -> anyhow::Result<()> {
-    let client = ingest_fn::aws::sqs_client(target.endpoint.as_deref(), target.region.as_deref()).await;
+    let client =
+        ingest_fn::aws::sqs_client(target.endpoint.as_deref(), target.region.as_deref()).await;
     let url = send::queue_url(&client, &target.queue).await?;
     let progress = ProgressBar::new(bodies.len() as u64);
-    let report = send::send_all(&client, &url, bodies, usize::from(target.concurrency), &progress).await;
+    let report = send::send_all(
+        &client,
+        &url,
+        bodies,
+        usize::from(target.concurrency),
+        &progress,
+    )
+    .await;
     println!(
         "sent {} of {} messages to {url} in {:.2} s: {:.0} msg/s",
         report.sent,
@@ -81,5 +98,8 @@ fn read_bodies(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
         }
     }
     // SQS takes any text; the samples' invalid bodies (not JSON, not UTF-8 safe) go as they are.
-    files.iter().map(|f| std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))).collect()
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display())))
+        .collect()
 }

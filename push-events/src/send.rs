@@ -36,19 +36,37 @@ pub async fn queue_url(client: &Client, queue: &str) -> anyhow::Result<String> {
         .queue_name(queue)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("looking up queue {queue:?}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
-    answer.queue_url.ok_or_else(|| anyhow::anyhow!("no URL for queue {queue:?}"))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "looking up queue {queue:?}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            )
+        })?;
+    answer
+        .queue_url
+        .ok_or_else(|| anyhow::anyhow!("no URL for queue {queue:?}"))
 }
 
 /// Sends every body, `concurrency` batches at a time.
-pub async fn send_all(client: &Client, queue_url: &str, bodies: &[String], concurrency: usize, progress: &ProgressBar) -> Report {
+pub async fn send_all(
+    client: &Client,
+    queue_url: &str,
+    bodies: &[String],
+    concurrency: usize,
+    progress: &ProgressBar,
+) -> Report {
     progress.set_length(bodies.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} messages ({per_sec}, eta {eta})")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} messages ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
     );
     let started = Instant::now();
-    let batches = bodies.chunks(BATCH).enumerate().map(|(n, chunk)| (n * BATCH, chunk));
+    let batches = bodies
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(n, chunk)| (n * BATCH, chunk));
     let results: Vec<(usize, Vec<(usize, String)>)> = futures::stream::iter(batches)
         .map(|(first, chunk)| async move {
             let failed = send_batch(client, queue_url, first, chunk).await;
@@ -59,7 +77,10 @@ pub async fn send_all(client: &Client, queue_url: &str, bodies: &[String], concu
         .collect()
         .await;
     progress.finish();
-    let mut report = Report { elapsed: started.elapsed(), ..Report::default() };
+    let mut report = Report {
+        elapsed: started.elapsed(),
+        ..Report::default()
+    };
     for (sent, failed) in results {
         report.sent += sent;
         report.failed.extend(failed);
@@ -69,17 +90,37 @@ pub async fn send_all(client: &Client, queue_url: &str, bodies: &[String], concu
 }
 
 /// One `SendMessageBatch`; returns the entries that failed (all of them if the call failed).
-async fn send_batch(client: &Client, queue_url: &str, first: usize, chunk: &[String]) -> Vec<(usize, String)> {
+async fn send_batch(
+    client: &Client,
+    queue_url: &str,
+    first: usize,
+    chunk: &[String],
+) -> Vec<(usize, String)> {
     let entries: Result<Vec<_>, _> = chunk
         .iter()
         .enumerate()
-        .map(|(i, body)| SendMessageBatchRequestEntry::builder().id((first + i).to_string()).message_body(body).build())
+        .map(|(i, body)| {
+            SendMessageBatchRequestEntry::builder()
+                .id((first + i).to_string())
+                .message_body(body)
+                .build()
+        })
         .collect();
     let entries = match entries {
         Ok(entries) => entries,
-        Err(e) => return (first..first + chunk.len()).map(|i| (i, e.to_string())).collect(),
+        Err(e) => {
+            return (first..first + chunk.len())
+                .map(|i| (i, e.to_string()))
+                .collect();
+        }
     };
-    match client.send_message_batch().queue_url(queue_url).set_entries(Some(entries)).send().await {
+    match client
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
         Ok(answer) => answer
             .failed
             .into_iter()
@@ -87,7 +128,9 @@ async fn send_batch(client: &Client, queue_url: &str, first: usize, chunk: &[Str
             .collect(),
         Err(e) => {
             let reason = aws_sdk_sqs::error::DisplayErrorContext(&e).to_string();
-            (first..first + chunk.len()).map(|i| (i, reason.clone())).collect()
+            (first..first + chunk.len())
+                .map(|i| (i, reason.clone()))
+                .collect()
         }
     }
 }

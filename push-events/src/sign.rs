@@ -9,12 +9,19 @@ use ingest_fn::auth::{Secret, signed_headers};
 /// The header lines, or a complete `curl` command when `url` is given.
 pub fn sign(body_file: &Path, secret: &str, url: Option<&str>) -> anyhow::Result<String> {
     let secret = Secret::new(secret).ok_or_else(|| anyhow::anyhow!("the secret is blank"))?;
-    let body = std::fs::read(body_file).map_err(|e| anyhow::anyhow!("reading {}: {e}", body_file.display()))?;
+    let body = std::fs::read(body_file)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", body_file.display()))?;
     let headers = signed_headers(&secret, &body);
     Ok(match url {
-        None => headers.iter().map(|(name, value)| format!("{name}: {value}\n")).collect(),
+        None => headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\n"))
+            .collect(),
         Some(url) => {
-            let mut command = format!("curl -i -X POST {}/orders -H 'content-type: application/json'", url.trim_end_matches('/'));
+            let mut command = format!(
+                "curl -i -X POST {}/orders -H 'content-type: application/json'",
+                url.trim_end_matches('/')
+            );
             for (name, value) in &headers {
                 command.push_str(&format!(" -H '{name}: {value}'"));
             }
@@ -32,15 +39,33 @@ mod tests {
 
     #[test]
     fn the_printed_headers_verify_against_the_file() {
-        let file = std::env::temp_dir().join(format!("push-events-sign-{}.json", std::process::id()));
+        let file =
+            std::env::temp_dir().join(format!("push-events-sign-{}.json", std::process::id()));
         std::fs::write(&file, "{\"orderId\":\"A-1\"}\n").unwrap();
         let out = sign(&file, "k", None).unwrap();
-        let header = |name: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).map(str::to_owned);
+        let header = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .map(str::to_owned)
+        };
         let secret = Secret::new("k").unwrap();
         let body = std::fs::read(&file).unwrap();
-        assert_eq!(verify(&secret, header(TIMESTAMP_HEADER).as_deref(), header(SIGNATURE_HEADER).as_deref(), &body, unix_now()), Ok(()));
+        assert_eq!(
+            verify(
+                &secret,
+                header(TIMESTAMP_HEADER).as_deref(),
+                header(SIGNATURE_HEADER).as_deref(),
+                &body,
+                unix_now()
+            ),
+            Ok(())
+        );
         let curl = sign(&file, "k", Some("http://127.0.0.1:9000/")).unwrap();
-        assert!(curl.starts_with("curl -i -X POST http://127.0.0.1:9000/orders") && curl.contains("--data-binary @"), "{curl}");
+        assert!(
+            curl.starts_with("curl -i -X POST http://127.0.0.1:9000/orders")
+                && curl.contains("--data-binary @"),
+            "{curl}"
+        );
         assert!(sign(&file, " ", None).is_err());
         std::fs::remove_file(file).unwrap();
     }

@@ -5,7 +5,14 @@ use std::process::Command;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 async fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
-    client.create_queue().queue_name(name).send().await.expect("create queue").queue_url.unwrap()
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap()
 }
 
 async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
@@ -16,7 +23,12 @@ async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
         .send()
         .await
         .expect("queue attributes");
-    answer.attributes.unwrap_or_default().values().map(|v| v.parse::<u64>().unwrap_or(0)).sum()
+    answer
+        .attributes
+        .unwrap_or_default()
+        .values()
+        .map(|v| v.parse::<u64>().unwrap_or(0))
+        .sum()
 }
 
 fn push_events(endpoint: &str, args: &[&str]) -> std::process::Output {
@@ -31,30 +43,66 @@ fn push_events(endpoint: &str, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn generated_orders_and_sample_files_reach_the_queue() {
-    let localstack = tokio::task::spawn_blocking(devstack::localstack_for_tests).await.unwrap().expect("LocalStack");
+    let localstack = tokio::task::spawn_blocking(devstack::localstack_for_tests)
+        .await
+        .unwrap()
+        .expect("LocalStack");
     let endpoint = localstack.endpoint();
     let client = ingest_fn::aws::sqs_client(Some(&endpoint), None).await;
     let name = format!("push-{}", ulid::Ulid::new().to_string().to_lowercase());
     let url = queue(&client, &name).await;
 
     // By name, with a mix: 1000 messages, every one on the queue.
-    let out = push_events(&endpoint, &["generate", "--queue", &name, "-n", "1000", "--invalid-percent", "10", "--duplicate-percent", "5"]);
+    let out = push_events(
+        &endpoint,
+        &[
+            "generate",
+            "--queue",
+            &name,
+            "-n",
+            "1000",
+            "--invalid-percent",
+            "10",
+            "--duplicate-percent",
+            "5",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("sent 1000 of 1000 messages"), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("850 valid, 100 invalid, 50 duplicates"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("850 valid, 100 invalid, 50 duplicates"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("{stdout}");
     assert_eq!(depth(&client, &url).await, 1000);
 
     // By URL, the sample files.
-    let samples = std::fs::read_dir(devstack::workspace_root().join("events/orders")).unwrap().count();
+    let samples = std::fs::read_dir(devstack::workspace_root().join("events/orders"))
+        .unwrap()
+        .count();
     let events = devstack::workspace_root().join("events/orders");
-    let out = push_events(&endpoint, &["files", "--queue", &url, events.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = push_events(
+        &endpoint,
+        &["files", "--queue", &url, events.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(depth(&client, &url).await, 1000 + samples as u64);
 
     // A queue that does not exist is a clear error, not a hang.
-    let out = push_events(&endpoint, &["generate", "--queue", "no-such-queue", "-n", "1"]);
+    let out = push_events(
+        &endpoint,
+        &["generate", "--queue", "no-such-queue", "-n", "1"],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-queue"));
     let _ = client.delete_queue().queue_url(&url).send().await;

@@ -14,7 +14,9 @@ use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
 use devstack::temporal::TemporalDevServer;
 use ingest_fn::auth::{Secret, signed_headers};
-use lambda_emulator::{EmulatorConfig, FunctionConfig, HttpRoute, Listen, RunningEmulator, SqsSource};
+use lambda_emulator::{
+    EmulatorConfig, FunctionConfig, HttpRoute, Listen, RunningEmulator, SqsSource,
+};
 use serde_json::Value;
 use temporalio_client::errors::WorkflowInteractionError;
 use temporalio_client::{Client, WorkflowCountOptions, WorkflowDescribeOptions};
@@ -40,7 +42,14 @@ pub struct StackOptions {
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { sqs: false, temporal: None, start_timeout_ms: 5000, visibility_timeout_secs: 2, reserved_concurrency: None, shop: true }
+        Self {
+            sqs: false,
+            temporal: None,
+            start_timeout_ms: 5000,
+            visibility_timeout_secs: 2,
+            reserved_concurrency: None,
+            shop: true,
+        }
     }
 }
 
@@ -71,34 +80,60 @@ impl Stack {
     pub async fn start(options: StackOptions) -> Stack {
         let temporal = match options.temporal {
             Some(server) => server,
-            None => tokio::task::spawn_blocking(devstack::temporal_for_tests).await.unwrap().expect("Temporal dev server"),
+            None => tokio::task::spawn_blocking(devstack::temporal_for_tests)
+                .await
+                .unwrap()
+                .expect("Temporal dev server"),
         };
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
-        let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
-        let shop = options.shop.then(|| Storefront::start(&dir, &[]).expect("storefront"));
-        let shop_url = shop.as_ref().map_or("http://127.0.0.1:9", |s| s.url()).to_owned();
-        let setup = WorkerSetup::isolated(&temporal.address(), &run_id, shared::BUILD_ID, &shop_url);
-        let worker = options.shop.then(|| LocalWorker::start_current(&setup).expect("local-worker"));
-        let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await.expect("Temporal client");
+        let dir = devstack::paths::shopflow_home()
+            .join("test-runs")
+            .join(&run_id);
+        let shop = options
+            .shop
+            .then(|| Storefront::start(&dir, &[]).expect("storefront"));
+        let shop_url = shop
+            .as_ref()
+            .map_or("http://127.0.0.1:9", |s| s.url())
+            .to_owned();
+        let setup =
+            WorkerSetup::isolated(&temporal.address(), &run_id, shared::BUILD_ID, &shop_url);
+        let worker = options
+            .shop
+            .then(|| LocalWorker::start_current(&setup).expect("local-worker"));
+        let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace)
+            .await
+            .expect("Temporal client");
         let secret = Secret::new(format!("test-secret-{run_id}")).unwrap();
 
         let mut function = FunctionConfig::new(FUNCTION, env!("CARGO_BIN_EXE_ingest-fn"));
         function.timeout = Duration::from_secs(30);
         function.reserved_concurrency = options.reserved_concurrency;
-        function.http_routes = vec![HttpRoute { method: "POST".into(), path: "/orders".into() }];
+        function.http_routes = vec![HttpRoute {
+            method: "POST".into(),
+            path: "/orders".into(),
+        }];
         let workspace = devstack::workspace_root();
         let environment = [
-            ("TEMPORAL_CONFIG_FILE", workspace.join("temporal.toml").display().to_string()),
+            (
+                "TEMPORAL_CONFIG_FILE",
+                workspace.join("temporal.toml").display().to_string(),
+            ),
             ("TEMPORAL_ADDRESS", setup.temporal_address.clone()),
             ("TEMPORAL_NAMESPACE", setup.namespace.clone()),
             ("TEMPORAL_TASK_QUEUE", setup.task_queue.clone()),
             ("SHOPFLOW_INGEST_SECRET", format!("test-secret-{run_id}")),
-            ("SHOPFLOW_INGEST_START_TIMEOUT_MS", options.start_timeout_ms.to_string()),
+            (
+                "SHOPFLOW_INGEST_START_TIMEOUT_MS",
+                options.start_timeout_ms.to_string(),
+            ),
             ("SHOPFLOW_LOG_FORMAT", "json".into()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ];
-        function.environment.extend(environment.map(|(k, v)| (k.to_owned(), v)));
+        function
+            .environment
+            .extend(environment.map(|(k, v)| (k.to_owned(), v)));
 
         let mut config = EmulatorConfig {
             sqs_wait_time: Duration::from_secs(1),
@@ -108,8 +143,12 @@ impl Stack {
         let queues = if options.sqs {
             let queues = create_queues(&run_id, options.visibility_timeout_secs).await;
             config.sqs_endpoint = Some(queues._localstack.endpoint());
-            function.environment.insert("AWS_ENDPOINT_URL_SQS".into(), queues._localstack.endpoint());
-            function.environment.insert("SHOPFLOW_INGEST_DLQ_URL".into(), queues.dlq_url.clone());
+            function
+                .environment
+                .insert("AWS_ENDPOINT_URL_SQS".into(), queues._localstack.endpoint());
+            function
+                .environment
+                .insert("SHOPFLOW_INGEST_DLQ_URL".into(), queues.dlq_url.clone());
             let mut source = SqsSource::new(&queues.name);
             source.report_batch_item_failures = true;
             source.maximum_batching_window = Duration::from_secs(1);
@@ -118,7 +157,9 @@ impl Stack {
         } else {
             None
         };
-        let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral()).await.expect("emulator");
+        let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral())
+            .await
+            .expect("emulator");
         Stack {
             temporal: Some(temporal),
             shop,
@@ -155,7 +196,11 @@ impl Stack {
 
     /// A correctly signed `POST /orders`.
     pub async fn post(&self, body: &str) -> reqwest::Response {
-        let mut request = self.http.post(self.orders_url()).header("content-type", "application/json").body(body.to_owned());
+        let mut request = self
+            .http
+            .post(self.orders_url())
+            .header("content-type", "application/json")
+            .body(body.to_owned());
         for (name, value) in signed_headers(&self.secret, body.as_bytes()) {
             request = request.header(name, value);
         }
@@ -164,7 +209,10 @@ impl Stack {
 
     /// Whether a workflow with this ID exists (strongly consistent: a describe).
     pub async fn workflow_exists(&self, workflow_id: &str) -> bool {
-        match shared::orders::handle(&self.client, workflow_id).describe(WorkflowDescribeOptions::default()).await {
+        match shared::orders::handle(&self.client, workflow_id)
+            .describe(WorkflowDescribeOptions::default())
+            .await
+        {
             Ok(_) => true,
             Err(WorkflowInteractionError::NotFound(_)) => false,
             Err(other) => panic!("describing {workflow_id}: {other}"),
@@ -174,22 +222,44 @@ impl Stack {
     /// Workflows on this run's task queue, per the visibility store (eventually consistent).
     pub async fn workflow_count(&self) -> usize {
         let query = format!("TaskQueue = '{}'", self.setup.task_queue);
-        self.client.count_workflows(query, WorkflowCountOptions::default()).await.expect("count workflows").count()
+        self.client
+            .count_workflows(query, WorkflowCountOptions::default())
+            .await
+            .expect("count workflows")
+            .count()
     }
 
     /// Waits for an order's outcome (bounded).
     pub async fn completes(&self, workflow_id: &str) -> shared::OrderOutcome {
-        tokio::time::timeout(Duration::from_secs(90), shared::orders::outcome(&self.client, workflow_id))
-            .await
-            .unwrap_or_else(|_| panic!("{workflow_id} did not finish within 90 s"))
-            .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
+        tokio::time::timeout(
+            Duration::from_secs(90),
+            shared::orders::outcome(&self.client, workflow_id),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{workflow_id} did not finish within 90 s"))
+        .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
     }
 
     /// How many charges the shop recorded for an order: the real effect that must happen once.
     pub async fn charges(&self, order_id: &str) -> usize {
         let url = format!("{}/ledger?orderId={order_id}", self.setup.shop_url);
-        let ledger: Value = self.http.get(url).send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
-        ledger["effects"].as_array().unwrap().iter().filter(|e| e["kind"] == "charge").count()
+        let ledger: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ledger["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "charge")
+            .count()
     }
 }
 
@@ -202,23 +272,44 @@ impl Drop for Stack {
 }
 
 async fn create_queues(run_id: &str, visibility_timeout_secs: u32) -> Queues {
-    let localstack = tokio::task::spawn_blocking(devstack::localstack_for_tests).await.unwrap().expect("LocalStack");
+    let localstack = tokio::task::spawn_blocking(devstack::localstack_for_tests)
+        .await
+        .unwrap()
+        .expect("LocalStack");
     let client = ingest_fn::aws::sqs_client(Some(&localstack.endpoint()), Some("us-east-1")).await;
     let dlq_name = format!("orders-dlq-{run_id}");
-    let dlq_url = client.create_queue().queue_name(&dlq_name).send().await.expect("create DLQ").queue_url.unwrap();
-    let redrive = format!(r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{dlq_name}","maxReceiveCount":"1000"}}"#);
+    let dlq_url = client
+        .create_queue()
+        .queue_name(&dlq_name)
+        .send()
+        .await
+        .expect("create DLQ")
+        .queue_url
+        .unwrap();
+    let redrive = format!(
+        r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{dlq_name}","maxReceiveCount":"1000"}}"#
+    );
     let name = format!("orders-{run_id}");
     let url = client
         .create_queue()
         .queue_name(&name)
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility_timeout_secs.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_secs.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await
         .expect("create queue")
         .queue_url
         .unwrap();
-    Queues { _localstack: localstack, client, url, name, dlq_url }
+    Queues {
+        _localstack: localstack,
+        client,
+        url,
+        name,
+        dlq_url,
+    }
 }
 
 impl Queues {
@@ -233,7 +324,12 @@ impl Queues {
             .send()
             .await
             .expect("queue attributes");
-        answer.attributes.unwrap_or_default().values().map(|v| v.parse::<u64>().unwrap_or(0)).sum()
+        answer
+            .attributes
+            .unwrap_or_default()
+            .values()
+            .map(|v| v.parse::<u64>().unwrap_or(0))
+            .sum()
     }
 
     /// Takes everything off the DLQ (with message attributes).
@@ -254,7 +350,13 @@ impl Queues {
                 return all;
             }
             for message in &messages {
-                self.client.delete_message().queue_url(&self.dlq_url).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
+                self.client
+                    .delete_message()
+                    .queue_url(&self.dlq_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
             }
             all.extend(messages);
         }
@@ -268,7 +370,10 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < give_up, "gave up waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "gave up waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
