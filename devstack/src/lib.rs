@@ -27,7 +27,9 @@ pub mod venv;
 use std::path::PathBuf;
 
 pub use anyhow::Result;
-pub use deployment::{create_deployment_version, set_current_version};
+pub use deployment::{
+    create_deployment_version, register_lambda_version, set_current_version, wait_for_task_queue,
+};
 pub use localstack::{
     ENV_SQS_ENDPOINT, LocalStack, LocalStackOptions, ensure_localstack, localstack_for_tests,
 };

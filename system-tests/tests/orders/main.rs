@@ -1,6 +1,7 @@
 //! End-to-end tests of OrderWorkflow with the real Temporal dev server, the real storefront and
 //! the real local-worker binary. One test binary (`orders`) so the modules share one build.
 
+#[path = "../support/app.rs"]
 mod helpers;
 
 mod compensation;

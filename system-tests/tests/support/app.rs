@@ -3,7 +3,13 @@
 //! other's tasks or flip each other's current version), and a Temporal client.
 //!
 //! The Temporal dev server is the one `cargo xtask test` started (`SHOPFLOW_TEMPORAL_ADDRESS`),
-//! or a private one when the tests run on their own.
+//! or a private one when the tests run on their own — and always a private one when the test
+//! runs the Lambda worker: then the server's Worker Controller must call this test's own Lambda
+//! emulator, which serves `worker-fn` as `template.yaml` declares it (with the test's timeout and
+//! idle exit), and the deployment version carries that function as its compute config.
+
+// Shared by several test binaries; each uses a subset.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,7 +24,32 @@ use shared::orders::{StartError, Started};
 use shared::{OrderOutcome, OrderProgress};
 use temporalio_client::Client;
 
+/// What to run besides the storefront.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub local_worker: bool,
+    pub lambda: Option<LambdaOptions>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { local_worker: true, lambda: None }
+    }
+}
+
+/// The emulated `shopflow-worker` function.
+#[derive(Debug, Clone)]
+pub struct LambdaOptions {
+    pub timeout: Duration,
+    /// `SHOPFLOW_IDLE_EXIT`: e.g. `"1s"` or `"off"`.
+    pub idle_exit: &'static str,
+}
+
+/// The function name of the Lambda worker in `template.yaml`.
+pub const WORKER_FUNCTION: &str = "shopflow-worker";
+
 pub struct TestApp {
+    pub emulator: Option<lambda_emulator::RunningEmulator>,
     /// Kept alive for the test: dropping an owned server stops it.
     pub _temporal: TemporalDevServer,
     pub client: Client,
@@ -34,14 +65,31 @@ pub struct TestApp {
 impl TestApp {
     /// Storefront + local worker + client, all on a fresh task queue and deployment.
     pub async fn spawn() -> TestApp {
-        Self::try_spawn().await.expect("spawning the test app")
+        Self::spawn_with(Options::default()).await
     }
 
-    async fn try_spawn() -> Result<TestApp> {
-        let temporal = devstack::temporal::temporal_for_tests()?;
+    pub async fn spawn_with(options: Options) -> TestApp {
+        Self::try_spawn(options).await.expect("spawning the test app")
+    }
+
+    async fn try_spawn(options: Options) -> Result<TestApp> {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
         let shop = Storefront::start(&dir, &[])?;
+        let (temporal, emulator) = match &options.lambda {
+            None => (devstack::temporal::temporal_for_tests()?, None),
+            Some(lambda) => {
+                // The emulator must know the server's address and the server the emulator's.
+                let port = devstack::ports::pick_free_port()?;
+                let emulator = start_emulator(lambda, &format!("127.0.0.1:{port}"), &run_id, shop.url()).await?;
+                let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
+                    port,
+                    lambda_endpoint: Some(emulator.lambda_url()),
+                    ..Default::default()
+                })?;
+                (temporal, Some(emulator))
+            }
+        };
         let setup = WorkerSetup {
             temporal_address: temporal.address(),
             namespace: "default".to_owned(),
@@ -50,17 +98,27 @@ impl TestApp {
             build_id: shared::BUILD_ID.to_owned(),
             shop_url: shop.url().to_owned(),
         };
-        // Current before the first poll, so the first workflow is routed to this version.
-        devstack::deployment::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?;
-        let worker = LocalWorker::start(&setup)?;
+        match &emulator {
+            Some(emulator) => devstack::register_lambda_version(
+                &setup.temporal_address,
+                &setup.deployment,
+                &setup.build_id,
+                &setup.task_queue,
+                &emulator.function_arn(WORKER_FUNCTION),
+            )?,
+            // Current before the first poll, so the first workflow is routed to this version.
+            None => devstack::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?,
+        }
+        let worker = if options.local_worker { Some(LocalWorker::start(&setup)?) } else { None };
         let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await?;
         Ok(TestApp {
             _temporal: temporal,
+            emulator,
             client,
             shop_admin: ShopAdmin::new(shop.url()),
             shop_url: shop.url().to_owned(),
             shop: Some(shop),
-            worker: Some(worker),
+            worker,
             setup,
             run_id,
             dir,
@@ -161,10 +219,46 @@ impl TestApp {
     }
 }
 
+/// The emulated Lambda worker: `shopflow-worker` as `template.yaml` declares it, running the
+/// built `worker-fn`, wired to this test's Temporal server, task queue, deployment and shop.
+async fn start_emulator(lambda: &LambdaOptions, temporal_address: &str, run_id: &str, shop_url: &str) -> Result<lambda_emulator::RunningEmulator> {
+    let template = devstack::workspace_root().join("template.yaml");
+    let functions = lambda_emulator::template::load(&template, &lambda_emulator::template::TemplateOptions::new(devstack::bin_dir()))?;
+    let mut worker = functions
+        .into_iter()
+        .find(|f| f.name == WORKER_FUNCTION)
+        .ok_or_else(|| anyhow::anyhow!("template.yaml has no {WORKER_FUNCTION}"))?;
+    worker.binary = devstack::apps::built_bin("worker-fn")?;
+    worker.timeout = lambda.timeout;
+    for (k, v) in [
+        ("TEMPORAL_PROFILE", "default".to_owned()),
+        ("TEMPORAL_ADDRESS", temporal_address.to_owned()),
+        ("TEMPORAL_CONFIG_FILE", devstack::workspace_root().join("temporal.toml").display().to_string()),
+        ("TEMPORAL_TASK_QUEUE", format!("shopflow-orders-{run_id}")),
+        ("SHOPFLOW_DEPLOYMENT_NAME", format!("shopflow-test-{run_id}")),
+        ("SHOPFLOW_BUILD_ID", shared::BUILD_ID.to_owned()),
+        ("SHOPFLOW_SHOP_URL", shop_url.to_owned()),
+        ("SHOPFLOW_IDLE_EXIT", lambda.idle_exit.to_owned()),
+    ] {
+        worker.environment.insert(k.to_owned(), v);
+    }
+    let config = lambda_emulator::EmulatorConfig {
+        idle_timeout: Duration::from_secs(30),
+        log_dir: Some(devstack::paths::logs_dir()),
+        ..Default::default()
+    };
+    lambda_emulator::RunningEmulator::start(config, vec![worker], lambda_emulator::Listen::ephemeral()).await
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Workers first (they would log errors once the shop is gone), then the shop.
         drop(self.worker.take());
+        if let Some(emulator) = self.emulator.take() {
+            // Drop stops the environments' process groups too; an orderly shutdown is nicer.
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::block_in_place(|| handle.block_on(emulator.shutdown()));
+        }
         drop(self.shop.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -95,9 +95,7 @@ impl World {
         let s = self.setup.clone();
         let arn = local_function_arn(WORKER_FUNCTION);
         ui::step(&format!("Registering deployment {}:{} → {arn}", s.deployment, s.build_id), || {
-            devstack::create_deployment_version(&s.temporal_address, &s.deployment, &s.build_id, Some(&arn))?;
-            wait_for_task_queue(&self.stack.as_ref().unwrap().temporal, &s)?;
-            devstack::set_current_version(&s.temporal_address, &s.deployment, &s.build_id)
+            devstack::register_lambda_version(&s.temporal_address, &s.deployment, &s.build_id, &s.task_queue, &arn)
         })?;
         // The registration invocation idles out after a couple of seconds; the story starts
         // with no Lambda running.
@@ -145,29 +143,6 @@ fn wait_for_no_invocations(emulator_url: &str) -> Result<()> {
         }
         if Instant::now() > deadline {
             bail!("the registration invocation of {WORKER_FUNCTION} did not end");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Wait until the version lists the task queue (the invoked Lambda worker has polled).
-fn wait_for_task_queue(temporal: &devstack::TemporalDevServer, s: &WorkerSetup) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = temporal
-            .cli()
-            .args(["worker", "deployment", "describe-version", "--deployment-name", &s.deployment, "--build-id", &s.build_id])
-            .output()
-            .context("running temporal worker deployment describe-version")?;
-        if String::from_utf8_lossy(&out.stdout).contains(&s.task_queue) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "the Lambda worker never polled {} (see the emulator log under {})",
-                s.task_queue,
-                devstack::paths::logs_dir().display()
-            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -1,0 +1,124 @@
+//! `worker-fn` on the real stack: the Temporal dev server's Worker Controller invokes it through
+//! the Lambda emulator (as `template.yaml` declares it), with no local worker or after the local
+//! worker died. One test binary so the scenarios share one build.
+
+#[path = "../support/app.rs"]
+mod helpers;
+
+use std::time::{Duration, Instant};
+
+use helpers::{LambdaOptions, Options, TestApp, WORKER_FUNCTION};
+use shared::{OrderOutcome, OrderStep};
+
+fn lambda(timeout_secs: u64, idle_exit: &'static str) -> Option<LambdaOptions> {
+    Some(LambdaOptions { timeout: Duration::from_secs(timeout_secs), idle_exit })
+}
+
+fn stats(app: &TestApp) -> lambda_emulator::metrics::FunctionStats {
+    app.emulator.as_ref().unwrap().stats(WORKER_FUNCTION).expect("worker function registered")
+}
+
+/// Wait until no invocation of the worker function runs.
+async fn until_no_invocation_runs(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stats(app).concurrent_executions > 0 {
+        assert!(Instant::now() < deadline, "an invocation is still running after 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn is_lambda(identity: &str) -> bool {
+    identity.contains(":function:shopflow-worker")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_local_worker_an_order_completes_on_a_lambda_started_worker() {
+    let app = TestApp::spawn_with(Options { local_worker: false, lambda: lambda(60, "1s") }).await;
+    until_no_invocation_runs(&app).await; // the registration invocation idles out
+    let order = app.order(|_| {});
+
+    let outcome = app.run(&order).await;
+
+    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+    let identities = app.task_identities(&shared::workflow_id(&order.order_id)).await;
+    assert!(!identities.is_empty());
+    assert!(identities.iter().all(|i| is_lambda(i)), "every task ran in Lambda: {identities:?}");
+    // `<requestId>@<functionArn>`
+    let arn = app.emulator.as_ref().unwrap().function_arn(WORKER_FUNCTION);
+    assert!(identities.iter().all(|i| i.ends_with(&format!("@{arn}"))), "{identities:?}");
+    let ledger = app.ledger(&order).await;
+    assert_eq!(ledger.count("charge"), 1);
+    assert_eq!(ledger.count("ship"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_an_idle_exit_the_next_order_triggers_a_new_invocation() {
+    let app = TestApp::spawn_with(Options { local_worker: false, lambda: lambda(60, "1s") }).await;
+    until_no_invocation_runs(&app).await; // the registration invocation idles out
+
+    let first = app.order(|_| {});
+    assert!(app.run(&first).await.is_completed());
+    // The invocation ends by itself after 1 s without tasks — long before its 60 s timeout.
+    until_no_invocation_runs(&app).await;
+    let before = stats(&app).invocations;
+
+    let second = app.order(|_| {});
+    let started = Instant::now();
+    assert!(app.run(&second).await.is_completed());
+    assert!(started.elapsed() < Duration::from_secs(50), "the second order waited for a timeout");
+    assert!(stats(&app).invocations > before, "a new invocation ran the second order");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invocation_that_reaches_its_deadline_mid_activity_is_retried_and_charges_once() {
+    // 12 s timeout, no idle exit: the worker is told to stop at 5 s (12 s − 7 s buffer) and gives
+    // running activities 5 s more, so a 20 s shipment call is cut off by the deadline.
+    let app = TestApp::spawn_with(Options { local_worker: false, lambda: lambda(12, "off") }).await;
+    app.set_faults(serde_json::json!({ "latencyMs": 20000, "services": ["shipments"] })).await;
+    let order = app.order(|_| {});
+    let started = app.start(&order).await.unwrap();
+    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment).await.unwrap();
+    let first_invocations = stats(&app).invocations;
+
+    // Let the first invocation end at its deadline with the shipment in flight, then let the
+    // shop answer quickly again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats(&app).invocations == first_invocations && stats(&app).concurrent_executions > 0 {
+        assert!(Instant::now() < deadline, "the invocation did not end at its deadline");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.set_faults(serde_json::json!({})).await;
+
+    let outcome = app.outcome(&started.workflow_id).await;
+    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+    let ledger = app.ledger(&order).await;
+    assert_eq!(ledger.count("ship"), 1, "{ledger:?}");
+    assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
+    let identities = app.task_identities(&started.workflow_id).await;
+    let mut invocations: Vec<&String> = identities.iter().collect();
+    invocations.sort();
+    invocations.dedup();
+    assert!(invocations.len() >= 2, "tasks ran in more than one invocation: {identities:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_local_worker_is_sigkilled_mid_order_the_order_finishes_on_lambda() {
+    let mut app = TestApp::spawn_with(Options { local_worker: true, lambda: lambda(60, "1s") }).await;
+    until_no_invocation_runs(&app).await; // the registration invocation
+    app.set_faults(serde_json::json!({ "latencyMs": 2000, "services": ["shipments"] })).await;
+    let order = app.order(|_| {});
+    let started = app.start(&order).await.unwrap();
+    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment).await.unwrap();
+
+    app.kill_worker();
+
+    let outcome = app.outcome(&started.workflow_id).await;
+    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+    let identities = app.task_identities(&started.workflow_id).await;
+    assert!(identities.iter().any(|i| i.starts_with("local-worker@")), "{identities:?}");
+    assert!(identities.iter().any(|i| is_lambda(i)), "Lambda took over: {identities:?}");
+    let ledger = app.ledger(&order).await;
+    for kind in ["charge", "ship", "notify"] {
+        assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
+    }
+}
