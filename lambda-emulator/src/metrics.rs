@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many seconds of the per-second series are kept (one hour).
 const SERIES_LEN: usize = 3600;
 
 /// One second of the series.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Sample {
     /// Unix time (seconds) at the end of the second.
     pub t: u64,
@@ -26,7 +26,7 @@ pub struct Sample {
 }
 
 /// A snapshot of one function's counters.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FunctionStats {
     pub invocations: u64,
     pub errors: u64,

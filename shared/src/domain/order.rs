@@ -276,17 +276,37 @@ impl From<&Order> for OrderRequest {
 }
 
 /// Parse an order from JSON bytes: shape first (with the path of the first shape error), then
-/// every rule.
+/// every rule. Objects must be JSON objects — serde would also take a struct as a positional
+/// array (`"customer": ["c-1", "a@b.c"]`), which no sender means — and nothing may follow the
+/// order.
 pub fn parse_order(json: &[u8]) -> Result<Order, OrderRejection> {
-    let de = &mut serde_json::Deserializer::from_slice(json);
-    let request: OrderRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+    let malformed = |path: &str, message: String| OrderRejection::Malformed { path: path.to_owned(), message };
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
+    require_objects(&value).map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
+    let request: OrderRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        OrderRejection::Malformed {
-            path: if path == "." { String::new() } else { path },
-            message: e.into_inner().to_string(),
-        }
+        malformed(if path == "." { "" } else { &path }, e.into_inner().to_string())
     })?;
     request.parse().map_err(OrderRejection::Invalid)
+}
+
+/// The order and its nested records are objects: returns the path of the first that is not.
+fn require_objects(order: &serde_json::Value) -> Result<(), String> {
+    if !order.is_object() {
+        return Err(String::new());
+    }
+    for field in ["customer", "shippingAddress"] {
+        if order.get(field).is_some_and(|v| !v.is_object()) {
+            return Err(field.to_owned());
+        }
+    }
+    if let Some(items) = order.get("items").and_then(|i| i.as_array()) {
+        if let Some(i) = items.iter().position(|item| !item.is_object()) {
+            return Err(format!("items[{i}]"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -310,6 +330,30 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse_order(b"not json"), Err(OrderRejection::Malformed { .. })));
+    }
+
+    #[test]
+    fn positional_arrays_and_trailing_data_are_malformed() {
+        let v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        let trailing = format!("{v} x");
+        assert!(matches!(parse_order(trailing.as_bytes()), Err(OrderRejection::Malformed { .. })));
+        let mut positional = v.clone();
+        positional["customer"] = serde_json::json!(["cust-1", "a@example.com"]);
+        match parse_order(positional.to_string().as_bytes()) {
+            Err(OrderRejection::Malformed { path, .. }) => assert_eq!(path, "customer"),
+            other => panic!("{other:?}"),
+        }
+        let mut item = v.clone();
+        item["items"][1] = serde_json::json!(["MUG-CLASSIC", 1, 1400]);
+        match parse_order(item.to_string().as_bytes()) {
+            Err(OrderRejection::Malformed { path, .. }) => assert_eq!(path, "items[1]"),
+            other => panic!("{other:?}"),
+        }
+        let whole: Vec<serde_json::Value> = v.as_object().unwrap().values().cloned().collect();
+        assert!(matches!(
+            parse_order(serde_json::Value::Array(whole).to_string().as_bytes()),
+            Err(OrderRejection::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -112,67 +112,52 @@ impl OrderWorkflow {
             .iter()
             .map(|i| ItemQuantity { sku: i.sku.to_string(), quantity: i.quantity })
             .collect();
-        let fail = |step| move |error| Failure { step, error };
-
-        set_step(ctx, OrderStep::ReservingInventory);
-        let reservation = ctx
-            .execute_activity(
-                ShopActivities::reserve_inventory,
-                ReserveInventory {
-                    idempotency_key: key(Effect::Reserve),
-                    order_id: order_id.clone(),
-                    items: items.clone(),
-                },
-                activity_options(),
-            )
-            .await
-            .map_err(fail(OrderStep::ReservingInventory))?;
+        let reservation = Self::step(
+            ctx,
+            OrderStep::ReservingInventory,
+            ShopActivities::reserve_inventory,
+            ReserveInventory { idempotency_key: key(Effect::Reserve), order_id: order_id.clone(), items: items.clone() },
+        )
+        .await?;
         undo.push((
             "ReleaseInventory",
             Undo { idempotency_key: key(Effect::Release), reference: reservation.reservation_id.clone() },
         ));
-        step_done(ctx, OrderStep::ReservingInventory);
 
-        set_step(ctx, OrderStep::ChargingCustomer);
-        let charge = ctx
-            .execute_activity(
-                ShopActivities::charge_customer,
-                ChargeCustomer {
-                    idempotency_key: key(Effect::Charge),
-                    order_id: order_id.clone(),
-                    customer_id: order.customer.id.to_string(),
-                    amount_minor: order.total_minor(),
-                    currency: order.currency.to_string(),
-                },
-                activity_options(),
-            )
-            .await
-            .map_err(fail(OrderStep::ChargingCustomer))?;
+        let charge = Self::step(
+            ctx,
+            OrderStep::ChargingCustomer,
+            ShopActivities::charge_customer,
+            ChargeCustomer {
+                idempotency_key: key(Effect::Charge),
+                order_id: order_id.clone(),
+                customer_id: order.customer.id.to_string(),
+                amount_minor: order.total_minor(),
+                currency: order.currency.to_string(),
+            },
+        )
+        .await?;
         undo.push((
             "RefundCharge",
             Undo { idempotency_key: key(Effect::Refund), reference: charge.charge_id.clone() },
         ));
-        step_done(ctx, OrderStep::ChargingCustomer);
 
-        set_step(ctx, OrderStep::CreatingShipment);
-        let shipment = ctx
-            .execute_activity(
-                ShopActivities::create_shipment,
-                CreateShipment {
-                    idempotency_key: key(Effect::Ship),
-                    order_id: order_id.clone(),
-                    address: order.shipping_address.clone(),
-                    items,
-                },
-                activity_options(),
-            )
-            .await
-            .map_err(fail(OrderStep::CreatingShipment))?;
+        let shipment = Self::step(
+            ctx,
+            OrderStep::CreatingShipment,
+            ShopActivities::create_shipment,
+            CreateShipment {
+                idempotency_key: key(Effect::Ship),
+                order_id: order_id.clone(),
+                address: order.shipping_address.clone(),
+                items,
+            },
+        )
+        .await?;
         undo.push((
             "CancelShipment",
             Undo { idempotency_key: key(Effect::CancelShipment), reference: shipment.shipment_id.clone() },
         ));
-        step_done(ctx, OrderStep::CreatingShipment);
 
         set_step(ctx, OrderStep::NotifyingCustomer);
         let notification = ctx
@@ -205,6 +190,22 @@ impl OrderWorkflow {
             tracking_number: shipment.tracking_number,
             notification_id: notification.map(|n| n.notification_id),
         })
+    }
+
+    /// One forward step: mark it current, run its activity, mark it done — or fail for good.
+    async fn step<AD: temporalio_common::ActivityDefinition>(
+        ctx: &mut WorkflowContext<Self>,
+        step: OrderStep,
+        activity: AD,
+        input: impl Into<AD::Input>,
+    ) -> Result<AD::Output, Failure> {
+        set_step(ctx, step);
+        let output = ctx
+            .execute_activity(activity, input, activity_options())
+            .await
+            .map_err(|error| Failure { step, error })?;
+        step_done(ctx, step);
+        Ok(output)
     }
 
     /// Run the undos newest first. Transient failures retry forever; a permanent failure of an

@@ -14,26 +14,8 @@ pub const PRICE_PER_REQUEST: f64 = 0.20 / 1_000_000.0;
 /// $0.04048 per vCPU-hour + $0.004445 per GB-hour), the smallest that runs a worker.
 pub const ALWAYS_ON_PER_HOUR: f64 = 0.25 * 0.040_48 + 0.5 * 0.004_445;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct FunctionStats {
-    pub invocations: u64,
-    pub errors: u64,
-    pub throttles: u64,
-    pub cold_starts: u64,
-    pub concurrent_executions: u32,
-    pub concurrent_executions_max: u32,
-    pub billed_duration_ms_sum: u64,
-    pub gb_seconds: f64,
-    pub environments: u32,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
-pub struct Sample {
-    pub t: u64,
-    pub invocations_started: u64,
-    pub concurrent_executions_max: u32,
-    pub concurrent_executions: u32,
-}
+/// The emulator's own types: the JSON it serves is read back into them.
+pub use lambda_emulator::metrics::{FunctionStats, Sample};
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct FunctionMetrics {
