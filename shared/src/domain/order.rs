@@ -281,13 +281,16 @@ impl From<&Order> for OrderRequest {
 /// order.
 pub fn parse_order(json: &[u8]) -> Result<Order, OrderRejection> {
     let malformed = |path: &str, message: String| OrderRejection::Malformed { path: path.to_owned(), message };
-    let value: serde_json::Value =
-        serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
-    require_objects(&value).map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
-    let request: OrderRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+    // Straight from the bytes, so a syntax error carries its path and a duplicate key is an error.
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    let request: OrderRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         malformed(if path == "." { "" } else { &path }, e.into_inner().to_string())
     })?;
+    de.end().map_err(|e| malformed("", e.to_string()))?;
+    // serde also takes a struct as a positional array; no sender means that.
+    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
+    require_objects(&value).map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
     request.parse().map_err(OrderRejection::Invalid)
 }
 

@@ -244,12 +244,11 @@ impl Stack {
             // The version (with the Lambda compute config, if any) is current before the local
             // worker's first poll, which attaches the task queue to it: from then on, tasks that
             // wait with no poller make the Worker Controller invoke the Lambda worker.
-            devstack::create_deployment_version(
-                &worker_setup.temporal_address,
-                &worker_setup.deployment,
-                &worker_setup.build_id,
-                arn.as_deref(),
-            )?;
+            let s = &worker_setup;
+            match arn.as_deref() {
+                Some(arn) => devstack::register_lambda_version(&s.temporal_address, &s.deployment, &s.build_id, &s.task_queue, arn)?,
+                None => devstack::create_deployment_version(&s.temporal_address, &s.deployment, &s.build_id, None)?,
+            }
             LocalWorker::start_current(&worker_setup)
         })
         .await
