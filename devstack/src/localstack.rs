@@ -207,3 +207,42 @@ pub fn health(endpoint: &str) -> Option<serde_json::Value> {
         .ok()?;
     serde_json::from_str(&body).ok()
 }
+
+/// The orders queue and its dead-letter queue as `template.yaml` declares them (redrive after
+/// `max_receive_count` deliveries, 180 s visibility), created on a local SQS so the emulator's
+/// event source, `push-events` and the demo find them. Idempotent: SQS returns the existing
+/// queue's URL when the attributes match. Returns the orders queue's URL.
+pub fn create_orders_queues(endpoint: &str, max_receive_count: u32) -> Result<String> {
+    let dlq = create_queue(endpoint, "shopflow-orders-dlq", &[("MessageRetentionPeriod", "1209600".into())])?;
+    let dlq_arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", dlq.rsplit('/').next().unwrap_or_default());
+    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count.to_string() });
+    create_queue(
+        endpoint,
+        "shopflow-orders",
+        &[("VisibilityTimeout", "180".into()), ("RedrivePolicy", redrive.to_string())],
+    )
+}
+
+/// `CreateQueue` over SQS's query protocol (LocalStack accepts it unsigned); returns the URL.
+fn create_queue(endpoint: &str, name: &str, attributes: &[(&str, String)]) -> Result<String> {
+    let mut form: Vec<(String, String)> = vec![
+        ("Action".into(), "CreateQueue".into()),
+        ("Version".into(), "2012-11-05".into()),
+        ("QueueName".into(), name.into()),
+    ];
+    for (i, (key, value)) in attributes.iter().enumerate() {
+        form.push((format!("Attribute.{}.Name", i + 1), (*key).to_owned()));
+        form.push((format!("Attribute.{}.Value", i + 1), value.clone()));
+    }
+    let body = ureq::post(endpoint)
+        .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .with_context(|| format!("creating SQS queue {name} at {endpoint}"))?
+        .body_mut()
+        .read_to_string()?;
+    let url = body
+        .split("<QueueUrl>")
+        .nth(1)
+        .and_then(|rest| rest.split("</QueueUrl>").next())
+        .with_context(|| format!("no QueueUrl in the CreateQueue answer: {body}"))?;
+    Ok(url.to_owned())
+}

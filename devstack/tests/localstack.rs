@@ -135,3 +135,24 @@ fn connecting_to_nothing_fails() {
     let err = LocalStack::connect(&format!("http://127.0.0.1:{port}")).unwrap_err();
     assert!(err.to_string().contains("no LocalStack"), "{err}");
 }
+
+#[test]
+fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
+    let sqs = devstack::localstack_for_tests().unwrap();
+    let url = devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap();
+    assert!(url.ends_with("/shopflow-orders"), "{url}");
+    // Again: same queue, no error.
+    assert_eq!(devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap(), url);
+    let attrs = ureq::post(&sqs.endpoint())
+        .send_form([
+            ("Action", "GetQueueAttributes"),
+            ("Version", "2012-11-05"),
+            ("QueueUrl", url.as_str()),
+            ("AttributeName.1", "All"),
+        ])
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(attrs.contains("shopflow-orders-dlq") && attrs.contains("maxReceiveCount"), "{attrs}");
+}

@@ -172,6 +172,10 @@ fn up(args: UpArgs) -> Result<ExitCode> {
             ..LocalStackOptions::default()
         },
     )?;
+    let queue = ui::step("Creating the orders queue and its DLQ (template.yaml's)", || {
+        devstack::localstack::create_orders_queues(&stack.localstack.endpoint(), 5)
+    })?;
+    ui::note(&format!("Queue     {queue}"));
     if let Some(url) = stack.temporal.ui_url() {
         ui::note(&format!("Web UI    {url}"));
     }

@@ -47,6 +47,9 @@ impl World {
             },
             LocalStackOptions { port: ports.sqs, ..LocalStackOptions::default() },
         )?;
+        ui::step("Creating the orders queue and its DLQ", || {
+            devstack::localstack::create_orders_queues(&stack.localstack.endpoint(), 5)
+        })?;
         let address = stack.temporal.address();
         let ui_url = stack.temporal.ui_url();
         let data = devstack::paths::data_dir().join("demo");
