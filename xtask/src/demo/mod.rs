@@ -169,6 +169,9 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         in_flight.push(o);
     }
     wait_until_shipping(&client, &in_flight[0]).await?;
+    // A Lambda worker may already be polling (the controller also invokes when tasks back up),
+    // which would make the takeover look instant: say so.
+    let lambda_at_kill = report::function_metrics(&world.emulator_url(), WORKER_FUNCTION).await?.stats.concurrent_executions;
     let kill_at = SystemTime::now();
     let worker = world.worker.take().context("local worker running")?;
     worker.kill()?;
@@ -189,12 +192,25 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         timelines.insert(o.order_id.to_string(), orders::timeline(&client, o.order_id.as_str()).await?);
     }
     let takeover = takeover_latency(kill_at, in_flight.iter().map(|o| &timelines[o.order_id.as_str()]));
+    let retried = retried_after_kill(kill_at, in_flight.iter().map(|o| &timelines[o.order_id.as_str()]));
     for o in &act2 {
         print_outcome(o, &outcomes2[o.order_id.as_str()], &timelines[o.order_id.as_str()]);
     }
     match takeover {
-        Some(t) => ui::ok(&format!("takeover: first in-flight task ran on Lambda {} after the kill", ui::seconds(t))),
+        Some(t) => ui::ok(&format!(
+            "takeover: first in-flight task ran on Lambda {} after the kill ({lambda_at_kill} Lambda invocations were already running)",
+            ui::seconds(t)
+        )),
         None => ui::failed("no in-flight order moved to Lambda"),
+    }
+    if let (Some(first), Some(last)) = (retried.iter().min(), retried.iter().max()) {
+        ui::ok(&format!(
+            "{} activities cut off by the kill were retried on Lambda {}–{} after it (heartbeat timeout {})",
+            retried.len(),
+            ui::seconds(*first),
+            ui::seconds(*last),
+            ui::seconds(shared::workflow::ACTIVITY_HEARTBEAT_TIMEOUT)
+        ));
     }
     placed.extend(in_flight.into_iter().map(|order| Placed { order, act: "in-flight at kill" }));
     placed.extend(after.into_iter().map(|order| Placed { order, act: "after kill" }));
@@ -260,6 +276,8 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         })).collect::<Vec<_>>(),
         "summary": { "placed": placed.len(), "completed": completed, "compensated": compensated },
         "takeoverSeconds": takeover.map(|t| t.as_secs_f64()),
+        "lambdaInvocationsRunningAtKill": lambda_at_kill,
+        "cutOffActivityRetrySeconds": retried.iter().map(|d| d.as_secs_f64()).collect::<Vec<_>>(),
         "lambda": metrics.stats,
         "series": metrics.series,
         "cost": cost,
@@ -303,6 +321,15 @@ fn takeover_latency<'a>(kill_at: SystemTime, timelines: impl Iterator<Item = &'a
         .filter(|r| r.worker == WorkerKind::Lambda && r.at >= kill_at)
         .filter_map(|r| r.at.duration_since(kill_at).ok())
         .min()
+}
+
+/// For each activity the kill cut off: how long after the kill its retry started on Lambda.
+fn retried_after_kill<'a>(kill_at: SystemTime, timelines: impl Iterator<Item = &'a Vec<StepRun>>) -> Vec<Duration> {
+    timelines
+        .flatten()
+        .filter(|r| r.worker == WorkerKind::Lambda && r.attempt > 1 && r.step != "WorkflowTask")
+        .filter_map(|r| r.at.duration_since(kill_at).ok())
+        .collect()
 }
 
 fn print_outcome(order: &Order, outcome: &OrderOutcome, timeline: &[StepRun]) {
