@@ -82,6 +82,20 @@ pub struct WorkerSetup {
 }
 
 impl WorkerSetup {
+    /// The variables a ShopFlow worker — `local-worker` or the Lambda `worker-fn` — reads this
+    /// setup from: one list, so the two always poll the same queue as the same version.
+    pub fn worker_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TEMPORAL_CONFIG_FILE", workspace_root().join("temporal.toml").display().to_string()),
+            ("TEMPORAL_ADDRESS", self.temporal_address.clone()),
+            ("TEMPORAL_NAMESPACE", self.namespace.clone()),
+            ("TEMPORAL_TASK_QUEUE", self.task_queue.clone()),
+            ("SHOPFLOW_DEPLOYMENT_NAME", self.deployment.clone()),
+            ("SHOPFLOW_BUILD_ID", self.build_id.clone()),
+            ("SHOPFLOW_SHOP_URL", self.shop_url.clone()),
+        ]
+    }
+
     /// A setup of its own for one test or benchmark run: task queue `shopflow-orders-{run_id}` and
     /// Worker Deployment `shopflow-test-{run_id}` in the `default` namespace, so runs side by side
     /// never take each other's tasks or flip each other's current version.
@@ -107,14 +121,7 @@ impl LocalWorker {
     /// Start it and wait until it polls.
     pub fn start(setup: &WorkerSetup) -> Result<Self> {
         let mut cmd = Command::new(built_bin("local-worker")?);
-        cmd.env("TEMPORAL_CONFIG_FILE", workspace_root().join("temporal.toml"))
-            .env("TEMPORAL_ADDRESS", &setup.temporal_address)
-            .env("TEMPORAL_NAMESPACE", &setup.namespace)
-            .env("TEMPORAL_TASK_QUEUE", &setup.task_queue)
-            .env("SHOPFLOW_DEPLOYMENT_NAME", &setup.deployment)
-            .env("SHOPFLOW_BUILD_ID", &setup.build_id)
-            .env("SHOPFLOW_SHOP_URL", &setup.shop_url)
-            .env("SHOPFLOW_LOG_FORMAT", "json");
+        cmd.envs(setup.worker_env()).env("SHOPFLOW_LOG_FORMAT", "json");
         let log = logs_dir().join(format!("local-worker-{}.log", setup.task_queue));
         let mut child = ChildGuard::spawn("local-worker", cmd, &log, Duration::from_secs(20))?;
         let log_path = child.log_file().to_path_buf();

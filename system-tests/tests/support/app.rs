@@ -76,27 +76,25 @@ impl TestApp {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
         let shop = Storefront::start(&dir, &[])?;
-        let (temporal, emulator) = match &options.lambda {
-            None => (devstack::temporal::temporal_for_tests()?, None),
+        let isolated = |address: &str| WorkerSetup::isolated(address, &run_id, shared::BUILD_ID, shop.url());
+        let (temporal, emulator, setup) = match &options.lambda {
+            None => {
+                let temporal = devstack::temporal::temporal_for_tests()?;
+                let setup = isolated(&temporal.address());
+                (temporal, None, setup)
+            }
             Some(lambda) => {
                 // The emulator must know the server's address and the server the emulator's.
                 let port = devstack::ports::pick_free_port()?;
-                let emulator = start_emulator(lambda, &format!("127.0.0.1:{port}"), &run_id, shop.url()).await?;
+                let setup = isolated(&format!("127.0.0.1:{port}"));
+                let emulator = start_emulator(lambda, &setup).await?;
                 let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
                     port,
                     lambda_endpoint: Some(emulator.lambda_url()),
                     ..Default::default()
                 })?;
-                (temporal, Some(emulator))
+                (temporal, Some(emulator), setup)
             }
-        };
-        let setup = WorkerSetup {
-            temporal_address: temporal.address(),
-            namespace: "default".to_owned(),
-            task_queue: format!("shopflow-orders-{run_id}"),
-            deployment: format!("shopflow-test-{run_id}"),
-            build_id: shared::BUILD_ID.to_owned(),
-            shop_url: shop.url().to_owned(),
         };
         match &emulator {
             Some(emulator) => devstack::register_lambda_version(
@@ -221,7 +219,7 @@ impl TestApp {
 
 /// The emulated Lambda worker: `shopflow-worker` as `template.yaml` declares it, running the
 /// built `worker-fn`, wired to this test's Temporal server, task queue, deployment and shop.
-async fn start_emulator(lambda: &LambdaOptions, temporal_address: &str, run_id: &str, shop_url: &str) -> Result<lambda_emulator::RunningEmulator> {
+async fn start_emulator(lambda: &LambdaOptions, setup: &WorkerSetup) -> Result<lambda_emulator::RunningEmulator> {
     let template = devstack::workspace_root().join("template.yaml");
     let functions = lambda_emulator::template::load(&template, &lambda_emulator::template::TemplateOptions::new(devstack::bin_dir()))?;
     let mut worker = functions
@@ -230,16 +228,8 @@ async fn start_emulator(lambda: &LambdaOptions, temporal_address: &str, run_id: 
         .ok_or_else(|| anyhow::anyhow!("template.yaml has no {WORKER_FUNCTION}"))?;
     worker.binary = devstack::apps::built_bin("worker-fn")?;
     worker.timeout = lambda.timeout;
-    for (k, v) in [
-        ("TEMPORAL_PROFILE", "default".to_owned()),
-        ("TEMPORAL_ADDRESS", temporal_address.to_owned()),
-        ("TEMPORAL_CONFIG_FILE", devstack::workspace_root().join("temporal.toml").display().to_string()),
-        ("TEMPORAL_TASK_QUEUE", format!("shopflow-orders-{run_id}")),
-        ("SHOPFLOW_DEPLOYMENT_NAME", format!("shopflow-test-{run_id}")),
-        ("SHOPFLOW_BUILD_ID", shared::BUILD_ID.to_owned()),
-        ("SHOPFLOW_SHOP_URL", shop_url.to_owned()),
-        ("SHOPFLOW_IDLE_EXIT", lambda.idle_exit.to_owned()),
-    ] {
+    let extra = [("TEMPORAL_PROFILE", "default".to_owned()), ("SHOPFLOW_IDLE_EXIT", lambda.idle_exit.to_owned())];
+    for (k, v) in setup.worker_env().into_iter().chain(extra) {
         worker.environment.insert(k.to_owned(), v);
     }
     let config = lambda_emulator::EmulatorConfig {

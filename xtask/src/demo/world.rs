@@ -76,13 +76,12 @@ impl World {
                 http_port: ports.http_api,
                 sqs_endpoint: Some(stack.localstack.endpoint()),
                 idle_timeout_secs: idle_timeout.as_secs().max(1),
-                env: vec![
-                    ("TEMPORAL_ADDRESS".into(), address.clone()),
-                    ("TEMPORAL_CONFIG_FILE".into(), devstack::workspace_root().join("temporal.toml").display().to_string()),
-                    ("SHOPFLOW_SHOP_URL".into(), shop.url().to_owned()),
-                    ("SHOPFLOW_INGEST_AUTH".into(), "off".into()),
-                    ("AWS_ENDPOINT_URL_SQS".into(), stack.localstack.endpoint()),
-                ],
+                env: setup
+                    .worker_env()
+                    .into_iter()
+                    .chain([("SHOPFLOW_INGEST_AUTH", "off".to_owned()), ("AWS_ENDPOINT_URL_SQS", stack.localstack.endpoint())])
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
                 parameters: vec![("TemporalProfile".into(), "default".into())],
             })
         })?;
