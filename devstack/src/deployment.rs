@@ -119,19 +119,13 @@ pub fn wait_for_task_queue(
     }
 }
 
-/// How long the Worker Controller needs after a Lambda version was registered and made current
-/// before a new task reliably triggers an invocation. Observed (dev server 1.32, 2026-11-25): a
-/// workflow started within ~2 s of `create-version` + `set-current-version` sometimes got no
-/// invocation at all — the controller's per-version workflow received no scaling signal, and
-/// nothing re-triggered it (90 s later the workflow still had only its first task scheduled);
-/// with this pause the four Lambda-worker system tests passed in 3 of 3 parallel runs (12 of 12
-/// first orders invoked at once), without it they failed in 3 of 4 runs. Not yet explained.
-pub const LAMBDA_VERSION_SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// Registers a Lambda-backed version and makes it current, ready for work: `create-version` with
 /// the function's ARN (the controller calls GetFunction and invokes the function once), waits
-/// until that invocation's worker has polled `task_queue`, `set-current-version`, then waits
-/// [`LAMBDA_VERSION_SETTLE`].
+/// until that invocation's worker has polled `task_queue`, then `set-current-version`.
+///
+/// An earlier version paused 3 s here because orders placed right after registration sometimes
+/// got no invocation; the cause was the controller's held task-add signal, which the dev server
+/// is now started to avoid (see `temporal.rs`).
 pub fn register_lambda_version(
     server_address: &str,
     deployment: &str,
@@ -142,7 +136,6 @@ pub fn register_lambda_version(
     create_deployment_version(server_address, deployment, build_id, Some(function_arn))?;
     wait_for_task_queue(server_address, deployment, build_id, task_queue, std::time::Duration::from_secs(60))?;
     set_current_version(server_address, deployment, build_id)?;
-    std::thread::sleep(LAMBDA_VERSION_SETTLE);
     Ok(())
 }
 

@@ -42,12 +42,27 @@ pub fn ensure_temporal_cli() -> Result<PathBuf> {
 }
 
 /// The Worker Controller switched on for AWS Lambda, without the IAM role and external ID that a
-/// real account requires (the local emulator has no IAM).
-const WORKER_CONTROLLER_CONFIG: [&str; 4] = [
+/// real account requires (the local emulator has no IAM), and with its task-add signal never held
+/// back.
+///
+/// Why the last two: matching tells the controller about tasks that found no poller through a
+/// hook per task-queue partition, which sends at most one signal per
+/// `min_signal_interval_no_sync_match` (default 500 ms) and keeps what arrives in between for the
+/// *next* task added to that partition — there is no timer. So a task that finds no poller less
+/// than 500 ms after its partition last signalled (e.g. right after a worker's last task, or
+/// after the registration poll) is held until another task lands on the same partition (one of
+/// four by default) or the controller's own backlog check, first run 5 minutes after it starts.
+/// That was the "sometimes no invocation" seen in CI. With a 1 ms interval and one partition a
+/// held signal needs two adds within a millisecond and is flushed by the next one. Real Temporal
+/// Cloud keeps its defaults; the README's trade-offs say what that means for a lone order.
+const WORKER_CONTROLLER_CONFIG: [&str; 7] = [
     "workercontroller.enabled=true",
     r#"workercontroller.compute_providers.enabled=["aws-lambda"]"#,
     r#"workercontroller.scaling_algorithms.enabled=["aws-lambda","no-sync"]"#,
     "workercontroller.compute_providers.aws.require_role_and_external_id=false",
+    "workercontroller.hook.min_signal_interval_no_sync_match=1",
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
 ];
 
 /// How to start a dev server.
