@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -37,12 +37,17 @@ pub(crate) struct Environment {
     init_timeout: Duration,
     /// Set once an invocation went wrong in a way that leaves the sandbox unusable.
     broken: AtomicBool,
+    /// When the process was spawned, until the runtime picks its first invocation (then `None`):
+    /// the init phase Lambda reports as "Init Duration".
+    spawned_at: std::sync::Mutex<Option<Instant>>,
 }
 
 /// An invocation's outcome plus whether the environment may serve another one.
 pub(crate) struct RunResult {
     pub outcome: InvokeOutcome,
     pub reusable: bool,
+    /// The init phase, for the first invocation of a new environment that reached its runtime.
+    pub init: Option<Duration>,
 }
 
 impl Environment {
@@ -62,6 +67,7 @@ impl Environment {
             }
         });
 
+        let spawned_at = Instant::now();
         let mut command = Command::new(&function.binary);
         command
             .env_clear()
@@ -100,6 +106,7 @@ impl Environment {
             runtime_api,
             init_timeout: config.init_timeout,
             broken: AtomicBool::new(false),
+            spawned_at: std::sync::Mutex::new(Some(spawned_at)),
         })
     }
 
@@ -141,10 +148,11 @@ impl Environment {
                 return self.fail("Sandbox.Timedout", &request_id, &detail);
             }
         };
-        tokio::select! {
+        let init = self.spawned_at.lock().expect("spawn time").take().map(|t| t.elapsed());
+        let mut result = tokio::select! {
             reply = reply => match reply {
-                Ok(RuntimeReply::Response(body)) => RunResult { outcome: InvokeOutcome::Success(body), reusable: true },
-                Ok(RuntimeReply::Error(body)) => RunResult { outcome: InvokeOutcome::FunctionError(body), reusable: true },
+                Ok(RuntimeReply::Response(body)) => RunResult { outcome: InvokeOutcome::Success(body), reusable: true, init: None },
+                Ok(RuntimeReply::Error(body)) => RunResult { outcome: InvokeOutcome::FunctionError(body), reusable: true, init: None },
                 Err(_) => self.fail("Runtime.Unknown", &request_id, "the runtime dropped the invocation"),
             },
             status = exited.wait_for(Option::is_some) => {
@@ -157,7 +165,9 @@ impl Environment {
                 self.kill();
                 self.discard(InvokeOutcome::FunctionError(timeout_error(&request_id, self.function.timeout)))
             }
-        }
+        };
+        result.init = init;
+        result
     }
 
     fn fail(&self, error_type: &str, request_id: &str, detail: &str) -> RunResult {
@@ -166,7 +176,7 @@ impl Environment {
 
     fn discard(&self, outcome: InvokeOutcome) -> RunResult {
         self.broken.store(true, Ordering::Relaxed);
-        RunResult { outcome, reusable: false }
+        RunResult { outcome, reusable: false, init: None }
     }
 
     /// Lambda's shutdown phase: the `SHUTDOWN` event to subscribed extensions and SIGTERM to the

@@ -41,6 +41,12 @@ pub struct FunctionStats {
     pub billed_duration_ms_sum: u64,
     pub gb_seconds: f64,
     pub environments: u32,
+    /// Lambda's "Init Duration": a new environment's spawn until its runtime first asks for an
+    /// invocation, summed over cold starts (divide by `cold_starts` for the mean).
+    #[serde(default)]
+    pub init_duration_ms_sum: f64,
+    #[serde(default)]
+    pub init_duration_ms_max: f64,
 }
 
 #[derive(Default)]
@@ -84,6 +90,15 @@ impl FunctionMetrics {
             s.stats.duration_ms_max = s.stats.duration_ms_max.max(ms);
             s.stats.billed_duration_ms_sum += billed_ms;
             s.stats.gb_seconds += billed_ms as f64 / 1000.0 * f64::from(memory_mb) / 1024.0;
+        });
+    }
+
+    /// Records the init phase of a new environment.
+    pub(crate) fn init_finished(&self, init: Duration) {
+        let ms = init.as_secs_f64() * 1000.0;
+        self.with(|s| {
+            s.stats.init_duration_ms_sum += ms;
+            s.stats.init_duration_ms_max = s.stats.init_duration_ms_max.max(ms);
         });
     }
 

@@ -90,6 +90,9 @@ impl FunctionPool {
         let (outcome, reusable) = match &env {
             Some(env) => {
                 let result = env.invoke(input).await;
+                if let Some(init) = result.init {
+                    self.metrics.init_finished(init);
+                }
                 (result.outcome, result.reusable)
             }
             None => {

@@ -63,6 +63,9 @@ async fn warm_environments_are_reused() {
     assert!(pids.iter().all(|p| *p == pids[0]), "one environment served all: {pids:?}");
     let stats = emulator.stats("warm").unwrap();
     assert_eq!((stats.invocations, stats.cold_starts, stats.environments), (3, 1, 1));
+    // One init phase (spawn → first `/next`) is recorded, and only one: the mean equals the max.
+    assert!(stats.init_duration_ms_max > 0.0, "{stats:?}");
+    assert_eq!(stats.init_duration_ms_sum, stats.init_duration_ms_max, "{stats:?}");
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 //!
 //! * `SHOPFLOW_IDLE_EXIT` (default `2s`, `off` to poll until the deadline): end an invocation
 //!   after that long without a task, so billed time follows the orders;
+//! * `SHOPFLOW_REUSE_CLIENT` (default `on`; `off` dials Temporal in every invocation): only for
+//!   measuring what keeping the client across warm invocations saves (`cargo xtask bench`);
 //! * the function timeout is checked against `OrderWorkflow`'s 2-minute activity StartToClose.
 
 use std::time::Duration;
@@ -18,12 +20,14 @@ const DEFAULT_IDLE_EXIT: Duration = Duration::from_secs(2);
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let idle_exit = idle_exit_from_env(std::env::var("SHOPFLOW_IDLE_EXIT").ok().as_deref())?;
+    let reuse_client = switch_from_env("SHOPFLOW_REUSE_CLIENT", std::env::var("SHOPFLOW_REUSE_CLIENT").ok().as_deref())?;
     temporal_lambda_worker::run_worker(shared::worker::deployment_version(), move |opts| {
         opts.task_queue.get_or_insert_with(shared::names::task_queue);
         let shop = ShopClient::from_env().map_err(anyhow::Error::msg)?;
         shared::worker::register(&mut opts.worker, shop)?;
         opts.longest_activity_start_to_close = Some(ACTIVITY_START_TO_CLOSE);
         opts.idle_exit = idle_exit;
+        opts.reuse_client = reuse_client;
         Ok(())
     })
     .await
@@ -39,6 +43,15 @@ fn idle_exit_from_env(value: Option<&str>) -> Result<Option<Duration>, lambda_ru
     }
 }
 
+/// An on/off setting that defaults to on.
+fn switch_from_env(name: &str, value: Option<&str>) -> Result<bool, lambda_runtime::Error> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "on" | "true" | "1") => Ok(true),
+        Some("off" | "false" | "0") => Ok(false),
+        Some(v) => Err(format!("{name}={v:?}: use \"on\" or \"off\"").into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +62,15 @@ mod tests {
         assert_eq!(idle_exit_from_env(Some("off")).unwrap(), None);
         assert_eq!(idle_exit_from_env(Some("500ms")).unwrap(), Some(Duration::from_millis(500)));
         assert!(idle_exit_from_env(Some("soon")).is_err());
+    }
+
+    #[test]
+    fn reuse_client_setting() {
+        assert!(switch_from_env("X", None).unwrap());
+        assert!(switch_from_env("X", Some("ON")).unwrap());
+        assert!(!switch_from_env("X", Some("off")).unwrap());
+        assert!(!switch_from_env("X", Some(" false ")).unwrap());
+        let err = switch_from_env("SHOPFLOW_REUSE_CLIENT", Some("maybe")).unwrap_err().to_string();
+        assert!(err.contains("SHOPFLOW_REUSE_CLIENT") && err.contains("maybe"), "{err}");
     }
 }
