@@ -69,10 +69,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> TestApp {
-        Self::try_spawn(options).await.expect("spawning the test app")
+        Self::try_spawn(options, devstack::paths::logs_dir()).await.expect("spawning the test app")
     }
 
-    async fn try_spawn(options: Options) -> Result<TestApp> {
+    /// Like [`TestApp::spawn_with`], but the emulated Lambda worker's output goes to
+    /// `<lambda_log_dir>/shopflow-worker.log` instead of the shared logs folder: a file only this
+    /// test's invocations write, so the test can read their end-of-invocation (EMF) records.
+    pub async fn spawn_with_lambda_log_dir(options: Options, lambda_log_dir: PathBuf) -> TestApp {
+        Self::try_spawn(options, lambda_log_dir).await.expect("spawning the test app")
+    }
+
+    async fn try_spawn(options: Options, lambda_log_dir: PathBuf) -> Result<TestApp> {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
         let shop = Storefront::start(&dir, &[])?;
@@ -87,7 +94,7 @@ impl TestApp {
                 // The emulator must know the server's address and the server the emulator's.
                 let port = devstack::ports::pick_free_port()?;
                 let setup = isolated(&format!("127.0.0.1:{port}"));
-                let emulator = start_emulator(lambda, &setup).await?;
+                let emulator = start_emulator(lambda, &setup, lambda_log_dir).await?;
                 let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
                     port,
                     lambda_endpoint: Some(emulator.lambda_url()),
@@ -219,7 +226,11 @@ impl TestApp {
 
 /// The emulated Lambda worker: `shopflow-worker` as `template.yaml` declares it, running the
 /// built `worker-fn`, wired to this test's Temporal server, task queue, deployment and shop.
-async fn start_emulator(lambda: &LambdaOptions, setup: &WorkerSetup) -> Result<lambda_emulator::RunningEmulator> {
+async fn start_emulator(
+    lambda: &LambdaOptions,
+    setup: &WorkerSetup,
+    log_dir: PathBuf,
+) -> Result<lambda_emulator::RunningEmulator> {
     let template = devstack::workspace_root().join("template.yaml");
     let functions = lambda_emulator::template::load(&template, &lambda_emulator::template::TemplateOptions::new(devstack::bin_dir()))?;
     let mut worker = functions
@@ -234,7 +245,7 @@ async fn start_emulator(lambda: &LambdaOptions, setup: &WorkerSetup) -> Result<l
     }
     let config = lambda_emulator::EmulatorConfig {
         idle_timeout: Duration::from_secs(30),
-        log_dir: Some(devstack::paths::logs_dir()),
+        log_dir: Some(log_dir),
         ..Default::default()
     };
     lambda_emulator::RunningEmulator::start(config, vec![worker], lambda_emulator::Listen::ephemeral()).await
