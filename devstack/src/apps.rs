@@ -48,9 +48,21 @@ impl Storefront {
 
     /// Start on `port` (0 = any free one) with the database at `db` (kept across restarts).
     pub fn start_with_db(db: &std::path::Path, port: u16, extra_args: &[&str]) -> Result<Self> {
+        Self::start_with_env(db, port, extra_args, &[])
+    }
+
+    /// [`Storefront::start_with_db`] with extra environment variables — e.g. the `TEMPORAL_*` of
+    /// a [`WorkerSetup`], so its page and dashboard ask the same Temporal the workers use.
+    pub fn start_with_env(
+        db: &std::path::Path,
+        port: u16,
+        extra_args: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<Self> {
         let port = if port == 0 { pick_free_port()? } else { port };
         let mut cmd = Command::new(built_bin("storefront")?);
         cmd.arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--db").arg(db).args(extra_args);
+        cmd.envs(env.iter().cloned());
         let log = logs_dir().join(format!("storefront-{port}.log"));
         let mut child = ChildGuard::spawn("storefront", cmd, &log, Duration::from_secs(5))?;
         child.wait_until_ready(Duration::from_secs(30), || is_listening(port))?;

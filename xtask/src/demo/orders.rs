@@ -1,13 +1,14 @@
-//! The demo's orders: placing them, waiting for them, and reading from each history which worker
-//! ran each step (local process or Lambda invocation) and when.
+//! The demo's orders once they are in: waiting for them to start and end, and reading from each
+//! history which worker ran each step (local process or Lambda invocation) and when. How they
+//! get in is [`super::front_door`]'s business.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use shared::domain::{Order, parse_order, sample_order_json};
+use shared::domain::{OrderId, sample_order_json};
 use shared::{OrderOutcome, orders};
-use temporalio_client::{Client, WorkflowFetchHistoryOptions};
+use temporalio_client::{Client, WorkflowCountOptions, WorkflowFetchHistoryOptions};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 /// Which kind of worker ran a task, from its identity.
@@ -55,39 +56,77 @@ pub struct StepRun {
 mod unix_millis {
     use std::time::{SystemTime, UNIX_EPOCH};
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
+        s.serialize_u64(
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        )
     }
 }
 
-/// A sample order with a fresh ID; `edit` changes its JSON.
-pub fn new_order(prefix: &str, n: usize, edit: impl FnOnce(&mut serde_json::Value)) -> Order {
-    let id = format!("{prefix}-{n:03}-{}", &ulid::Ulid::new().to_string()[20..]);
-    let mut v: serde_json::Value = serde_json::from_str(&sample_order_json(&id)).expect("sample is JSON");
-    edit(&mut v);
-    parse_order(v.to_string().as_bytes()).expect("demo orders are valid")
+/// A fresh order ID: `{prefix}-{n}-{random}`, unique across runs on the same server.
+pub fn fresh_id(prefix: &str, n: usize) -> String {
+    format!("{prefix}-{n:03}-{}", &ulid::Ulid::new().to_string()[20..])
 }
 
-pub async fn place(client: &Client, order: &Order) -> Result<()> {
-    orders::start_order(client, shared::TASK_QUEUE, order).await.with_context(|| format!("starting order {}", order.order_id))?;
-    Ok(())
+/// The project's sample order (`shared`'s, the same as `events/orders/valid.json`) under `id`.
+pub fn sample_body(id: &str) -> String {
+    sample_order_json(id)
 }
 
-pub async fn wait_all(client: &Client, placed: &[Order], timeout: Duration) -> Result<HashMap<String, OrderOutcome>> {
+/// Wait until `order-{id}` exists: an order sent through the queue starts when ingest-fn's
+/// event source gets to it.
+pub async fn wait_started(client: &Client, order_id: &str, timeout: Duration) -> Result<()> {
+    let wf = workflow_id(order_id)?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Ok(Some(_)) = orders::started_with(client, &wf).await {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "order {order_id} was not started within {timeout:?} (lost)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How many workflow executions (runs) the server has for `order-{id}`, closed ones included.
+pub async fn runs_of(client: &Client, order_id: &str) -> Result<usize> {
+    let query = format!("WorkflowId = '{}'", workflow_id(order_id)?);
+    let count = client
+        .count_workflows(query, WorkflowCountOptions::default())
+        .await
+        .context("counting workflow runs")?;
+    Ok(count.count())
+}
+
+/// `order-{orderId}`, for an order ID as the front door handed it back.
+pub fn workflow_id(order_id: &str) -> Result<String> {
+    let id = OrderId::parse(order_id).map_err(|e| anyhow::anyhow!("order ID {order_id:?}: {e}"))?;
+    Ok(shared::workflow_id(&id))
+}
+
+pub async fn wait_all(
+    client: &Client,
+    order_ids: &[String],
+    timeout: Duration,
+) -> Result<HashMap<String, OrderOutcome>> {
     let mut outcomes = HashMap::new();
-    for order in placed {
-        let wf = shared::workflow_id(&order.order_id);
+    for order_id in order_ids {
+        let wf = workflow_id(order_id)?;
         let outcome = tokio::time::timeout(timeout, orders::outcome(client, &wf))
             .await
-            .with_context(|| format!("order {} did not finish within {timeout:?} (stuck)", order.order_id))?
-            .with_context(|| format!("order {} failed", order.order_id))?;
-        outcomes.insert(order.order_id.to_string(), outcome);
+            .with_context(|| format!("order {order_id} did not finish within {timeout:?} (stuck)"))?
+            .with_context(|| format!("order {order_id} failed"))?;
+        outcomes.insert(order_id.clone(), outcome);
     }
     Ok(outcomes)
 }
 
 /// Every activity start (with its attempt) and workflow task completion of an order.
 pub async fn timeline(client: &Client, order_id: &str) -> Result<Vec<StepRun>> {
-    let wf = format!("order-{order_id}");
+    let wf = workflow_id(order_id)?;
     let events = orders::handle(client, &wf)
         .fetch_history(WorkflowFetchHistoryOptions::default())
         .into_events()
@@ -98,15 +137,26 @@ pub async fn timeline(client: &Client, order_id: &str) -> Result<Vec<StepRun>> {
     for e in events {
         let at = e
             .event_time
-            .and_then(|t| SystemTime::UNIX_EPOCH.checked_add(Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32)))
+            .and_then(|t| {
+                SystemTime::UNIX_EPOCH.checked_add(Duration::new(
+                    t.seconds.max(0) as u64,
+                    t.nanos.max(0) as u32,
+                ))
+            })
             .unwrap_or(SystemTime::UNIX_EPOCH);
         match e.attributes {
             Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
-                scheduled.insert(e.event_id, a.activity_type.map(|t| t.name).unwrap_or_default());
+                scheduled.insert(
+                    e.event_id,
+                    a.activity_type.map(|t| t.name).unwrap_or_default(),
+                );
             }
             Some(Attributes::ActivityTaskStartedEventAttributes(a)) => runs.push(StepRun {
                 order_id: order_id.to_owned(),
-                step: scheduled.get(&a.scheduled_event_id).cloned().unwrap_or_default(),
+                step: scheduled
+                    .get(&a.scheduled_event_id)
+                    .cloned()
+                    .unwrap_or_default(),
                 attempt: a.attempt,
                 worker: WorkerKind::of(&a.identity),
                 identity: a.identity,
@@ -133,7 +183,10 @@ mod tests {
     #[test]
     fn worker_kind_from_identity() {
         assert_eq!(WorkerKind::of("local-worker@vm:42"), WorkerKind::Local);
-        assert_eq!(WorkerKind::of("0a1c@arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker"), WorkerKind::Lambda);
+        assert_eq!(
+            WorkerKind::of("0a1c@arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker"),
+            WorkerKind::Lambda
+        );
         assert_eq!(WorkerKind::of("temporal-cli:root@vm"), WorkerKind::Other);
     }
 }

@@ -1,0 +1,337 @@
+//! The front door the demo's orders come through, as a real shop's would: the storefront's
+//! `POST /shop/orders` (which prices the cart and forwards it to `ingest-fn` behind the
+//! emulator's HTTP API), ingest's own `POST /orders`, and the orders queue — filled by the
+//! `push-events` binary from the sample events in `events/orders`, drained by `ingest-fn`
+//! through the emulator's SQS event source.
+//!
+//! Nothing here starts a workflow: ingest-fn does, exactly once per order ID. This module counts
+//! what came in which way ([`Intake`]) and reads the dead-letter queue to show where a
+//! never-valid message went. SQS is spoken through its JSON protocol with reqwest (two calls,
+//! unsigned, which LocalStack accepts), as `devstack` creates the queues without the AWS SDK:
+//! xtask stays off that build.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::world::Queues;
+
+/// How the orders of a run came in.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Intake {
+    /// Orders ingest-fn started from `POST /orders` (the storefront's or the demo's own).
+    pub via_http: usize,
+    /// Orders ingest-fn started from the queue.
+    pub via_sqs: usize,
+    /// Requests and messages refused as never valid (HTTP 4xx, or sent to the DLQ).
+    pub rejected: usize,
+    /// Of those, messages found on the dead-letter queue with ingest-fn's reason.
+    pub dead_lettered: usize,
+    /// Repeats of an order that was already in, each answered without a second workflow.
+    pub duplicates: usize,
+}
+
+impl Intake {
+    pub fn summary(&self) -> String {
+        format!(
+            "entered via HTTP: {}, via SQS: {}, rejected: {} (DLQ: {}), duplicates: {}",
+            self.via_http, self.via_sqs, self.rejected, self.dead_lettered, self.duplicates
+        )
+    }
+}
+
+/// What `POST /orders` answered.
+#[derive(Debug)]
+pub struct IngestAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// A message ingest-fn moved to the dead-letter queue, with its reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    pub order_id: String,
+    pub rule: String,
+    pub reason: String,
+}
+
+pub struct FrontDoor {
+    http: reqwest::Client,
+    shop_url: String,
+    ingest_url: String,
+    queues: Queues,
+    /// Where the message files handed to `push-events` are written.
+    outbox: PathBuf,
+}
+
+impl FrontDoor {
+    pub fn new(shop_url: &str, ingest_url: &str, queues: Queues, outbox: PathBuf) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            shop_url: shop_url.to_owned(),
+            ingest_url: ingest_url.to_owned(),
+            queues,
+            outbox,
+        }
+    }
+
+    /// Buy something on the storefront as its page does (`POST /shop/orders`): the shop adds the
+    /// order ID, time and prices and forwards it to ingest-fn. The customer decides the outcome
+    /// (`decline-…` is declined; a customer in the payment fault list meets the outage).
+    /// Returns the order ID the shop gave it.
+    pub async fn buy(&self, customer_id: &str) -> Result<String> {
+        let cart = json!({
+            "customer": { "id": customer_id, "email": "ada@example.com" },
+            "items": [ { "sku": "TEE-BLK-M", "quantity": 1 }, { "sku": "STICKER-PACK", "quantity": 2 } ],
+            "shippingAddress": {
+                "name": "Ada Lovelace", "line1": "Unter den Linden 1", "city": "Berlin",
+                "postalCode": "10117", "country": "DE"
+            },
+        });
+        let url = format!("{}/shop/orders", self.shop_url);
+        let response = self
+            .http
+            .post(&url)
+            .json(&cart)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .with_context(|| format!("reading the answer of POST {url}"))?;
+        if status != reqwest::StatusCode::ACCEPTED || body["duplicate"] != json!(false) {
+            bail!("POST {url} for {customer_id} answered {status}: {body}");
+        }
+        body["orderId"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no orderId in {body}"))
+    }
+
+    /// `POST /orders` straight to ingest-fn (unsigned: the demo's ingest runs with auth off).
+    pub async fn post(&self, body: &[u8]) -> Result<IngestAnswer> {
+        let response = self
+            .http
+            .post(&self.ingest_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .with_context(|| format!("POST {}", self.ingest_url))?;
+        let status = response.status().as_u16();
+        let body = response
+            .json()
+            .await
+            .with_context(|| format!("reading the answer of POST {}", self.ingest_url))?;
+        Ok(IngestAnswer { status, body })
+    }
+
+    /// Send each body as one message to the orders queue with the `push-events` binary, as a
+    /// person would (`push-events files --queue … <files>`). `name` names each file.
+    pub async fn push(&self, messages: &[(String, String)]) -> Result<()> {
+        std::fs::create_dir_all(&self.outbox)
+            .with_context(|| format!("creating {}", self.outbox.display()))?;
+        let mut files = Vec::new();
+        for (name, body) in messages {
+            let file = self.outbox.join(format!("{name}.json"));
+            std::fs::write(&file, body).with_context(|| format!("writing {}", file.display()))?;
+            files.push(file);
+        }
+        let mut cmd = std::process::Command::new(devstack::apps::built_bin("push-events")?);
+        cmd.args([
+            "files",
+            "--queue",
+            &self.queues.orders_url,
+            "--endpoint",
+            &self.queues.endpoint,
+        ])
+        .args(&files);
+        let output = tokio::task::spawn_blocking(move || cmd.output())
+            .await?
+            .context("running push-events")?;
+        if !output.status.success() {
+            bail!(
+                "push-events failed ({}): {}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Messages on the orders queue, visible or being handled: 0 once ingest-fn has dealt with
+    /// every one (started, duplicate, or moved to the DLQ).
+    pub async fn queue_depth(&self) -> Result<u64> {
+        let answer = self
+            .sqs(
+                "GetQueueAttributes",
+                json!({
+                    "QueueUrl": self.queues.orders_url,
+                    "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                }),
+            )
+            .await?;
+        let attributes: BTreeMap<String, String> =
+            serde_json::from_value(answer["Attributes"].clone()).unwrap_or_default();
+        Ok(attributes
+            .values()
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum())
+    }
+
+    /// Wait until the orders queue is empty.
+    pub async fn drained(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.queue_depth().await? > 0 {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the orders queue still holds messages after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
+    }
+
+    /// Find the messages of `order_ids` on the dead-letter queue, with the rule and reason
+    /// ingest-fn attached. Only looks: each message is hidden for a few seconds while the rest
+    /// are read, then stays on the queue for a person to inspect.
+    pub async fn dead_letters(
+        &self,
+        order_ids: &[&str],
+        timeout: Duration,
+    ) -> Result<Vec<DeadLetter>> {
+        let wanted: HashSet<&str> = order_ids.iter().copied().collect();
+        let mut found: Vec<DeadLetter> = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while found.len() < wanted.len() && tokio::time::Instant::now() < deadline {
+            let answer = self
+                .sqs(
+                    "ReceiveMessage",
+                    json!({
+                        "QueueUrl": self.queues.dlq_url,
+                        "MaxNumberOfMessages": 10,
+                        "MessageAttributeNames": ["All"],
+                        "VisibilityTimeout": 5,
+                        "WaitTimeSeconds": 1,
+                    }),
+                )
+                .await?;
+            for message in answer["Messages"].as_array().into_iter().flatten() {
+                let body: Value = message["Body"]
+                    .as_str()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
+                let Some(order_id) = body["orderId"].as_str().filter(|id| wanted.contains(id))
+                else {
+                    continue;
+                };
+                if found.iter().any(|d| d.order_id == order_id) {
+                    continue;
+                }
+                let attribute = |name: &str| {
+                    message["MessageAttributes"][name]["StringValue"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_owned()
+                };
+                found.push(DeadLetter {
+                    order_id: order_id.to_owned(),
+                    rule: attribute("shopflow-reject-rule"),
+                    reason: attribute("shopflow-reject-reason"),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// One call of SQS's JSON protocol.
+    async fn sqs(&self, action: &str, request: Value) -> Result<Value> {
+        let response = self
+            .http
+            .post(&self.queues.endpoint)
+            .header("X-Amz-Target", format!("AmazonSQS.{action}"))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-amz-json-1.0")
+            .body(request.to_string())
+            .send()
+            .await
+            .with_context(|| format!("SQS {action} at {}", self.queues.endpoint))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("SQS {action} answered {status}: {text}");
+        }
+        serde_json::from_str(&text).with_context(|| format!("SQS {action} answered {text:?}"))
+    }
+}
+
+/// A sample event from `events/orders` with its `orderId` set to `order_id`: the repository's
+/// own samples go through the queue as they are, except for the ID, which must be fresh for each
+/// run (a reused ID is a duplicate — the point of one of them, not of all).
+pub fn sample_event(events_dir: &Path, file: &str, order_id: &str) -> Result<String> {
+    let path = events_dir.join(file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut event: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let object = event
+        .as_object_mut()
+        .with_context(|| format!("{} is not an object", path.display()))?;
+    object.insert("orderId".into(), json!(order_id));
+    Ok(event.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_events_get_the_fresh_id_and_keep_the_rest() {
+        let events = devstack::workspace_root().join("events/orders");
+        let valid: Value =
+            serde_json::from_str(&sample_event(&events, "valid.json", "demo-1").unwrap()).unwrap();
+        let duplicate: Value =
+            serde_json::from_str(&sample_event(&events, "valid-duplicate.json", "demo-1").unwrap())
+                .unwrap();
+        assert_eq!(valid["orderId"], "demo-1");
+        assert_eq!(
+            valid, duplicate,
+            "valid-duplicate.json is valid.json in another key order"
+        );
+        let invalid = sample_event(&events, "invalid-rules.json", "demo-2").unwrap();
+        assert!(
+            shared::domain::parse_order(invalid.as_bytes()).is_err(),
+            "invalid-rules.json stays invalid"
+        );
+        assert!(
+            shared::domain::parse_order(
+                sample_event(&events, "valid-unicode.json", "demo-3")
+                    .unwrap()
+                    .as_bytes()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn intake_summary_names_every_count() {
+        let intake = Intake {
+            via_http: 9,
+            via_sqs: 6,
+            rejected: 2,
+            dead_lettered: 1,
+            duplicates: 2,
+        };
+        assert_eq!(
+            intake.summary(),
+            "entered via HTTP: 9, via SQS: 6, rejected: 2 (DLQ: 1), duplicates: 2"
+        );
+    }
+}
