@@ -295,7 +295,7 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         placed.push(Placed::new(id.clone(), label, "local", Via::Sqs));
     }
     door.drained(SQS_START_TIMEOUT).await?;
-    match orders::runs_of(&client, &sqs_valid).await? {
+    match orders::runs_of(&client, &sqs_valid, true).await? {
         1 => {
             intake.duplicates += 1;
             ui::ok(&format!(
@@ -321,7 +321,7 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         )),
     }
     anyhow::ensure!(
-        orders::runs_of(&client, &sqs_invalid).await? == 0,
+        orders::runs_of(&client, &sqs_invalid, false).await? == 0,
         "the invalid message {sqs_invalid} started a workflow"
     );
 
@@ -507,7 +507,7 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
         s.gb_seconds
     ));
     ui::note(&format!(
-        "ingest-fn (the front door): {} invocations, {} cold starts",
+        "ingest-fn (the front door): {} invocations, cold starts: {}",
         ingest.invocations, ingest.cold_starts
     ));
     ui::note(&format!(

@@ -92,13 +92,21 @@ pub async fn wait_started(client: &Client, order_id: &str, timeout: Duration) ->
 }
 
 /// How many workflow executions (runs) the server has for `order-{id}`, closed ones included.
-pub async fn runs_of(client: &Client, order_id: &str) -> Result<usize> {
+/// Visibility may trail a start by a moment, so a started order counted 0 is asked again.
+pub async fn runs_of(client: &Client, order_id: &str, started: bool) -> Result<usize> {
     let query = format!("WorkflowId = '{}'", workflow_id(order_id)?);
-    let count = client
-        .count_workflows(query, WorkflowCountOptions::default())
-        .await
-        .context("counting workflow runs")?;
-    Ok(count.count())
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let count = client
+            .count_workflows(query.clone(), WorkflowCountOptions::default())
+            .await
+            .context("counting workflow runs")?
+            .count();
+        if count > 0 || !started || tokio::time::Instant::now() >= deadline {
+            return Ok(count);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// `order-{orderId}`, for an order ID as the front door handed it back.
