@@ -23,7 +23,7 @@ pub use shop_client::{ShopClient, ShopError};
 
 /// How often a waiting activity heartbeats. The heartbeat timeout (see the workflow's activity
 /// options) is a few of these, so one slow beat is not a false alarm.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Failure type of a transient shop error (retried).
 pub const TRANSIENT_FAILURE: &str = "shop-unavailable";
