@@ -15,6 +15,7 @@
 //! private ones, so `cargo nextest run -p <crate>` works on its own too.
 
 pub mod apps;
+pub mod bench;
 pub mod deployment;
 pub mod localstack;
 pub mod paths;

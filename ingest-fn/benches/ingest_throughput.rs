@@ -16,6 +16,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use devstack::bench::{BenchReport, Row, Samples};
 use futures::StreamExt as _;
 use support::{Stack, StackOptions};
 
@@ -152,4 +153,33 @@ async fn main() {
         "\ningest / direct throughput: {:.0} %",
         100.0 * ingest.rate() / direct.rate()
     );
+
+    // The same figures in the shape `cargo xtask bench` merges.
+    let section = format!("ingest, {orders} orders at concurrency {concurrency}");
+    let mut report = BenchReport::new("ingest");
+    let direct_rate = Row::value(
+        &section,
+        "direct start_order (one client)",
+        "orders/s",
+        direct.rate(),
+    );
+    report.add(direct_rate.clone());
+    report.add(
+        Row::value(
+            &section,
+            "POST /orders → ingest-fn (HTTP API)",
+            "orders/s",
+            ingest.rate(),
+        )
+        .against(&direct_rate),
+    );
+    let direct_latency =
+        Samples(direct.latencies.clone()).row(&section, "direct start_order latency");
+    report.add(direct_latency.clone());
+    report.add(
+        Samples(ingest.latencies.clone())
+            .row(&section, "POST /orders latency")
+            .against(&direct_latency),
+    );
+    report.finish().expect("writing the report");
 }

@@ -2,6 +2,7 @@
 //!
 //! This file only wires the command line to one module per command.
 
+mod bench;
 mod demo;
 mod deploy;
 mod glibc;
@@ -34,6 +35,8 @@ enum Command {
     /// Run the local stack (Temporal dev server + LocalStack SQS) by hand.
     #[command(subcommand)]
     Stack(stack::StackCommand),
+    /// Measure: latency local vs Lambda, cold start, billed time, takeover, ingest (report in target/shopflow).
+    Bench(bench::BenchArgs),
     /// Run the order-pipeline demo end to end.
     Demo(demo::DemoArgs),
     /// Build the Lambda zips (target/lambda/<binary>-<arch>.zip) and check them against provided.al2023.
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Test(args) => test::run(args),
         Command::Stack(command) => stack::run(command),
+        Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Package(args) => package::run(args),
         Command::Deploy(args) => deploy::run(args),

@@ -86,7 +86,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 }
 
 /// `cargo` as cargo itself names it when it runs xtask (`CARGO`), so the same toolchain is used.
-fn cargo() -> Command {
+/// The cargo that runs xtask (`$CARGO`), for the commands xtask itself runs.
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 

@@ -33,7 +33,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { local_worker: true, lambda: None }
+        Self {
+            local_worker: true,
+            lambda: None,
+        }
     }
 }
 
@@ -43,6 +46,28 @@ pub struct LambdaOptions {
     pub timeout: Duration,
     /// `SHOPFLOW_IDLE_EXIT`: e.g. `"1s"` or `"off"`.
     pub idle_exit: &'static str,
+}
+
+/// The emulated Lambda beyond [`LambdaOptions`]: for benchmarks and the chaos test.
+#[derive(Debug, Clone)]
+pub struct EmulatorTuning {
+    /// Where the functions' output goes (`<log_dir>/shopflow-worker.log`): a folder of one's own
+    /// lets a test read its invocations' EMF records. Default: the shared logs folder.
+    pub log_dir: PathBuf,
+    /// An idle execution environment is reaped after this (default 30 s); short forces cold starts.
+    pub environment_idle_timeout: Duration,
+    /// Variables added to the worker function's environment (they win over the defaults).
+    pub worker_env: Vec<(&'static str, String)>,
+}
+
+impl Default for EmulatorTuning {
+    fn default() -> Self {
+        Self {
+            log_dir: devstack::paths::logs_dir(),
+            environment_idle_timeout: Duration::from_secs(30),
+            worker_env: Vec::new(),
+        }
+    }
 }
 
 /// The function name of the Lambda worker in `template.yaml`.
@@ -69,21 +94,38 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> TestApp {
-        Self::try_spawn(options, devstack::paths::logs_dir()).await.expect("spawning the test app")
+        Self::spawn_tuned(options, EmulatorTuning::default()).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with the emulated Lambda tuned (benchmarks, chaos test).
+    pub async fn spawn_tuned(options: Options, tuning: EmulatorTuning) -> TestApp {
+        Self::try_spawn(options, tuning)
+            .await
+            .expect("spawning the test app")
     }
 
     /// Like [`TestApp::spawn_with`], but the emulated Lambda worker's output goes to
     /// `<lambda_log_dir>/shopflow-worker.log` instead of the shared logs folder: a file only this
     /// test's invocations write, so the test can read their end-of-invocation (EMF) records.
     pub async fn spawn_with_lambda_log_dir(options: Options, lambda_log_dir: PathBuf) -> TestApp {
-        Self::try_spawn(options, lambda_log_dir).await.expect("spawning the test app")
+        Self::spawn_tuned(
+            options,
+            EmulatorTuning {
+                log_dir: lambda_log_dir,
+                ..EmulatorTuning::default()
+            },
+        )
+        .await
     }
 
-    async fn try_spawn(options: Options, lambda_log_dir: PathBuf) -> Result<TestApp> {
+    async fn try_spawn(options: Options, tuning: EmulatorTuning) -> Result<TestApp> {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
-        let dir = devstack::paths::shopflow_home().join("test-runs").join(&run_id);
+        let dir = devstack::paths::shopflow_home()
+            .join("test-runs")
+            .join(&run_id);
         let shop = Storefront::start(&dir, &[])?;
-        let isolated = |address: &str| WorkerSetup::isolated(address, &run_id, shared::BUILD_ID, shop.url());
+        let isolated =
+            |address: &str| WorkerSetup::isolated(address, &run_id, shared::BUILD_ID, shop.url());
         let (temporal, emulator, setup) = match &options.lambda {
             None => {
                 let temporal = devstack::temporal::temporal_for_tests()?;
@@ -94,7 +136,7 @@ impl TestApp {
                 // The emulator must know the server's address and the server the emulator's.
                 let port = devstack::ports::pick_free_port()?;
                 let setup = isolated(&format!("127.0.0.1:{port}"));
-                let emulator = start_emulator(lambda, &setup, lambda_log_dir).await?;
+                let emulator = start_emulator(lambda, &setup, tuning).await?;
                 let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
                     port,
                     lambda_endpoint: Some(emulator.lambda_url()),
@@ -112,10 +154,19 @@ impl TestApp {
                 &emulator.function_arn(WORKER_FUNCTION),
             )?,
             // Current before the first poll, so the first workflow is routed to this version.
-            None => devstack::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?,
+            None => devstack::set_current_version(
+                &setup.temporal_address,
+                &setup.deployment,
+                &setup.build_id,
+            )?,
         }
-        let worker = if options.local_worker { Some(LocalWorker::start(&setup)?) } else { None };
-        let client = shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await?;
+        let worker = if options.local_worker {
+            Some(LocalWorker::start(&setup)?)
+        } else {
+            None
+        };
+        let client =
+            shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await?;
         Ok(TestApp {
             _temporal: temporal,
             emulator,
@@ -132,7 +183,11 @@ impl TestApp {
 
     /// The sample order under a fresh, test-unique ID; `edit` tweaks its JSON.
     pub fn order(&self, edit: impl FnOnce(&mut serde_json::Value)) -> Order {
-        let id = format!("{}-{}", &self.run_id[16..], ulid::Ulid::new().to_string().to_lowercase());
+        let id = format!(
+            "{}-{}",
+            &self.run_id[16..],
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json(&id)).unwrap();
         edit(&mut v);
         parse_order(v.to_string().as_bytes()).expect("test order must be valid")
@@ -149,10 +204,13 @@ impl TestApp {
     }
 
     pub async fn outcome(&self, workflow_id: &str) -> OrderOutcome {
-        tokio::time::timeout(Duration::from_secs(90), shared::orders::outcome(&self.client, workflow_id))
-            .await
-            .unwrap_or_else(|_| panic!("{workflow_id} did not finish within 90 s"))
-            .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
+        tokio::time::timeout(
+            Duration::from_secs(90),
+            shared::orders::outcome(&self.client, workflow_id),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{workflow_id} did not finish within 90 s"))
+        .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
     }
 
     pub async fn progress(&self, workflow_id: &str) -> Result<OrderProgress> {
@@ -176,7 +234,10 @@ impl TestApp {
     }
 
     pub async fn ledger(&self, order: &Order) -> Ledger {
-        self.shop_admin.ledger(Some(order.order_id.as_str())).await.expect("reading the ledger")
+        self.shop_admin
+            .ledger(Some(order.order_id.as_str()))
+            .await
+            .expect("reading the ledger")
     }
 
     pub async fn stock(&self) -> HashMap<String, i64> {
@@ -184,19 +245,33 @@ impl TestApp {
     }
 
     pub async fn set_faults(&self, faults: serde_json::Value) {
-        self.shop_admin.set_faults(faults).await.expect("setting faults");
+        self.shop_admin
+            .set_faults(faults)
+            .await
+            .expect("setting faults");
     }
 
     pub async fn set_stock(&self, sku: &str, available: i64) {
-        self.shop_admin.set_stock(sku, available).await.expect("setting stock");
+        self.shop_admin
+            .set_stock(sku, available)
+            .await
+            .expect("setting stock");
     }
 
     pub fn kill_worker(&mut self) {
-        self.worker.take().expect("worker running").kill().expect("SIGKILL local-worker");
+        self.worker
+            .take()
+            .expect("worker running")
+            .kill()
+            .expect("SIGKILL local-worker");
     }
 
     pub fn interrupt_worker(&mut self) {
-        self.worker.take().expect("worker running").interrupt().expect("SIGINT local-worker");
+        self.worker
+            .take()
+            .expect("worker running")
+            .interrupt()
+            .expect("SIGINT local-worker");
     }
 
     pub fn start_worker(&mut self) {
@@ -229,26 +304,42 @@ impl TestApp {
 async fn start_emulator(
     lambda: &LambdaOptions,
     setup: &WorkerSetup,
-    log_dir: PathBuf,
+    tuning: EmulatorTuning,
 ) -> Result<lambda_emulator::RunningEmulator> {
     let template = devstack::workspace_root().join("template.yaml");
-    let functions = lambda_emulator::template::load(&template, &lambda_emulator::template::TemplateOptions::new(devstack::bin_dir()))?;
+    let functions = lambda_emulator::template::load(
+        &template,
+        &lambda_emulator::template::TemplateOptions::new(devstack::bin_dir()),
+    )?;
     let mut worker = functions
         .into_iter()
         .find(|f| f.name == WORKER_FUNCTION)
         .ok_or_else(|| anyhow::anyhow!("template.yaml has no {WORKER_FUNCTION}"))?;
     worker.binary = devstack::apps::built_bin("worker-fn")?;
     worker.timeout = lambda.timeout;
-    let extra = [("TEMPORAL_PROFILE", "default".to_owned()), ("SHOPFLOW_IDLE_EXIT", lambda.idle_exit.to_owned())];
-    for (k, v) in setup.worker_env().into_iter().chain(extra) {
+    let extra = [
+        ("TEMPORAL_PROFILE", "default".to_owned()),
+        ("SHOPFLOW_IDLE_EXIT", lambda.idle_exit.to_owned()),
+    ];
+    for (k, v) in setup
+        .worker_env()
+        .into_iter()
+        .chain(extra)
+        .chain(tuning.worker_env)
+    {
         worker.environment.insert(k.to_owned(), v);
     }
     let config = lambda_emulator::EmulatorConfig {
-        idle_timeout: Duration::from_secs(30),
-        log_dir: Some(log_dir),
+        idle_timeout: tuning.environment_idle_timeout,
+        log_dir: Some(tuning.log_dir),
         ..Default::default()
     };
-    lambda_emulator::RunningEmulator::start(config, vec![worker], lambda_emulator::Listen::ephemeral()).await
+    lambda_emulator::RunningEmulator::start(
+        config,
+        vec![worker],
+        lambda_emulator::Listen::ephemeral(),
+    )
+    .await
 }
 
 impl Drop for TestApp {
@@ -264,4 +355,3 @@ impl Drop for TestApp {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-
