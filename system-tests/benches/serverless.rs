@@ -160,17 +160,8 @@ async fn warm_invocations(
         stats.cold_starts, stats.invocations
     )));
     until_no_invocation_runs(&app).await;
-    let connects = emf_records(&log_dir)
-        .iter()
-        .skip(1)
-        .filter_map(|r| r["ConnectTime"].as_f64())
-        .collect::<Vec<_>>();
-    let connect = Samples(
-        connects
-            .iter()
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-            .collect(),
-    );
+    // The first invocation was the environment's cold one.
+    let connect = connect_times(&log_dir, 1);
     report.add(connect.row(
         REUSE,
         &format!("connect time per warm invocation ({label})"),
@@ -243,16 +234,7 @@ async fn cold_invocations(n: usize, local: &Row, warm: &Row, dir: &Path, report:
         )),
     );
     until_no_invocation_runs(&app).await;
-    let connects = emf_records(&log_dir)
-        .iter()
-        .filter_map(|r| r["ConnectTime"].as_f64())
-        .collect::<Vec<_>>();
-    let connect = Samples(
-        connects
-            .iter()
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-            .collect(),
-    );
+    let connect = connect_times(&log_dir, 0);
     report.add(connect.row(
         COLD,
         "connect to Temporal in a new environment (EMF ConnectTime)",
@@ -538,6 +520,18 @@ fn emf_records(log_dir: &Path) -> Vec<Value> {
         .filter_map(|line| serde_json::from_str::<Value>(&line[line.find('{')?..]).ok())
         .filter(|v| v.get("_aws").is_some())
         .collect()
+}
+
+/// The invocations' `ConnectTime` (EMF), after skipping the first `skip` invocations.
+fn connect_times(log_dir: &Path, skip: usize) -> Samples {
+    Samples(
+        emf_records(log_dir)
+            .iter()
+            .skip(skip)
+            .filter_map(|r| r["ConnectTime"].as_f64())
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+            .collect(),
+    )
 }
 
 /// Peak resident set size of a process, from `/proc/<pid>/status`.
