@@ -115,11 +115,16 @@ async fn latency_on_polling_lambda(n: usize, local: &Row, dir: &Path, report: &m
     .await;
     // The registration invocation polls for 53 s (60 s − 7 s buffer): orders run inside it.
     app.run(&app.order(|_| {})).await;
+    let before = stats(&app).invocations;
     let samples = timed_orders(&app, n, Expect::Lambda, Before::Nothing).await;
+    let invoked = stats(&app).invocations - before;
     report.add(
         samples
             .row(LATENCY, "Lambda worker, already polling")
-            .against(local),
+            .against(local)
+            .note(format!(
+                "{invoked} new invocation(s) during the trials (0: all ran on the polling one)"
+            )),
     );
 }
 
@@ -161,7 +166,7 @@ async fn warm_invocations(
     )));
     until_no_invocation_runs(&app).await;
     // The first invocation was the environment's cold one.
-    let connect = connect_times(&log_dir, 1);
+    let connect = connect_times(&log_dir, 1, reuse);
     report.add(connect.row(
         REUSE,
         &format!("connect time per warm invocation ({label})"),
@@ -201,6 +206,8 @@ async fn cold_invocations(n: usize, local: &Row, warm: &Row, dir: &Path, report:
     )
     .await;
     let samples = timed_orders(&app, n, Expect::Lambda, Before::NoEnvironment).await;
+    // Init Duration is recorded when an invocation ends; let the last one end first.
+    until_no_invocation_runs(&app).await;
     let stats = stats(&app);
     report.add(
         samples
@@ -234,7 +241,7 @@ async fn cold_invocations(n: usize, local: &Row, warm: &Row, dir: &Path, report:
         )),
     );
     until_no_invocation_runs(&app).await;
-    let connect = connect_times(&log_dir, 0);
+    let connect = connect_times(&log_dir, 0, false);
     report.add(connect.row(
         COLD,
         "connect to Temporal in a new environment (EMF ConnectTime)",
@@ -267,8 +274,8 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
                 tokio::time::sleep(gap).await;
             }
         }
-        until_no_invocation_runs(&app).await;
         let wall = t0.elapsed();
+        until_no_invocation_runs(&app).await;
         let after = stats(&app);
         let billed =
             (after.billed_duration_ms_sum - before.billed_duration_ms_sum) as f64 / n as f64;
@@ -307,7 +314,7 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
     app.set_faults(json!({ "latencyMs": 1500, "services": ["shipments"] }))
         .await;
     for (how, sigkill) in [("SIGKILL", true), ("Ctrl+C", false)] {
-        let (mut in_flight, mut new, mut missed) = (Samples::default(), Samples::default(), 0);
+        let (mut in_flight, mut new) = (Trials::default(), Trials::default());
         for _ in 0..n {
             until_no_invocation_runs(&app).await;
             if app.worker.is_none() {
@@ -333,41 +340,73 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
                 None
             };
             app.outcome(&started.workflow_id).await;
-            let in_flight_latency = match retried {
-                Some(latency) => Some(latency),
+            in_flight.record(match retried {
+                Some(latency) => Some(Ok(latency)),
                 None if sigkill => None,
                 None => first_lambda_task(&app, &started.workflow_id, Some(gone)).await,
-            };
+            });
             app.outcome(&fresh.workflow_id).await;
-            for (latency, samples) in [
-                (in_flight_latency, &mut in_flight),
-                (
-                    first_lambda_task(&app, &fresh.workflow_id, None).await,
-                    &mut new,
-                ),
-            ] {
-                match latency {
-                    Some(latency) => samples.push(latency),
-                    None => missed += 1,
-                }
-            }
+            new.record(first_lambda_task(&app, &fresh.workflow_id, None).await);
         }
-        let note = |what: &str| {
-            let mut note = what.to_owned();
-            if missed > 0 {
-                note.push_str(&format!(
-                    "; {missed} order(s) finished without a Lambda task (not counted)"
-                ));
-            }
-            note
+        let (in_flight_note, missing) = if sigkill {
+            (
+                "kill → retry started on Lambda: heartbeat timeout 1 s, checked by the server up to 1 s late (history.timerProcessorMaxTimeShift), + first retry 0.2 s",
+                "no retry seen on Lambda",
+            )
+        } else {
+            (
+                "local worker exited (after its drain) → next task on Lambda",
+                "no task on Lambda",
+            )
         };
-        report.add(in_flight.row(TAKEOVER, &format!("{how}, order in flight (mid-activity)")).note(note(
-            if sigkill { "kill → retry started on Lambda: heartbeat timeout 1 s, checked by the server up to 1 s late (history.timerProcessorMaxTimeShift), + first retry 0.2 s" } else { "local worker exited (after its drain) → next task on Lambda" },
-        )));
         report.add(
-            new.row(TAKEOVER, &format!("{how}, new order"))
-                .note(note("order start → first task on Lambda")),
+            in_flight
+                .samples
+                .row(TAKEOVER, &format!("{how}, order in flight (mid-activity)"))
+                .note(in_flight.note(in_flight_note, missing)),
         );
+        report.add(
+            new.samples
+                .row(TAKEOVER, &format!("{how}, new order"))
+                .note(new.note("order start → first task on Lambda", missing)),
+        );
+    }
+}
+
+/// Takeover trials: the measured ones, and those with nothing to measure, kept apart.
+#[derive(Default)]
+struct Trials {
+    samples: Samples,
+    /// Lambda never got the order's work.
+    missing: usize,
+    /// Lambda already ran part of it before the local worker was gone.
+    early: usize,
+}
+
+impl Trials {
+    fn record(&mut self, latency: Option<Result<Duration, Early>>) {
+        match latency {
+            Some(Ok(latency)) => self.samples.push(latency),
+            Some(Err(Early)) => self.early += 1,
+            None => self.missing += 1,
+        }
+    }
+
+    fn note(&self, what: &str, missing: &str) -> String {
+        let mut note = what.to_owned();
+        if self.missing > 0 {
+            note.push_str(&format!(
+                "; {} trial(s): {missing} (not counted)",
+                self.missing
+            ));
+        }
+        if self.early > 0 {
+            note.push_str(&format!(
+                "; {} trial(s): Lambda ran a task before the local worker was gone (not counted)",
+                self.early
+            ));
+        }
+        note
     }
 }
 
@@ -522,12 +561,14 @@ fn emf_records(log_dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The invocations' `ConnectTime` (EMF), after skipping the first `skip` invocations.
-fn connect_times(log_dir: &Path, skip: usize) -> Samples {
+/// The `ConnectTime` (EMF) of the invocations after the first `skip`, of those whose
+/// `ClientReused` is `reused`.
+fn connect_times(log_dir: &Path, skip: usize, reused: bool) -> Samples {
     Samples(
         emf_records(log_dir)
             .iter()
             .skip(skip)
+            .filter(|r| r["ClientReused"].as_bool() == Some(reused))
             .filter_map(|r| r["ConnectTime"].as_f64())
             .map(|ms| Duration::from_secs_f64(ms / 1000.0))
             .collect(),
@@ -549,12 +590,12 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
 }
 
 /// How long after `from` (default: the workflow's start) its first task started on a Lambda
-/// worker, from the workflow's history.
+/// worker, from the workflow's history; `None` if none ran there.
 async fn first_lambda_task(
     app: &TestApp,
     workflow_id: &str,
     from: Option<SystemTime>,
-) -> Option<Duration> {
+) -> Option<Result<Duration, Early>> {
     use temporalio_client::WorkflowFetchHistoryOptions;
     let events = shared::orders::handle(&app.client, workflow_id)
         .fetch_history(WorkflowFetchHistoryOptions::default())
@@ -571,8 +612,13 @@ async fn first_lambda_task(
         })
         .filter_map(event_time)
         .min()
-        .map(|t| t.duration_since(from).unwrap_or_default())
+        .map(|t| t.duration_since(from).map_err(|_| Early))
 }
+
+/// A Lambda worker ran a task of the order before the moment measured from (e.g. during the
+/// local worker's drain): a trial with nothing to take over.
+#[derive(Debug)]
+struct Early;
 
 /// Watches the workflow's pending activity until an attempt after the first one has started on
 /// a Lambda worker; returns how long after `from` it started. `None` if the workflow moved on

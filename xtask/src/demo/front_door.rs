@@ -72,7 +72,12 @@ pub struct FrontDoor {
 impl FrontDoor {
     pub fn new(shop_url: &str, ingest_url: &str, queues: Queues, outbox: PathBuf) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            // Bounded, so a stuck storefront, ingest-fn or LocalStack fails the demo instead of
+            // hanging it.
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
             shop_url: shop_url.to_owned(),
             ingest_url: ingest_url.to_owned(),
             queues,
