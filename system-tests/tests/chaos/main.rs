@@ -204,6 +204,13 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
         problems.join("\n")
     );
     assert_eq!(runs, orders.len(), "every order ran exactly once");
+    if chaos.kills > 0 {
+        assert!(
+            on_lambda > 0,
+            "the local worker was killed {} times, yet Lambda ran nothing",
+            chaos.kills
+        );
+    }
     if chaos.slow > 0 {
         // A slow outage leaves only Lambda to run shop calls that outlast an invocation.
         assert!(
@@ -260,7 +267,8 @@ async fn run_outages(
             app.set_faults(faults(true)).await;
             chaos.slow += 1;
         }
-        app.kill_worker();
+        // Killing waits for the process to be reaped: off the runtime's threads too.
+        tokio::task::block_in_place(|| app.kill_worker());
         chaos.kills += 1;
         tokio::time::sleep(outage.down).await;
         if outage.slow {
