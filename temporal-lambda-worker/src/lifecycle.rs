@@ -94,6 +94,7 @@ pub async fn run_invocation<H: WorkerHost>(
         idle: Duration::ZERO,
         duration: Duration::ZERO,
         connect: Duration::ZERO,
+        startup: Duration::ZERO,
         client_reused: false,
         end_reason: EndReason::Refused,
     };
@@ -123,6 +124,7 @@ pub async fn run_invocation<H: WorkerHost>(
         }
     };
     report.connect = connect;
+    report.startup = started_at.elapsed();
     report.client_reused = client_reused;
     info!(request_id = %invocation.request_id, identity, ?work_time, client_reused, "worker polling");
 
@@ -260,6 +262,7 @@ mod tests {
             if self.fail_start {
                 return Err("connection refused".into());
             }
+            tokio::time::sleep(Duration::from_millis(5)).await; // "connecting"
             Ok(StartedWorker {
                 worker: FakeWorker { stop: Arc::new(Notify::new()), fail_with: self.fail_run.clone(), tracker, busy_for: self.busy_for },
                 connect: Duration::from_millis(5),
@@ -305,6 +308,7 @@ mod tests {
         let (report, result) = run_invocation(&host, &invocation(60), &settings(None), &hooks, rx).await;
         result.unwrap();
         assert_eq!(report.end_reason, EndReason::Deadline);
+        assert_eq!(report.startup, Duration::from_millis(5), "invocation start → worker started");
         let elapsed = t0.elapsed();
         assert!(elapsed >= Duration::from_secs(53) && elapsed < Duration::from_secs(54), "{elapsed:?}");
         assert_eq!(hook_runs.load(Ordering::SeqCst), 1);

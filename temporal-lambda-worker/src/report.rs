@@ -53,6 +53,9 @@ pub struct InvocationReport {
     pub duration: Duration,
     /// Connecting to Temporal (zero when a warm client was reused).
     pub connect: Duration,
+    /// Invocation start until the worker was built and about to poll (connect included): with
+    /// the environment's init phase, a cold start's time to first poll.
+    pub startup: Duration,
     pub client_reused: bool,
     pub end_reason: EndReason,
 }
@@ -74,7 +77,8 @@ impl InvocationReport {
                         {"Name": "WorkTime", "Unit": "Milliseconds"},
                         {"Name": "IdleTime", "Unit": "Milliseconds"},
                         {"Name": "InvocationTime", "Unit": "Milliseconds"},
-                        {"Name": "ConnectTime", "Unit": "Milliseconds"}
+                        {"Name": "ConnectTime", "Unit": "Milliseconds"},
+                        {"Name": "StartupTime", "Unit": "Milliseconds"}
                     ]
                 }]
             },
@@ -88,6 +92,7 @@ impl InvocationReport {
             "IdleTime": ms(self.idle),
             "InvocationTime": ms(self.duration),
             "ConnectTime": ms(self.connect),
+            "StartupTime": ms(self.startup),
         })
     }
 
@@ -112,6 +117,7 @@ mod tests {
             idle: Duration::from_millis(2000),
             duration: Duration::from_millis(2150),
             connect: Duration::ZERO,
+            startup: Duration::ZERO,
             client_reused: true,
             end_reason: EndReason::Idle,
         };
