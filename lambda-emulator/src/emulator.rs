@@ -1,6 +1,7 @@
 //! The running emulator: binds the Lambda API and HTTP API listeners, owns the functions'
 //! pools, starts SQS event sources, and runs the housekeeping tick (idle reaping, metrics series).
 
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,13 +69,13 @@ impl RunningEmulator {
         let http_app = http_api::router(shared.clone());
         let mut tasks = vec![
             tokio::spawn(async move {
-                if let Err(error) = axum::serve(lambda_listener, lambda_app).await {
+                if let Err(error) = axum::serve(lambda_listener.tap_io(no_delay), lambda_app).await {
                     tracing::error!(%error, "Lambda API server stopped");
                 }
             }),
             tokio::spawn(async move {
                 let app = http_app.into_make_service_with_connect_info::<SocketAddr>();
-                if let Err(error) = axum::serve(http_listener, app).await {
+                if let Err(error) = axum::serve(http_listener.tap_io(no_delay), app).await {
                     tracing::error!(%error, "HTTP API server stopped");
                 }
             }),
@@ -216,5 +217,14 @@ async fn housekeeping(shared: Arc<Shared>) {
                 pool.metrics().tick();
             }
         }
+    }
+}
+
+/// Every server of the emulator sets TCP_NODELAY on its connections: a response written in two
+/// parts (head, then body) would otherwise wait for the client's delayed ACK on a kept-alive
+/// connection — ~40 ms per Runtime API or Invoke round trip.
+pub(crate) fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
 }

@@ -6,6 +6,7 @@
 //! The child runs in its own process group so that shutting down an environment also ends
 //! anything the function started, as tearing down a Lambda sandbox does.
 
+use axum::serve::ListenerExt as _;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -62,7 +63,7 @@ impl Environment {
         let channel = Arc::new(RuntimeChannel::new(Extensions::new(function.name.clone(), logs.clone())));
         let app = runtime_api::router(channel.clone());
         let runtime_api = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = axum::serve(listener.tap_io(crate::emulator::no_delay), app).await {
                 tracing::warn!(%error, "runtime API server stopped");
             }
         });

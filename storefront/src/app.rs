@@ -1,6 +1,7 @@
 //! Building and running the application: open the database, bind the listener, serve until a
 //! shutdown signal. Tests build it exactly like `main` does, on port 0 with a temp database.
 
+use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -76,7 +77,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = crate::routes::router(self.state);
-        axum::serve(self.listener, router)
+        // Without TCP_NODELAY a response written in two parts (head, then body) waits for the
+        // client's delayed ACK on a kept-alive connection: ~40 ms per call, four calls per order.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await
     }
