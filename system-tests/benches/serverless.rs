@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
 /// Orders on a warm local worker: the baseline of every latency. Also its peak RSS.
 async fn latency_on_local_worker(n: usize, report: &mut BenchReport) -> Row {
     let app = TestApp::spawn().await;
+    stock_up(&app).await;
     app.run(&app.order(|_| {})).await; // warm-up: connections, sticky cache
     let samples = timed_orders(&app, n, Expect::Local, Before::Nothing).await;
     let row = samples.row(LATENCY, "local worker (polling)");
@@ -330,6 +331,8 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
     .await;
     app.set_faults(json!({ "latencyMs": 1500, "services": ["shipments"] }))
         .await;
+    // Two orders per trial: enough stock that none is refused (it would never reach shipping).
+    stock_up(&app).await;
     for (how, sigkill) in [("SIGKILL", true), ("Ctrl+C", false)] {
         let (mut in_flight, mut new) = (Trials::default(), Trials::default());
         for _ in 0..n {
@@ -486,6 +489,13 @@ fn lambda(timeout_secs: u64, idle_exit: &'static str) -> Option<LambdaOptions> {
     })
 }
 
+/// Enough of the sample order's items for every order a part of the benchmark places.
+async fn stock_up(app: &TestApp) {
+    for sku in ["MUG-CLASSIC", "STICKER-PACK"] {
+        app.set_stock(sku, 100_000).await;
+    }
+}
+
 /// A stack with only the Lambda worker, its output in `log_dir`.
 async fn lambda_app(
     lambda: Option<LambdaOptions>,
@@ -493,7 +503,7 @@ async fn lambda_app(
     environment_idle_timeout: Duration,
     worker_env: Vec<(&'static str, String)>,
 ) -> TestApp {
-    TestApp::spawn_tuned(
+    let app = TestApp::spawn_tuned(
         Options {
             local_worker: false,
             lambda,
@@ -504,7 +514,9 @@ async fn lambda_app(
             worker_env,
         },
     )
-    .await
+    .await;
+    stock_up(&app).await;
+    app
 }
 
 /// What each trial waits for before its order starts.
