@@ -172,25 +172,24 @@ async fn warm_invocations(
         REUSE,
         &format!("connect time per warm invocation ({label})"),
     ));
-    if reuse {
-        if let Some(rss) = app
+    if reuse
+        && let Some(rss) = app
             .emulator
             .as_ref()
             .unwrap()
             .idle_pids(WORKER_FUNCTION)
             .first()
             .and_then(|pid| peak_rss_mib(*pid))
-        {
-            report.add(
-                Row::value(
-                    FOOTPRINT,
-                    "worker-fn peak RSS (VmHWM), one environment",
-                    "MiB",
-                    rss,
-                )
-                .note(format!("after {} orders", n + 1)),
-            );
-        }
+    {
+        report.add(
+            Row::value(
+                FOOTPRINT,
+                "worker-fn peak RSS (VmHWM), one environment",
+                "MiB",
+                rss,
+            )
+            .note(format!("after {} orders", n + 1)),
+        );
     }
     row
 }

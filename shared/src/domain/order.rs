@@ -304,10 +304,10 @@ fn require_objects(order: &serde_json::Value) -> Result<(), String> {
             return Err(field.to_owned());
         }
     }
-    if let Some(items) = order.get("items").and_then(|i| i.as_array()) {
-        if let Some(i) = items.iter().position(|item| !item.is_object()) {
-            return Err(format!("items[{i}]"));
-        }
+    if let Some(items) = order.get("items").and_then(|i| i.as_array())
+        && let Some(i) = items.iter().position(|item| !item.is_object())
+    {
+        return Err(format!("items[{i}]"));
     }
     Ok(())
 }
