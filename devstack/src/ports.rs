@@ -45,6 +45,19 @@ pub fn is_listening(port: u16) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
+/// Whether `port` stops answering within `within`. A stopped process group's members close
+/// their sockets as they die, a few milliseconds after the group leader was reaped.
+pub fn closes_within(port: u16, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while is_listening(port) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! Starts and stops real LocalStack instances (installing it on first run) and talks SQS to them.
 
 use devstack::localstack::{health, sqs_is_running};
-use devstack::ports::is_listening;
+use devstack::ports::closes_within;
 use devstack::{LocalStack, LocalStackOptions, localstack_for_tests};
+use std::time::Duration;
 
 fn port_of(endpoint: &str) -> u16 {
     endpoint.rsplit(':').next().unwrap().parse().unwrap()
@@ -80,7 +81,10 @@ fn serves_sqs_with_local_queue_urls_and_stops() {
     let scratch = devstack::paths::data_dir().join(format!("localstack-{port}"));
     assert!(scratch.is_dir(), "default data dir {scratch:?}");
     stack.stop().unwrap();
-    assert!(!is_listening(port), "port {port} still answers after stop");
+    assert!(
+        closes_within(port, Duration::from_secs(5)),
+        "port {port} still answers 5 s after stop"
+    );
     assert!(
         !scratch.exists(),
         "the default data dir is scratch and goes with the instance"
@@ -110,7 +114,10 @@ fn drop_stops_it_and_state_goes_to_the_data_dir() {
     .unwrap();
     let port = port_of(&stack.endpoint());
     drop(stack);
-    assert!(!is_listening(port), "port {port} still answers after drop");
+    assert!(
+        closes_within(port, Duration::from_secs(5)),
+        "port {port} still answers 5 s after drop"
+    );
     // A data dir the caller chose is the caller's: it is kept.
     assert!(
         dir.is_dir() && std::fs::read_dir(&dir).unwrap().next().is_some(),
@@ -142,7 +149,10 @@ fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
     let url = devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap();
     assert!(url.ends_with("/shopflow-orders"), "{url}");
     // Again: same queue, no error.
-    assert_eq!(devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap(), url);
+    assert_eq!(
+        devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap(),
+        url
+    );
     let attrs = ureq::post(&sqs.endpoint())
         .send_form([
             ("Action", "GetQueueAttributes"),
@@ -154,5 +164,8 @@ fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
         .body_mut()
         .read_to_string()
         .unwrap();
-    assert!(attrs.contains("shopflow-orders-dlq") && attrs.contains("maxReceiveCount"), "{attrs}");
+    assert!(
+        attrs.contains("shopflow-orders-dlq") && attrs.contains("maxReceiveCount"),
+        "{attrs}"
+    );
 }
