@@ -149,7 +149,7 @@ impl FrontDoor {
             std::fs::write(&file, body).with_context(|| format!("writing {}", file.display()))?;
             files.push(file);
         }
-        let mut cmd = std::process::Command::new(devstack::apps::built_bin("push-events")?);
+        let mut cmd = tokio::process::Command::new(devstack::apps::built_bin("push-events")?);
         cmd.args([
             "files",
             "--queue",
@@ -157,9 +157,12 @@ impl FrontDoor {
             "--endpoint",
             &self.queues.endpoint,
         ])
-        .args(&files);
-        let output = tokio::task::spawn_blocking(move || cmd.output())
-            .await?
+        .args(&files)
+        .kill_on_drop(true);
+        // Bounded like the HTTP calls: a LocalStack that stopped answering fails the demo.
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+            .await
+            .context("push-events did not finish within 60 s")?
             .context("running push-events")?;
         if !output.status.success() {
             bail!(
