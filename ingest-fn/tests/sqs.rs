@@ -3,32 +3,12 @@
 
 mod support;
 
-use aws_sdk_sqs::types::{Message, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::Message;
 use serde_json::Value;
 use support::{Stack, StackOptions, eventually};
 
 async fn send(stack: &Stack, bodies: &[String]) {
-    let queues = stack.queues.as_ref().unwrap();
-    let entries = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(body)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    let sent = queues
-        .client
-        .send_message_batch()
-        .queue_url(&queues.url)
-        .set_entries(Some(entries))
-        .send()
-        .await
-        .expect("send batch");
-    assert!(sent.failed.is_empty(), "{:?}", sent.failed);
+    stack.queues.as_ref().unwrap().send(bodies).await;
 }
 
 /// Collects exactly `n` dead letters (bounded wait), then checks nothing more arrives soon after.

@@ -9,7 +9,6 @@ mod support;
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use devstack::apps::LocalWorker;
 use devstack::{TemporalDevServer, TemporalOptions};
 use support::{Stack, StackOptions, eventually};
@@ -94,25 +93,8 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
     }
     let invocations_before = stack.emulator.stats(support::FUNCTION).unwrap().invocations;
     let sqs_ids: Vec<String> = (0..5).map(|_| stack.order_id("S")).collect();
-    let entries = sqs_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(stack.order_json(id))
-                .build()
-                .unwrap()
-        })
-        .collect();
-    queues
-        .client
-        .send_message_batch()
-        .queue_url(&queues.url)
-        .set_entries(Some(entries))
-        .send()
-        .await
-        .expect("send");
+    let bodies: Vec<String> = sqs_ids.iter().map(|id| stack.order_json(id)).collect();
+    queues.send(&bodies).await;
     // Delivered, failed and redelivered at least once more — and still all on the queue.
     eventually("two SQS deliveries while Temporal is down", async || {
         (stack.emulator.stats(support::FUNCTION).unwrap().invocations >= invocations_before + 2)

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, QueueAttributeName, SendMessageBatchRequestEntry};
 use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
 use devstack::temporal::TemporalDevServer;
 use ingest_fn::auth::{Secret, signed_headers};
@@ -313,6 +313,30 @@ async fn create_queues(run_id: &str, visibility_timeout_secs: u32) -> Queues {
 }
 
 impl Queues {
+    /// Sends `bodies` to the orders queue in one batch; every entry must be accepted.
+    pub async fn send(&self, bodies: &[String]) {
+        let entries = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .expect("send batch");
+        assert!(sent.failed.is_empty(), "{:?}", sent.failed);
+    }
+
     /// Visible + in-flight messages.
     pub async fn depth(&self, url: &str) -> u64 {
         let answer = self
