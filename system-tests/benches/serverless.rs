@@ -563,11 +563,7 @@ fn is_lambda(identity: &str) -> bool {
 }
 
 fn stats(app: &TestApp) -> lambda_emulator::metrics::FunctionStats {
-    app.emulator
-        .as_ref()
-        .expect("emulator")
-        .stats(WORKER_FUNCTION)
-        .expect("worker function")
+    app.lambda_stats()
 }
 
 async fn until_no_invocation_runs(app: &TestApp) {
@@ -582,15 +578,11 @@ async fn wait_until(
     app: &TestApp,
     done: impl Fn(&lambda_emulator::metrics::FunctionStats) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(&stats(app)) {
-        assert!(
-            Instant::now() < deadline,
-            "the Lambda worker did not settle: {:?}",
-            stats(app)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        app.lambda_settles(done, Duration::from_secs(120)).await,
+        "the Lambda worker did not settle: {:?}",
+        stats(app)
+    );
 }
 
 /// The end-of-invocation EMF records the worker printed, oldest first.

@@ -336,16 +336,7 @@ async fn order_runs(app: &TestApp, expected: usize) -> usize {
 /// Waits until no invocation of the worker function runs (at most `limit`; the summary then
 /// just misses the ones still running).
 async fn until_no_invocation_runs(app: &TestApp, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    let emulator = app
-        .emulator
-        .as_ref()
-        .expect("the test runs the Lambda worker");
-    while emulator
-        .stats(WORKER_FUNCTION)
-        .is_some_and(|s| s.concurrent_executions > 0)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let _settled = app
+        .lambda_settles(|s| s.concurrent_executions == 0, limit)
+        .await;
 }

@@ -15,16 +15,15 @@ fn lambda(timeout_secs: u64, idle_exit: &'static str) -> Option<LambdaOptions> {
 }
 
 fn stats(app: &TestApp) -> lambda_emulator::metrics::FunctionStats {
-    app.emulator.as_ref().unwrap().stats(WORKER_FUNCTION).expect("worker function registered")
+    app.lambda_stats()
 }
 
 /// Wait until no invocation of the worker function runs.
 async fn until_no_invocation_runs(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stats(app).concurrent_executions > 0 {
-        assert!(Instant::now() < deadline, "an invocation is still running after 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(
+        app.lambda_settles(|s| s.concurrent_executions == 0, Duration::from_secs(60)).await,
+        "an invocation is still running after 60 s"
+    );
 }
 
 fn is_lambda(identity: &str) -> bool {

@@ -213,6 +213,32 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("{workflow_id} ended badly: {e}"))
     }
 
+    /// The emulated Lambda worker's counters (the app must run it).
+    pub fn lambda_stats(&self) -> lambda_emulator::metrics::FunctionStats {
+        self.emulator
+            .as_ref()
+            .expect("the app runs the Lambda worker")
+            .stats(WORKER_FUNCTION)
+            .expect("the worker function is registered")
+    }
+
+    /// Polls the Lambda worker's counters until `done` holds; `false` if it did not within
+    /// `within` (the caller decides whether that is a failure).
+    pub async fn lambda_settles(
+        &self,
+        done: impl Fn(&lambda_emulator::metrics::FunctionStats) -> bool,
+        within: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + within;
+        while !done(&self.lambda_stats()) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     pub async fn progress(&self, workflow_id: &str) -> Result<OrderProgress> {
         Ok(shared::orders::progress(&self.client, workflow_id).await?)
     }
