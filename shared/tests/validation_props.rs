@@ -1,8 +1,9 @@
 //! Property tests for order parsing: valid orders always parse and round-trip; any single
-//! corruption is reported against the right field; arbitrary bytes never panic.
+//! corruption is reported against the right field; arbitrary bytes never panic; an `Order` read
+//! with serde (a workflow input) refuses what parsing refuses.
 
 use proptest::prelude::*;
-use shared::domain::{OrderId, OrderRejection, Sku, parse_order, sample_order_json};
+use shared::domain::{Order, OrderId, OrderRejection, Sku, parse_order, sample_order_json};
 
 fn sku() -> impl Strategy<Value = String> {
     "[A-Z0-9][A-Z0-9-]{0,31}"
@@ -80,5 +81,27 @@ proptest! {
         let cut = cut.min(s.len().saturating_sub(1));
         let malformed = matches!(parse_order(&s.as_bytes()[..cut]), Err(OrderRejection::Malformed { .. }));
         prop_assert!(malformed, "cut at {} was not malformed", cut);
+    }
+}
+
+proptest! {
+    /// A workflow's input is an `Order` read with serde, not through `parse_order`: that path
+    /// must refuse the same orders (here: a zero quantity anywhere, or no items at all).
+    #[test]
+    fn deserialized_orders_refuse_zero_quantities_and_empty_item_lists(v in valid_order(), pick in any::<prop::sample::Index>()) {
+        let mut zero = v.clone();
+        let n = zero["items"].as_array().unwrap().len();
+        let idx = pick.index(n);
+        zero["items"][idx]["quantity"] = 0.into();
+        let err = serde_json::from_value::<Order>(zero).expect_err("quantity 0 must be refused").to_string();
+        let field = format!("items[{idx}].quantity");
+        prop_assert!(err.contains(&field), "{}", err);
+
+        let mut empty = v.clone();
+        empty["items"] = serde_json::json!([]);
+        prop_assert!(serde_json::from_value::<Order>(empty).is_err());
+
+        let order: Order = serde_json::from_value(v.clone()).expect("a valid order deserializes");
+        prop_assert_eq!(order, parse_order(v.to_string().as_bytes()).unwrap());
     }
 }

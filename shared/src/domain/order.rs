@@ -152,10 +152,13 @@ fn order_rules(order: &OrderRequest) -> Result<(), ValidationError> {
 // Parsed types
 // ---------------------------------------------------------------------------------------------
 
-/// A valid order. Every field is a parsed type; it (de)serializes with the same JSON shape as
-/// [`OrderRequest`], and deserializing re-applies the newtypes' rules.
+/// A valid order. Every field is a parsed type; it serializes with the same JSON shape as
+/// [`OrderRequest`], and deserializes *through* [`OrderRequest`], so every rule — the
+/// newtypes', quantity and price ranges, 1..=[`MAX_ITEMS`] lines, unique SKUs, the total limit —
+/// is applied again. A workflow input (or any payload) can therefore never hold an order that
+/// [`parse_order`] would have refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "OrderRequest")]
 pub struct Order {
     pub order_id: OrderId,
     pub customer: Customer,
@@ -165,14 +168,17 @@ pub struct Order {
     pub placed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// `Customer` and `LineItem` are not `Deserialize` on their own: they are only ever read as part
+// of an [`Order`], which goes through [`OrderRequest`]'s rules; a bare derive would accept
+// quantity 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: CustomerId,
     pub email: Email,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     pub sku: Sku,
@@ -247,6 +253,14 @@ impl OrderRequest {
     }
 }
 
+/// What `Order`'s `Deserialize` runs (`#[serde(try_from)]`): the same rules as [`parse_order`].
+impl TryFrom<OrderRequest> for Order {
+    type Error = OrderRejection;
+    fn try_from(request: OrderRequest) -> Result<Self, Self::Error> {
+        request.parse().map_err(OrderRejection::Invalid)
+    }
+}
+
 impl From<&Order> for OrderRequest {
     fn from(o: &Order) -> Self {
         OrderRequest {
@@ -291,7 +305,7 @@ pub fn parse_order(json: &[u8]) -> Result<Order, OrderRejection> {
     // serde also takes a struct as a positional array; no sender means that.
     let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
     require_objects(&value).map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
-    request.parse().map_err(OrderRejection::Invalid)
+    Order::try_from(request)
 }
 
 /// The order and its nested records are objects: returns the path of the first that is not.
@@ -407,6 +421,42 @@ mod tests {
         v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
         let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
         assert!(errors.iter().any(|e| e.field == "items" && e.rule == "range"), "{errors:?}");
+    }
+
+    /// `Order` is also read straight from JSON (a workflow's input payload), bypassing
+    /// [`parse_order`]; that path must refuse what `parse_order` refuses.
+    #[test]
+    fn deserializing_an_order_applies_every_rule() {
+        let v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = v.clone();
+            edit(&mut v);
+            serde_json::from_value::<Order>(v)
+        };
+        let order = edited(&|_| {}).expect("the sample is valid");
+        assert_eq!(serde_json::from_value::<Order>(serde_json::to_value(&order).unwrap()).unwrap(), order);
+
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(&str, Edit, &str, &str); 7] = [
+            ("quantity 0", |v| v["items"][0]["quantity"] = 0.into(), "items[0].quantity", "range"),
+            ("quantity 1001", |v| v["items"][1]["quantity"] = 1001.into(), "items[1].quantity", "range"),
+            ("no items", |v| v["items"] = serde_json::json!([]), "items", "length"),
+            ("too many items", |v| {
+                v["items"] = (0..=MAX_ITEMS)
+                    .map(|i| serde_json::json!({"sku": format!("SKU-{i}"), "quantity": 1, "unitPriceMinor": 1}))
+                    .collect();
+            }, "items", "length"),
+            ("total over the limit", |v| {
+                v["items"][0]["quantity"] = 1000.into();
+                v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
+            }, "items", "range"),
+            ("duplicate sku", |v| v["items"][1]["sku"] = "MUG-CLASSIC".into(), "items[1].sku", "unique"),
+            ("blank name", |v| v["shippingAddress"]["name"] = " ".into(), "shippingAddress.name", "required"),
+        ];
+        for (what, edit, field, rule) in cases {
+            let err = edited(&edit).expect_err(what).to_string();
+            assert!(err.contains(&format!("{field}: ")) && err.contains(&format!("({rule})")), "{what}: {err}");
+        }
     }
 
     #[test]
