@@ -26,6 +26,9 @@ use crate::registry::{SqsSource, function_arn};
 /// SQS returns at most 10 messages per receive.
 const MAX_RECEIVE: usize = 10;
 
+/// The longest long poll SQS allows.
+const MAX_WAIT_SECONDS: u64 = 20;
+
 /// An SQS client for `endpoint` (LocalStack). Credentials come from the usual variables when
 /// set; LocalStack accepts any. The HTTP client uses rustls with ring (see the workspace
 /// manifest for why), and serves plain `http://` endpoints too.
@@ -99,7 +102,7 @@ impl Poller {
         loop {
             let wait = match window_end {
                 None => self.shared.config.sqs_wait_time,
-                Some(end) => end.saturating_duration_since(Instant::now()).min(Duration::from_secs(20)),
+                Some(end) => end.saturating_duration_since(Instant::now()),
             };
             let wanted = (batch_size - batch.len()).min(MAX_RECEIVE);
             let received = self
@@ -107,7 +110,7 @@ impl Poller {
                 .receive_message()
                 .queue_url(queue_url)
                 .max_number_of_messages(wanted as i32)
-                .wait_time_seconds(wait.as_secs() as i32)
+                .wait_time_seconds(long_poll_seconds(wait))
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .message_attribute_names("All")
                 .send()
@@ -201,6 +204,18 @@ impl Poller {
     }
 }
 
+/// `WaitTimeSeconds` for a receive that should wait `wait`: whole seconds (SQS's unit) rounded
+/// **up**, at most 20. Rounding down turned the batching window's last second into short polls
+/// (`0`) that return at once when the queue is empty — a tight loop of receives until the window
+/// ended. Rounded up, an empty queue holds the receive at most one second past the window; the
+/// alternative, cutting the receive off when the window ends, would drop an answer SQS may
+/// already have sent, hiding its messages until their visibility timeout. A long poll still
+/// returns as soon as messages are there, so a filling batch is not held up.
+fn long_poll_seconds(wait: Duration) -> i32 {
+    let seconds = wait.as_nanos().div_ceil(1_000_000_000).min(u128::from(MAX_WAIT_SECONDS));
+    i32::try_from(seconds).unwrap_or(i32::MAX)
+}
+
 /// The message ids the function reported as failed, or `None` when the report is invalid (not
 /// a batch response, or an id that is empty or not in the batch) — Lambda then fails the batch.
 /// A null or empty list means every message succeeded.
@@ -263,6 +278,18 @@ fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> SqsEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_polls_round_the_remaining_window_up_to_whole_seconds() {
+        assert_eq!(long_poll_seconds(Duration::ZERO), 0, "nothing left: one last short poll");
+        assert_eq!(long_poll_seconds(Duration::from_nanos(1)), 1);
+        assert_eq!(long_poll_seconds(Duration::from_millis(300)), 1, "under a second must not become a short poll");
+        assert_eq!(long_poll_seconds(Duration::from_millis(999)), 1);
+        assert_eq!(long_poll_seconds(Duration::from_secs(1)), 1);
+        assert_eq!(long_poll_seconds(Duration::from_millis(1_001)), 2);
+        assert_eq!(long_poll_seconds(Duration::from_secs(20)), 20);
+        assert_eq!(long_poll_seconds(Duration::from_secs(300)), 20, "SQS allows at most 20 s");
+    }
 
     #[test]
     fn batch_item_failures_are_validated_against_the_batch() {
