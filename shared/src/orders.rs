@@ -102,7 +102,7 @@ impl LastWorkers {
 }
 
 /// Where a worker runs, judged from its identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum WorkerKind {
     Local,
@@ -119,6 +119,15 @@ impl WorkerKind {
             Self::Local
         } else {
             Self::Unknown
+        }
+    }
+
+    /// A short word for reports: `local`, `Lambda` or `unknown`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Lambda => "Lambda",
+            Self::Unknown => "unknown",
         }
     }
 }
