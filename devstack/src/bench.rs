@@ -48,7 +48,7 @@ impl Samples {
             .then(|| self.0.iter().map(|d| ms(*d)).sum::<f64>() / self.0.len() as f64)
     }
 
-    /// A row of this distribution (p50, p95, mean, max).
+    /// A row of this distribution (p50, p95, p99, mean, max).
     pub fn row(&self, section: &str, what: &str) -> Row {
         Row {
             section: section.to_owned(),
@@ -57,6 +57,7 @@ impl Samples {
             n: self.len(),
             p50: self.percentile_ms(0.50),
             p95: self.percentile_ms(0.95),
+            p99: self.percentile_ms(0.99),
             mean: self.mean_ms(),
             max: self.percentile_ms(1.0),
             baseline: None,
@@ -82,6 +83,9 @@ pub struct Row {
     /// The figure itself for single measurements; the median for distributions.
     pub p50: Option<f64>,
     pub p95: Option<f64>,
+    /// With fewer than 100 trials this is the maximum (nearest rank).
+    #[serde(default)]
+    pub p99: Option<f64>,
     pub mean: Option<f64>,
     pub max: Option<f64>,
     /// What the figure is compared with, measured in the same run.
@@ -106,6 +110,7 @@ impl Row {
             n: 1,
             p50: Some(value),
             p95: None,
+            p99: None,
             mean: None,
             max: None,
             baseline: None,
@@ -175,7 +180,7 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
 }
 
 /// The markdown table header matching [`markdown_line`].
-pub const MARKDOWN_HEADER: &str = "| section | what | n | p50 | p95 | max | baseline (same run) | ratio | note |\n|---|---|---|---|---|---|---|---|---|";
+pub const MARKDOWN_HEADER: &str = "| section | what | n | p50 | p95 | p99 | max | baseline (same run) | ratio | note |\n|---|---|---|---|---|---|---|---|---|---|";
 
 /// One row as a markdown table line.
 pub fn markdown_line(row: &Row) -> String {
@@ -190,12 +195,13 @@ pub fn markdown_line(row: &Row) -> String {
         .unwrap_or_default();
     let ratio = row.ratio().map(|r| format!("{r:.2}×")).unwrap_or_default();
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.section,
         row.what,
         row.n,
         num(row.p50),
         num(row.p95),
+        num(row.p99),
         num(row.max),
         baseline,
         ratio,
