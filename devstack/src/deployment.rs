@@ -139,8 +139,9 @@ pub fn register_lambda_version(
     Ok(())
 }
 
-/// Runs a CLI command; fails with its stderr.
-fn run(cli: &Path, address: &str, args: &[&str]) -> Result<String> {
+/// Runs a CLI command; fails with its stderr. (Public for `cargo xtask deploy`, which runs the
+/// cloud registration through the same code.)
+pub fn run(cli: &Path, address: &str, args: &[&str]) -> Result<String> {
     let out = cli_command(cli, address).args(args).output()?;
     if !out.status.success() {
         bail!(
@@ -153,7 +154,8 @@ fn run(cli: &Path, address: &str, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn run_tolerating_exists(cli: &Path, address: &str, args: &[&str]) -> Result<()> {
+/// [`run`], with "already exists" (of a deployment or a version) counted as success.
+pub fn run_tolerating_exists(cli: &Path, address: &str, args: &[&str]) -> Result<()> {
     match run(cli, address, args) {
         Err(err) if err.to_string().contains("already exists") => Ok(()),
         other => other.map(drop),
