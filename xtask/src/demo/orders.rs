@@ -11,34 +11,9 @@ use shared::{OrderOutcome, orders};
 use temporalio_client::{Client, WorkflowCountOptions, WorkflowFetchHistoryOptions};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
-/// Which kind of worker ran a task, from its identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerKind {
-    Local,
-    Lambda,
-    Other,
-}
-
-impl WorkerKind {
-    pub fn of(identity: &str) -> Self {
-        if identity.starts_with("local-worker@") {
-            WorkerKind::Local
-        } else if identity.contains(":function:") {
-            WorkerKind::Lambda
-        } else {
-            WorkerKind::Other
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            WorkerKind::Local => "local",
-            WorkerKind::Lambda => "Lambda",
-            WorkerKind::Other => "other",
-        }
-    }
-}
+/// Which kind of worker ran a task, from its identity: `shared`'s reading of the identity
+/// conventions, the same one the storefront's dashboard uses.
+pub use shared::orders::WorkerKind;
 
 /// One step of one order, as the history tells it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -182,19 +157,4 @@ pub async fn timeline(client: &Client, order_id: &str) -> Result<Vec<StepRun>> {
         }
     }
     Ok(runs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn worker_kind_from_identity() {
-        assert_eq!(WorkerKind::of("local-worker@vm:42"), WorkerKind::Local);
-        assert_eq!(
-            WorkerKind::of("0a1c@arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker"),
-            WorkerKind::Lambda
-        );
-        assert_eq!(WorkerKind::of("temporal-cli:root@vm"), WorkerKind::Other);
-    }
 }
