@@ -3,10 +3,18 @@
 //!
 //! The two services are independent, so they install and start side by side: on two cores that
 //! hides LocalStack's ~2 s start behind Temporal's and halves the wait.
+//!
+//! `stack up` also makes the shared build ID the current version of deployment `shopflow`, the way
+//! the demo does (`devstack::register_lambda_version`, the emulated worker function as its
+//! compute config). The server checks that function when the version is created, so this waits
+//! until the Lambda emulator answers; `--no-lambda` makes the version current without a compute
+//! config instead (orders then run on `local-worker` only).
 
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -50,6 +58,10 @@ pub struct UpArgs {
     /// Extra namespace to create (repeatable).
     #[arg(long = "namespace")]
     namespaces: Vec<String>,
+    /// No Lambda emulator will run: make the shared build ID current in deployment `shopflow`
+    /// at once, without a compute config (orders then run on `local-worker` only).
+    #[arg(long)]
+    no_lambda: bool,
 }
 
 #[derive(Args)]
@@ -194,6 +206,23 @@ fn up(args: UpArgs) -> Result<ExitCode> {
         devstack::ENV_SQS_ENDPOINT,
         stack.localstack.endpoint()
     ));
+    let address = stack.temporal.address();
+    // Registration waits for the emulator, which the user starts next: in the background, so
+    // the watch below still reports a dying service at once.
+    if args.no_lambda {
+        make_version_current(&address)?;
+    } else {
+        let (endpoint, interrupt) = (args.lambda_endpoint.clone(), interrupt.clone());
+        // Not joined: it ends by itself, or with the process.
+        thread::spawn(move || {
+            if let Err(err) = register_when_lambda_answers(&address, &endpoint, &interrupt) {
+                ui::failed(&format!(
+                    "registering deployment {}: {err:#}",
+                    shared::DEPLOYMENT_NAME
+                ));
+            }
+        });
+    }
     ui::note("Press Ctrl+C to stop.");
 
     // Watch both services so one that dies is reported at once rather than at Ctrl+C.
@@ -214,6 +243,58 @@ fn up(args: UpArgs) -> Result<ExitCode> {
         Some(err) => Err(err),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The shared build ID, current in deployment `shopflow` with no compute config (`--no-lambda`).
+fn make_version_current(address: &str) -> Result<()> {
+    ui::step(
+        &format!(
+            "Making {}:{} the current version (no Lambda compute config)",
+            shared::DEPLOYMENT_NAME,
+            shared::BUILD_ID
+        ),
+        || devstack::set_current_version(address, shared::DEPLOYMENT_NAME, shared::BUILD_ID),
+    )
+}
+
+/// Waits until something listens at `lambda_endpoint` (the emulator), then registers the shared
+/// build ID with the emulated worker function and makes it current — the demo's registration.
+/// Returns early, registering nothing, once interrupted.
+fn register_when_lambda_answers(
+    address: &str,
+    lambda_endpoint: &str,
+    interrupt: &Interrupt,
+) -> Result<()> {
+    let url = reqwest::Url::parse(lambda_endpoint)?;
+    let targets = url.socket_addrs(|| None)?;
+    let arn = devstack::apps::local_function_arn(crate::demo::world::WORKER_FUNCTION);
+    let version = format!("{}:{}", shared::DEPLOYMENT_NAME, shared::BUILD_ID);
+    ui::note(&format!(
+        "Deployment {version} is registered (→ {arn}) and made current once the Lambda emulator \
+         answers at {lambda_endpoint}; start local-worker after that"
+    ));
+    let answers = || {
+        targets
+            .iter()
+            .any(|t| TcpStream::connect_timeout(t, Duration::from_millis(200)).is_ok())
+    };
+    while !answers() {
+        if interrupt.wait_a_moment() {
+            return Ok(());
+        }
+    }
+    ui::step(
+        &format!("Registering deployment {version} → {arn}"),
+        || {
+            devstack::register_lambda_version(
+                address,
+                shared::DEPLOYMENT_NAME,
+                shared::BUILD_ID,
+                shared::TASK_QUEUE,
+                &arn,
+            )
+        },
+    )
 }
 
 fn status(args: StatusArgs) -> Result<ExitCode> {

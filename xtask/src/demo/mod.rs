@@ -20,7 +20,7 @@
 mod front_door;
 mod orders;
 mod report;
-mod world;
+pub(crate) mod world;
 
 use std::collections::HashMap;
 use std::io::BufRead;
