@@ -14,7 +14,9 @@
 //! switched on by an API key) stays exactly the SDK's.
 //!
 //! A plain variable that is set wins over its `_SECRET_ARN` twin, so a local run never needs the
-//! extension. The call is blocking (it happens once, at init, against loopback) so that
+//! extension. Certificate data from a secret cannot be combined with certificate *paths* in the
+//! profile (envconfig refuses data and path for the same item); the project's `temporal.toml`
+//! therefore names no paths, and the error says what to remove if someone adds them back. The call is blocking (it happens once, at init, against loopback) so that
 //! [`crate::load_client_config`] stays a plain function callable from sync and async code alike.
 
 use std::collections::HashMap;
@@ -68,7 +70,18 @@ pub fn load_from_config(
     env: HashMap<String, String>,
 ) -> Result<(ConnectionOptions, ClientOptions), String> {
     let env = resolve_secrets(env).map_err(|e| e.to_string())?;
-    let profile = load_client_config_profile(options, Some(&env)).map_err(|e| e.to_string())?;
+    let profile = load_client_config_profile(options, Some(&env)).map_err(|e| {
+        let message = e.to_string();
+        if message.contains("path is already specified") {
+            format!(
+                "{message}: the certificate and key come from the environment (in AWS, from \
+                 Secrets Manager), so remove client_cert_path / client_key_path from the \
+                 profile's tls section in temporal.toml"
+            )
+        } else {
+            message
+        }
+    })?;
     let namespace = profile
         .namespace
         .clone()
@@ -158,6 +171,12 @@ mod tests {
     use axum::http::{HeaderMap, StatusCode};
 
     const TOKEN: &str = "session-token";
+    /// Not real key material: envconfig and the connection options carry the bytes as they are.
+    const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----\nY2VydA==\n-----END CERTIFICATE-----";
+    const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\na2V5\n-----END PRIVATE KEY-----";
+    const API_KEY_ARN: &str = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key";
+    const CERT_ARN: &str = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/cert";
+    const KEY_ARN: &str = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/key";
 
     /// A stand-in for the extension on a free loopback port: two secrets, token checked.
     fn fake_extension() -> u16 {
@@ -175,6 +194,16 @@ mod tests {
                 Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key") => (
                     StatusCode::OK,
                     r#"{"Name":"temporal/api-key","SecretString":"key-from-sm\n"}"#.into(),
+                ),
+                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/cert") => (
+                    StatusCode::OK,
+                    serde_json::json!({"Name": "temporal/cert", "SecretString": CERT_PEM})
+                        .to_string(),
+                ),
+                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/key") => (
+                    StatusCode::OK,
+                    serde_json::json!({"Name": "temporal/key", "SecretString": KEY_PEM})
+                        .to_string(),
                 ),
                 Some("binary") => (
                     StatusCode::OK,
@@ -307,5 +336,102 @@ mod tests {
                 "an error must not carry a secret: {err}"
             );
         }
+    }
+
+    /// The `temporal.toml` at the repository's root: the file every zip ships.
+    fn repo_config() -> LoadClientConfigProfileOptions {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../temporal.toml");
+        LoadClientConfigProfileOptions::builder()
+            .config_source(temporalio_common::envconfig::DataSource::Path(
+                path.to_owned(),
+            ))
+            .build()
+    }
+
+    /// The repo's `cloud` profile as the functions load it in AWS: its address and namespace, and
+    /// the credential from the secret — with an API key (TLS on, no client certificate) and with
+    /// mTLS (the certificate and key from their secrets; no file is read, none is in the zip).
+    #[test]
+    fn the_shipped_cloud_profile_works_with_an_api_key_and_with_mtls() {
+        let port = fake_extension();
+        let cloud = |pairs: &[(&str, &str)]| {
+            let mut vars = env(port, &[("TEMPORAL_PROFILE", "cloud")]);
+            vars.extend(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            load_from_config(repo_config(), vars)
+        };
+
+        let (connection, client) = cloud(&[("TEMPORAL_API_KEY_SECRET_ARN", API_KEY_ARN)]).unwrap();
+        assert_eq!(connection.api_key.as_deref(), Some("key-from-sm"));
+        assert_eq!(connection.target.scheme(), "https");
+        assert_eq!(
+            connection.target.host_str(),
+            Some("your-namespace.your-account.tmprl.cloud")
+        );
+        let tls = connection.tls_options.expect("TLS on for an API key");
+        assert!(
+            tls.client_tls_options.is_none(),
+            "no client certificate with an API key"
+        );
+        assert_eq!(client.namespace, "your-namespace.your-account");
+
+        let (connection, _) = cloud(&[
+            ("TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN", CERT_ARN),
+            ("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", KEY_ARN),
+        ])
+        .unwrap();
+        assert_eq!(connection.api_key, None);
+        assert_eq!(connection.target.scheme(), "https");
+        let mtls = connection
+            .tls_options
+            .and_then(|t| t.client_tls_options)
+            .expect("mTLS with the secrets' certificate");
+        assert_eq!(mtls.client_cert, CERT_PEM.as_bytes());
+        assert_eq!(mtls.client_private_key, KEY_PEM.as_bytes());
+    }
+
+    /// Without TEMPORAL_PROFILE the repo's file gives the local dev server, plain TCP.
+    #[test]
+    fn the_shipped_default_profile_is_the_local_dev_server() {
+        let (connection, client) = load_from_config(repo_config(), env(9, &[])).unwrap();
+        assert_eq!(connection.target.as_str(), "http://127.0.0.1:7233/");
+        assert!(connection.tls_options.is_none() && connection.api_key.is_none());
+        assert_eq!(client.namespace, "default");
+    }
+
+    /// A profile that names certificate files cannot also take the certificate from a secret
+    /// (envconfig's rule); the error says what to change.
+    #[test]
+    fn certificate_paths_in_the_profile_and_a_certificate_secret_are_refused_clearly() {
+        let port = fake_extension();
+        let toml = "[profile.cloud]\naddress = \"ns.acct.tmprl.cloud:7233\"\n\
+                    [profile.cloud.tls]\nclient_cert_path = \"certs/client.pem\"\n\
+                    client_key_path = \"certs/client.key\"\n";
+        let options = LoadClientConfigProfileOptions::builder()
+            .config_source(temporalio_common::envconfig::DataSource::Data(
+                toml.as_bytes().to_vec(),
+            ))
+            .build();
+        let err = load_from_config(
+            options,
+            env(
+                port,
+                &[
+                    ("TEMPORAL_PROFILE", "cloud"),
+                    ("TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN", CERT_ARN),
+                    ("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", KEY_ARN),
+                ],
+            ),
+        )
+        .unwrap_err();
+        assert!(err.contains("TEMPORAL_TLS_CLIENT_CERT_DATA"), "{err}");
+        assert!(err.contains("remove client_cert_path"), "{err}");
+        assert!(
+            !err.contains("Y2VydA"),
+            "an error must not carry a secret: {err}"
+        );
     }
 }
