@@ -85,18 +85,38 @@ test('errors from the API are shown, in its own words', async () => {
   assert.equal(await page.isVisible('#progress'), false, 'no order was placed');
 });
 
-test('placing an order shows it progressing to Completed', async () => {
+// The shop's fault injection (PUT /admin/faults), used to hold an order on one step long enough
+// for the page's once-a-second status poll to show it.
+async function setFaults(faults) {
+  const response = await fetch(`${BASE}/admin/faults`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+const stepStates = () => page.$$eval('#steps li', (lis) => lis.map((li) => `${li.dataset.step}:${li.dataset.state}`));
+
+test('placing an order shows it progressing step by step to Completed', async () => {
   await page.goto(`${BASE}/`);
   await page.waitForSelector('#catalog li[data-sku]');
   await setQuantity('MUG-CLASSIC', 2);
   await setQuantity('STICKER-PACK', 1);
   assert.equal(await page.textContent('#total'), '$33.00');
-  await page.click('#place-order');
-  await page.waitForSelector('#order-summary[data-order-id]');
-  placed.completed = await page.getAttribute('#order-summary', 'data-order-id');
+  // Shipments take 3 s, so the page must show the order standing on CreatingShipment.
+  await setFaults({ latencyMs: 3000, services: ['shipments'] });
+  try {
+    await page.click('#place-order');
+    await page.waitForSelector('#order-summary[data-order-id]');
+    placed.completed = await page.getAttribute('#order-summary', 'data-order-id');
+    await page.waitForSelector('#steps li[data-step="CreatingShipment"][data-state="current"]', { timeout: ORDER_TIMEOUT });
+    assert.deepEqual(await stepStates(), ['ReservingInventory:done', 'ChargingCustomer:done', 'CreatingShipment:current', 'NotifyingCustomer:pending']);
+    assert.match(await page.textContent('#order-result'), /Create shipment…/);
+    await shot('shop-in-progress');
+  } finally {
+    await setFaults({});
+  }
   await page.waitForSelector('#order-result[data-step="Completed"]', { timeout: ORDER_TIMEOUT });
-  const states = await page.$$eval('#steps li', (lis) => lis.map((li) => `${li.dataset.step}:${li.dataset.state}`));
-  assert.deepEqual(states, ['ReservingInventory:done', 'ChargingCustomer:done', 'CreatingShipment:done', 'NotifyingCustomer:done']);
+  assert.deepEqual(await stepStates(), ['ReservingInventory:done', 'ChargingCustomer:done', 'CreatingShipment:done', 'NotifyingCustomer:done']);
   assert.match(await page.textContent('#order-result'), new RegExp(`Completed: tracking number \\S+\\. Last step ran on the ${WORKER} worker`));
   assert.match(await page.getAttribute('#order-summary a', 'href'), new RegExp(`/workflows/order-${placed.completed}$`));
   await shot('shop-completed');
@@ -111,8 +131,7 @@ test('a declined customer shows Compensated', async () => {
   await page.waitForSelector('#order-summary[data-order-id]');
   placed.compensated = await page.getAttribute('#order-summary', 'data-order-id');
   await page.waitForSelector('#order-result[data-step="Compensated"]', { timeout: ORDER_TIMEOUT });
-  const states = await page.$$eval('#steps li', (lis) => lis.map((li) => `${li.dataset.step}:${li.dataset.state}`));
-  assert.deepEqual(states, ['ReservingInventory:done', 'ChargingCustomer:failed', 'CreatingShipment:pending', 'NotifyingCustomer:pending']);
+  assert.deepEqual(await stepStates(), ['ReservingInventory:done', 'ChargingCustomer:failed', 'CreatingShipment:pending', 'NotifyingCustomer:pending']);
   assert.match(await page.textContent('#order-result'), /Compensated: Charge customer failed \(card-declined/);
   assert.match(await page.textContent('#undone'), /ReleaseInventory \S+ — done/);
   await shot('shop-compensated');

@@ -60,6 +60,7 @@ async fn the_page_and_the_dashboard_work_in_headless_chromium() {
         );
         for page in [
             "shop-catalog",
+            "shop-in-progress",
             "shop-completed",
             "shop-compensated",
             "dashboard",
