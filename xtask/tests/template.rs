@@ -159,6 +159,7 @@ fn parameters_reach_the_functions() {
         ("WorkerMemorySize", "512"),
         ("WorkerReservedConcurrency", "3"),
         ("IngestBatchSize", "25"),
+        ("IngestBatchWindowSeconds", "7"),
     ]);
     let worker = function(&all, "shopflow-worker");
     assert_eq!(worker.architectures, ["arm64"]);
@@ -169,6 +170,108 @@ fn parameters_reach_the_functions() {
     let ingest = function(&all, "shopflow-ingest");
     assert_eq!(ingest.architectures, ["arm64"]);
     assert_eq!(ingest.sqs_sources[0].batch_size, 25);
+    assert_eq!(
+        ingest.sqs_sources[0].maximum_batching_window,
+        std::time::Duration::from_secs(7)
+    );
+}
+
+/// `!Tag value` of a raw YAML node (e.g. `("!Ref", "MaxReceiveCount")`), if it is one.
+fn tagged(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(t) => Some((t.tag.to_string(), &t.value)),
+        _ => None,
+    }
+}
+
+/// What the emulator does not read from the template (it makes its own queues): the orders
+/// queue's redrive, and who may assume the invoke role.
+#[test]
+fn redrive_and_trust_come_from_their_parameters() {
+    let raw = raw();
+    let redrive = at(
+        &raw,
+        &["Resources", "OrdersQueue", "Properties", "RedrivePolicy"],
+    );
+    let count = tagged(at(redrive, &["maxReceiveCount"]));
+    assert_eq!(
+        count,
+        Some(("!Ref".to_owned(), &Value::from("MaxReceiveCount"))),
+        "maxReceiveCount must be the MaxReceiveCount parameter"
+    );
+    let target = tagged(at(redrive, &["deadLetterTargetArn"]));
+    assert_eq!(
+        target,
+        Some((
+            "!GetAtt".to_owned(),
+            &Value::from("OrdersDeadLetterQueue.Arn")
+        )),
+        "the redrive must target the DLQ"
+    );
+    assert_eq!(
+        at(&raw, &["Resources", "OrdersDeadLetterQueue", "Type"]).as_str(),
+        Some("AWS::SQS::Queue")
+    );
+    assert!(
+        at(&raw, &["Parameters", "MaxReceiveCount"])
+            .get("Default")
+            .is_some()
+    );
+
+    let window = at(
+        &raw,
+        &[
+            "Resources",
+            "IngestFunction",
+            "Properties",
+            "Events",
+            "FromOrdersQueue",
+            "Properties",
+            "MaximumBatchingWindowInSeconds",
+        ],
+    );
+    assert_eq!(
+        tagged(window),
+        Some(("!Ref".to_owned(), &Value::from("IngestBatchWindowSeconds")))
+    );
+
+    let trust = &at(
+        &raw,
+        &[
+            "Resources",
+            "WorkerInvokeRole",
+            "Properties",
+            "AssumeRolePolicyDocument",
+            "Statement",
+        ],
+    )[0];
+    assert_eq!(
+        tagged(at(trust, &["Principal", "AWS"])),
+        Some((
+            "!Ref".to_owned(),
+            &Value::from("TemporalInvokerPrincipalArns")
+        )),
+        "the trusted principals must be the parameter, nothing added"
+    );
+    assert_eq!(
+        tagged(at(trust, &["Condition", "StringEquals", "sts:ExternalId"])),
+        Some(("!Ref".to_owned(), &Value::from("TemporalInvokeExternalId")))
+    );
+    // The default principals are Temporal Cloud's invoker roles as Temporal's docs list them
+    // (docs/aws.md cites where); a self-hosted service passes its own.
+    let principals = at(&raw, &["Parameters", "TemporalInvokerPrincipalArns"]);
+    assert_eq!(
+        at(principals, &["Type"]).as_str(),
+        Some("CommaDelimitedList")
+    );
+    let defaults = at(principals, &["Default"]).as_str().unwrap();
+    for arn in defaults.split(',') {
+        let arn = arn.trim();
+        assert!(
+            arn.starts_with("arn:aws:iam::") && arn.ends_with(":role/wci-lambda-invoke"),
+            "{arn}"
+        );
+    }
 }
 
 /// What only AWS reads: runtime, handler, build metadata, the invoke role, the outputs deploy needs.
