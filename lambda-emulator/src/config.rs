@@ -48,6 +48,9 @@ pub struct EmulatorConfig {
     pub sqs_endpoint: Option<String>,
     /// Long-poll wait of SQS event sources (Lambda uses 20 s).
     pub sqs_wait_time: Duration,
+    /// How long the HTTP API waits for a function before it answers 503 (API Gateway's HTTP
+    /// API: 30 s, not configurable). The invocation itself runs on, as in Lambda.
+    pub http_integration_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -68,6 +71,7 @@ impl Default for EmulatorConfig {
                 .to_vec(),
             sqs_endpoint: None,
             sqs_wait_time: Duration::from_secs(20),
+            http_integration_timeout: Duration::from_secs(30),
         }
     }
 }

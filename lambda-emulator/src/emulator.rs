@@ -143,10 +143,10 @@ impl RunningEmulator {
     }
 
     /// Invokes a function synchronously without HTTP (benchmarks, embedding).
+    /// `name` is any form the Invoke API accepts; the function sees it as its invoked ARN.
     pub async fn invoke(&self, name: &str, payload: impl Into<axum::body::Bytes>) -> Result<InvokeResult, InvokeError> {
-        let pool = self.pool(name).ok_or(InvokeError::UnknownFunction)?;
-        let arn = self.function_arn(&pool.config().name);
-        pool.invoke(InvokeInput::new(payload.into(), arn)).await
+        let (pool, reference) = self.resolve(name).ok_or(InvokeError::UnknownFunction)?;
+        pool.invoke(InvokeInput::new(payload.into(), self.shared.registry.invoked_arn(&reference))).await
     }
 
     /// A function's counters, if it exists.
@@ -171,8 +171,12 @@ impl RunningEmulator {
     }
 
     fn pool(&self, name: &str) -> Option<Arc<FunctionPool>> {
+        self.resolve(name).map(|(pool, _)| pool)
+    }
+
+    fn resolve(&self, name: &str) -> Option<(Arc<FunctionPool>, crate::registry::FunctionRef)> {
         let reference = crate::registry::FunctionRef::parse(name).ok()?;
-        self.shared.registry.resolve(&reference)
+        Some((self.shared.registry.resolve(&reference)?, reference))
     }
 
     /// Stops serving and shuts every idle environment down (SIGTERM, grace, SIGKILL).

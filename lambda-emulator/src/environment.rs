@@ -49,6 +49,10 @@ pub(crate) struct RunResult {
     pub reusable: bool,
     /// The init phase, for the first invocation of a new environment that reached its runtime.
     pub init: Option<Duration>,
+    /// Lambda's "Duration": from the runtime taking the invocation (`GET /next`) to its end —
+    /// the init phase is not part of it. When the runtime never took it (init failed or timed
+    /// out, the process died first), the time the attempt took.
+    pub duration: Duration,
 }
 
 impl Environment {
@@ -122,6 +126,15 @@ impl Environment {
     /// Runs one invocation to its end: a response, a function error, the deadline, or the
     /// process exiting.
     pub(crate) async fn invoke(&self, input: InvokeInput) -> RunResult {
+        let submitted = Instant::now();
+        let mut picked_at = None;
+        let mut result = self.run(input, &mut picked_at).await;
+        result.duration = picked_at.unwrap_or(submitted).elapsed();
+        result
+    }
+
+    /// [`Environment::invoke`], setting `picked_at` once the runtime has taken the invocation.
+    async fn run(&self, input: InvokeInput, picked_at: &mut Option<Instant>) -> RunResult {
         let request_id = input.request_id.clone();
         let (picked_tx, picked) = oneshot::channel();
         let (reply_tx, reply) = oneshot::channel();
@@ -149,11 +162,12 @@ impl Environment {
                 return self.fail("Sandbox.Timedout", &request_id, &detail);
             }
         };
+        *picked_at = Some(Instant::now());
         let init = self.spawned_at.lock().expect("spawn time").take().map(|t| t.elapsed());
         let mut result = tokio::select! {
             reply = reply => match reply {
-                Ok(RuntimeReply::Response(body)) => RunResult { outcome: InvokeOutcome::Success(body), reusable: true, init: None },
-                Ok(RuntimeReply::Error(body)) => RunResult { outcome: InvokeOutcome::FunctionError(body), reusable: true, init: None },
+                Ok(RuntimeReply::Response(body)) => RunResult::reusable(InvokeOutcome::Success(body)),
+                Ok(RuntimeReply::Error(body)) => RunResult::reusable(InvokeOutcome::FunctionError(body)),
                 Err(_) => self.fail("Runtime.Unknown", &request_id, "the runtime dropped the invocation"),
             },
             status = exited.wait_for(Option::is_some) => {
@@ -177,7 +191,7 @@ impl Environment {
 
     fn discard(&self, outcome: InvokeOutcome) -> RunResult {
         self.broken.store(true, Ordering::Relaxed);
-        RunResult { outcome, reusable: false, init: None }
+        RunResult { outcome, reusable: false, init: None, duration: Duration::ZERO }
     }
 
     /// Lambda's shutdown phase: the `SHUTDOWN` event to subscribed extensions and SIGTERM to the
@@ -206,6 +220,12 @@ impl Environment {
         if self.exited.borrow().is_none() && self.pid > 0 {
             let _ = killpg(Pid::from_raw(self.pid as i32), signal);
         }
+    }
+}
+
+impl RunResult {
+    fn reusable(outcome: InvokeOutcome) -> Self {
+        Self { outcome, reusable: true, init: None, duration: Duration::ZERO }
     }
 }
 

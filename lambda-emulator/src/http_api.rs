@@ -3,7 +3,8 @@
 //! a request becomes an `ApiGatewayV2httpRequest`, is invoked synchronously, and the function's
 //! answer is mapped back — a structured `{statusCode, headers, body, isBase64Encoded, cookies}`
 //! response, or, for any other JSON, API Gateway's 2.0 inference rule (200, `application/json`,
-//! the JSON as body).
+//! the JSON as body). A function slower than the integration timeout (30 s) gets the client a
+//! 503, as API Gateway does.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,16 +51,26 @@ async fn handle(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInf
     let Ok(payload) = serde_json::to_vec(&event) else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
+    // The integration SAM creates for an `HttpApi` event names the unqualified function ARN
+    // (no alias here), and that is the ARN Lambda passes on.
     let invoked_arn = function_arn(shared.registry.region(), &matched.pool.config().name);
     let mut input = InvokeInput::new(Bytes::from(payload), invoked_arn);
     input.request_id = request_id.clone();
-    let mut response = match matched.pool.invoke(input).await {
-        Ok(result) => match result.outcome {
+    // Past the integration timeout the client gets its 503 while the invocation runs to its
+    // end (`invoke` runs it in its own task), as API Gateway leaves the Lambda call running.
+    let invoked = tokio::time::timeout(shared.config.http_integration_timeout, matched.pool.invoke(input)).await;
+    let mut response = match invoked {
+        Ok(Ok(result)) => match result.outcome {
             InvokeOutcome::Success(payload) => map_response(&payload),
             InvokeOutcome::FunctionError(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         },
         // API Gateway answers a throttled integration with a 5xx; 503 tells clients to retry.
-        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Ok(Err(_)) => message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Err(_) => {
+            tracing::info!(function = %matched.pool.config().name, %request_id, timeout = ?shared.config.http_integration_timeout,
+                "HTTP API integration timed out; 503 to the client, the invocation runs on");
+            message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("apigw-requestid", value);

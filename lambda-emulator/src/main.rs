@@ -1,5 +1,6 @@
-//! `lambda-emulator` binary: serves the functions of a SAM template on loopback.
-//! Only wiring here — see the library for behaviour.
+//! `lambda-emulator` binary: serves the functions of a SAM template on loopback until Ctrl+C or
+//! SIGTERM, then runs Lambda's shutdown phase for every environment. Only wiring here — see the
+//! library for behaviour.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
 use lambda_emulator::template::{self, TemplateOptions, parse_assignment};
 use lambda_emulator::{EmulatorConfig, Listen, RunningEmulator};
 
@@ -90,13 +92,30 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
+    // Listening before the banner: whoever reads the addresses may stop the emulator at once.
+    let stop = stop_requested()?;
     let emulator = RunningEmulator::start(config, functions, listen).await?;
     println!("Lambda API: {}", emulator.lambda_url());
     println!("HTTP API:   {}", emulator.http_url());
     for name in names {
         println!("function:   {}", emulator.function_arn(&name));
     }
-    tokio::signal::ctrl_c().await?;
+    let signal = stop.await;
+    tracing::info!(signal, "stopping: shutting down the execution environments");
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Resolves on Ctrl+C (SIGINT) or SIGTERM — how devstack, `kill` and service managers stop the
+/// emulator. Both must end in [`RunningEmulator::shutdown`]: environments run in their own process
+/// groups, so an emulator killed by SIGTERM's default action would leave them running.
+fn stop_requested() -> std::io::Result<impl Future<Output = &'static str>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    })
 }

@@ -36,8 +36,12 @@ pub struct FunctionStats {
     pub concurrent_executions_max: u32,
     /// `Event` invocations accepted and not yet finished (running, waiting to retry, throttled).
     pub async_events_pending: u64,
+    /// Lambda's Duration: the runtime taking an invocation until its answer; a cold start's
+    /// init phase is not in it (see `init_duration_ms_sum`).
     pub duration_ms_sum: f64,
     pub duration_ms_max: f64,
+    /// Init Duration + Duration, rounded up to 1 ms per invocation (how Lambda bills a
+    /// `provided.al2023` function).
     pub billed_duration_ms_sum: u64,
     pub gb_seconds: f64,
     pub environments: u32,
@@ -79,10 +83,13 @@ impl FunctionMetrics {
         });
     }
 
-    /// Records a finished invocation. Lambda bills the duration rounded up to the millisecond.
-    pub(crate) fn invocation_finished(&self, duration: Duration, failed: bool, memory_mb: u32) {
+    /// Records a finished invocation: its Duration (the invoke phase only) and, on a cold start,
+    /// the environment's Init Duration, kept apart as in Lambda's `REPORT` line. The billed
+    /// duration is both together rounded up to the millisecond: Lambda bills the init phase of
+    /// a `provided.al2023` (custom) runtime.
+    pub(crate) fn invocation_finished(&self, duration: Duration, init: Option<Duration>, failed: bool, memory_mb: u32) {
         let ms = duration.as_secs_f64() * 1000.0;
-        let billed_ms = duration.as_nanos().div_ceil(1_000_000) as u64;
+        let billed_ms = (duration + init.unwrap_or_default()).as_nanos().div_ceil(1_000_000) as u64;
         self.with(|s| {
             s.stats.errors += u64::from(failed);
             s.stats.concurrent_executions = s.stats.concurrent_executions.saturating_sub(1);
@@ -90,15 +97,11 @@ impl FunctionMetrics {
             s.stats.duration_ms_max = s.stats.duration_ms_max.max(ms);
             s.stats.billed_duration_ms_sum += billed_ms;
             s.stats.gb_seconds += billed_ms as f64 / 1000.0 * f64::from(memory_mb) / 1024.0;
-        });
-    }
-
-    /// Records the init phase of a new environment.
-    pub(crate) fn init_finished(&self, init: Duration) {
-        let ms = init.as_secs_f64() * 1000.0;
-        self.with(|s| {
-            s.stats.init_duration_ms_sum += ms;
-            s.stats.init_duration_ms_max = s.stats.init_duration_ms_max.max(ms);
+            if let Some(init) = init {
+                let init_ms = init.as_secs_f64() * 1000.0;
+                s.stats.init_duration_ms_sum += init_ms;
+                s.stats.init_duration_ms_max = s.stats.init_duration_ms_max.max(init_ms);
+            }
         });
     }
 
@@ -210,11 +213,22 @@ mod tests {
     fn bills_rounded_up_to_the_millisecond() {
         let metrics = FunctionMetrics::default();
         metrics.invocation_started(true);
-        metrics.invocation_finished(Duration::from_micros(1_001), false, 1024);
+        metrics.invocation_finished(Duration::from_micros(1_001), None, false, 1024);
         let stats = metrics.stats();
         assert_eq!(stats.billed_duration_ms_sum, 2);
         assert!((stats.gb_seconds - 0.002).abs() < 1e-12);
         assert_eq!((stats.invocations, stats.cold_starts, stats.concurrent_executions), (1, 1, 0));
+    }
+
+    #[test]
+    fn init_is_billed_but_kept_out_of_duration() {
+        let metrics = FunctionMetrics::default();
+        metrics.invocation_started(true);
+        metrics.invocation_finished(Duration::from_micros(2_500), Some(Duration::from_micros(40_200)), false, 1024);
+        let stats = metrics.stats();
+        assert!((stats.duration_ms_sum - 2.5).abs() < 1e-9, "Duration excludes init: {stats:?}");
+        assert!((stats.init_duration_ms_sum - 40.2).abs() < 1e-9);
+        assert_eq!(stats.billed_duration_ms_sum, 43, "init + duration, rounded up once");
     }
 
     #[test]
@@ -223,8 +237,8 @@ mod tests {
         metrics.invocation_started(false);
         metrics.invocation_started(false);
         metrics.tick();
-        metrics.invocation_finished(Duration::from_millis(1), false, 128);
-        metrics.invocation_finished(Duration::from_millis(1), true, 128);
+        metrics.invocation_finished(Duration::from_millis(1), None, false, 128);
+        metrics.invocation_finished(Duration::from_millis(1), None, true, 128);
         metrics.tick();
         let series = metrics.series();
         assert_eq!((series[0].invocations_started, series[0].concurrent_executions_max), (2, 2));

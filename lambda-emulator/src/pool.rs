@@ -87,20 +87,18 @@ impl FunctionPool {
                 }
             },
         };
-        let (outcome, reusable) = match &env {
+        let (outcome, reusable, duration, init) = match &env {
             Some(env) => {
                 let result = env.invoke(input).await;
-                if let Some(init) = result.init {
-                    self.metrics.init_finished(init);
-                }
-                (result.outcome, result.reusable)
+                (result.outcome, result.reusable, result.duration, result.init)
             }
             None => {
                 let detail = format!("fork/exec {}: cannot start the function's binary", self.function.binary.display());
-                (InvokeOutcome::FunctionError(platform_error("Runtime.InvalidEntrypoint", &request_id, &detail)), false)
+                let error = platform_error("Runtime.InvalidEntrypoint", &request_id, &detail);
+                (InvokeOutcome::FunctionError(error), false, started.elapsed(), None)
             }
         };
-        self.metrics.invocation_finished(started.elapsed(), outcome.is_error(), self.function.memory_mb);
+        self.metrics.invocation_finished(duration, init, outcome.is_error(), self.function.memory_mb);
         self.give_back(env, reusable);
         Ok(InvokeResult { request_id, outcome })
     }

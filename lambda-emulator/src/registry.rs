@@ -127,7 +127,17 @@ impl FunctionRef {
 
 /// The function ARN for `name` in `region`.
 pub fn function_arn(region: &str, name: &str) -> String {
-    format!("arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}")
+    arn(region, ACCOUNT_ID, name, None)
+}
+
+/// A function ARN, with `:qualifier` when there is one.
+fn arn(region: &str, account: &str, name: &str, qualifier: Option<&str>) -> String {
+    let mut arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
+    if let Some(qualifier) = qualifier {
+        arn.push(':');
+        arn.push_str(qualifier);
+    }
+    arn
 }
 
 /// The functions being served, by name.
@@ -173,12 +183,16 @@ impl Registry {
     pub(crate) fn not_found_arn(&self, reference: &FunctionRef) -> String {
         let region = reference.region.as_deref().unwrap_or(&self.region);
         let account = reference.account.as_deref().unwrap_or(ACCOUNT_ID);
-        let mut arn = format!("arn:aws:lambda:{region}:{account}:function:{}", reference.name);
-        if let Some(qualifier) = &reference.qualifier {
-            arn.push(':');
-            arn.push_str(qualifier);
-        }
-        arn
+        arn(region, account, &reference.name, reference.qualifier.as_deref())
+    }
+
+    /// The ARN Lambda hands the function as the one it was invoked with
+    /// (`Lambda-Runtime-Invoked-Function-Arn`, the context's `invoked_function_arn`) for a
+    /// reference that [`Registry::resolve`] accepted: always a full ARN, with the caller's
+    /// qualifier when it gave one (by name, ARN or `?Qualifier=`) — a function tells how it was
+    /// called (`$LATEST`, an alias) from it.
+    pub(crate) fn invoked_arn(&self, reference: &FunctionRef) -> String {
+        arn(&self.region, ACCOUNT_ID, &reference.name, reference.qualifier.as_deref())
     }
 }
 
@@ -197,6 +211,20 @@ mod tests {
         let full = FunctionRef::parse("arn:aws:lambda:eu-west-1:000000000000:function:f:prod").unwrap();
         assert_eq!(full.region.as_deref(), Some("eu-west-1"));
         assert_eq!(full.qualifier.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn the_invoked_arn_keeps_the_callers_qualifier() {
+        let registry = Registry::new("us-east-1".into());
+        let arn = "arn:aws:lambda:us-east-1:000000000000:function:f";
+        for (reference, expected) in [
+            ("f", arn.to_owned()),
+            ("000000000000:function:f", arn.to_owned()),
+            ("f:$LATEST", format!("{arn}:$LATEST")),
+            (&format!("{arn}:$LATEST"), format!("{arn}:$LATEST")),
+        ] {
+            assert_eq!(registry.invoked_arn(&FunctionRef::parse(reference).unwrap()), expected, "{reference}");
+        }
     }
 
     #[test]

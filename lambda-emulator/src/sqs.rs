@@ -150,6 +150,8 @@ impl Poller {
         let function = &self.pool.config().name;
         let event = sqs_event(&messages, queue_arn, region);
         let Ok(payload) = serde_json::to_vec(&event) else { return };
+        // The mapping SAM creates for an `SQS` event names the unqualified function ARN (no alias
+        // here), and that is the ARN Lambda passes on.
         let input = InvokeInput::new(Bytes::from(payload), function_arn(region, function));
         let mut backoff = self.shared.config.throttle_retry_delay;
         let result = loop {

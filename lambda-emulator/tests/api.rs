@@ -19,6 +19,7 @@ fn encode(text: &str) -> String {
 async fn expect_error(response: reqwest::Response, status: u16, error_type: &str) -> Value {
     assert_eq!(response.status(), status);
     assert_eq!(response.headers()["x-amzn-errortype"], error_type);
+    assert!(response.headers().contains_key("x-amzn-requestid"), "Lambda puts a request id on errors too");
     let body: Value = response.json().await.unwrap();
     assert!(body["message"].is_string(), "{body}");
     assert!(body["Type"] == "User" || body["Type"] == "Service", "{body}");
@@ -45,11 +46,19 @@ async fn every_function_reference_form_reaches_the_function() {
         assert_eq!(response.status(), 200, "{form}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["echo"]["form"], form.as_str());
+        // The function sees the ARN it was called by: full, and qualified when the caller was.
+        let invoked = if form.contains("LATEST") { format!("{arn}:$LATEST") } else { arn.clone() };
+        assert_eq!(body["invokedFunctionArn"], invoked, "{form}");
         let got = client().get(format!("{}/2015-03-31/functions/{form}", emulator.lambda_url())).send().await.unwrap();
         assert_eq!(got.status(), 200, "GetFunction {form}");
     }
     let with_query = client().post(format!("{}?Qualifier=%24LATEST", invoke_url(&emulator, "named"))).send().await.unwrap();
     assert_eq!(with_query.status(), 200);
+    let body: Value = with_query.json().await.unwrap();
+    assert_eq!(body["invokedFunctionArn"], format!("{arn}:$LATEST"), "a ?Qualifier= qualifies the invoked ARN too");
+    let in_process = emulator.invoke("named:$LATEST", "{}").await.unwrap();
+    let body: Value = serde_json::from_slice(in_process.outcome.payload()).unwrap();
+    assert_eq!(body["invokedFunctionArn"], format!("{arn}:$LATEST"), "the library's invoke keeps it as well");
     assert_eq!(emulator.api_calls("Invoke"), forms.len() as u64 + 1);
     assert_eq!(emulator.api_calls("GetFunction"), forms.len() as u64);
 }
@@ -136,8 +145,11 @@ async fn bad_requests_get_lambdas_error_shapes() {
         let response = client().post(invoke_url(&emulator, malformed)).body("{}").send().await.unwrap();
         expect_error(response, 400, "ValidationException").await;
     }
-    let response = client().delete(format!("{}/2015-03-31/functions/strict", emulator.lambda_url())).send().await.unwrap();
-    assert_eq!(response.status(), 405);
+    // A known path with a method the emulator does not serve (DeleteFunction, PUT on invocations).
+    for (method, path) in [("DELETE", "/2015-03-31/functions/strict"), ("PUT", "/2015-03-31/functions/strict/invocations")] {
+        let response = client().request(method.parse().unwrap(), format!("{}{path}", emulator.lambda_url())).send().await.unwrap();
+        expect_error(response, 404, "UnknownOperationException").await;
+    }
     let response = client().get(format!("{}/2099-01-01/nothing", emulator.lambda_url())).send().await.unwrap();
     expect_error(response, 404, "UnknownOperationException").await;
     assert_eq!(emulator.stats("strict").unwrap().invocations, 1, "only the valid request ran");

@@ -1,6 +1,8 @@
-//! The `lambda-emulator` binary end to end: serves a SAM template's functions, prints where it
-//! listens, answers the Lambda API and the HTTP API, stops cleanly on Ctrl+C, and runs functions
-//! whose template and binaries were given as paths relative to where it was started.
+//! The `lambda-emulator` binary end to end: serves a SAM template's functions — the project's own
+//! `template.yaml` with its real function binaries too — prints where it listens, answers the
+//! Lambda API and the HTTP API, stops cleanly on Ctrl+C and on SIGTERM (ending its environments'
+//! processes), and runs functions whose template and binaries were given as paths relative to
+//! where it was started.
 
 mod common;
 
@@ -8,6 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use common::*;
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -49,17 +52,30 @@ async fn launch(cwd: &Path, args: &[&str], functions: usize) -> Launched {
 }
 
 /// Ctrl+C, and the binary exits cleanly.
-async fn interrupt(mut child: tokio::process::Child) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().unwrap() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+async fn interrupt(child: tokio::process::Child) {
+    stop(child, Signal::SIGINT).await;
+}
+
+/// Sends `signal` to the binary and expects a clean exit.
+async fn stop(mut child: tokio::process::Child, signal: Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().unwrap() as i32), signal).unwrap();
     let status = child.wait().await.unwrap();
-    assert!(status.success(), "clean exit on Ctrl+C: {status}");
+    assert!(status.success(), "clean exit on {signal}: {status}");
+}
+
+/// The fixture template with the test function standing in for its ingest function.
+fn fixture_args() -> Vec<String> {
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/template.yaml");
+    let override_binary = format!("IngestFunction={}", test_fn_binary().display());
+    ["--template", template.to_str().unwrap(), "--stack-name", "shop", "--idle-timeout", "5", "--function-binary", &override_binary]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 #[tokio::test]
 async fn serves_a_template_and_prints_its_addresses() {
-    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/template.yaml");
-    let override_binary = format!("IngestFunction={}", test_fn_binary().display());
-    let args = ["--template", template.to_str().unwrap(), "--stack-name", "shop", "--idle-timeout", "5", "--function-binary", &override_binary];
+    let args = fixture_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let Launched { child, lambda_url, http_url, arns } = launch(Path::new(env!("CARGO_MANIFEST_DIR")), &args, 3).await;
     assert!(lambda_url.starts_with("http://127.0.0.1:") && http_url.starts_with("http://127.0.0.1:"));
     assert!(arns.contains(&"arn:aws:lambda:us-east-1:000000000000:function:shop-ingest".to_owned()), "{arns:?}");
@@ -111,4 +127,66 @@ async fn relative_template_and_bin_dir_paths_run_the_function() {
         assert_eq!(std::fs::canonicalize(seen).unwrap(), std::fs::canonicalize(&task_root).unwrap(), "{args:?}");
         interrupt(child).await;
     }
+}
+
+/// devstack (and any supervisor) stops the emulator with SIGTERM. Environments run in their own
+/// process groups, so unless the emulator shuts them down they outlive it as orphans.
+#[tokio::test]
+async fn sigterm_shuts_the_environments_down_before_exiting() {
+    let args = fixture_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Launched { child, lambda_url, .. } = launch(Path::new(env!("CARGO_MANIFEST_DIR")), &args, 3).await;
+    let response = client().post(format!("{lambda_url}/2015-03-31/functions/shop-ingest/invocations")).json(&json!({})).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    let pid = u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap();
+    assert!(process_alive(pid), "a warm environment waits for the next invocation");
+    stop(child, Signal::SIGTERM).await;
+    assert!(!process_alive(pid), "the environment's process {pid} outlived the emulator");
+}
+
+/// The project's own `template.yaml` with the project's built functions (`cargo build --bins`
+/// first): both functions are served under their template names, and `POST /orders` reaches the
+/// ingest function — which, unsigned, refuses the order (401), or 503 if it cannot reach Temporal
+/// (none runs here); either answer comes from the function, so the route works.
+#[tokio::test]
+async fn serves_the_projects_template_with_its_functions() {
+    let root = devstack::workspace_root();
+    let bin_dir = devstack::bin_dir();
+    for binary in ["ingest-fn", "worker-fn"] {
+        assert!(bin_dir.join(binary).exists(), "{} is not built: run `cargo build --bins` first", bin_dir.join(binary).display());
+    }
+    let template = root.join("template.yaml").display().to_string();
+    let bin_dir = bin_dir.display().to_string();
+    let temporal_config = format!("TEMPORAL_CONFIG_FILE={}", root.join("temporal.toml").display());
+    let args = [
+        "--template", &template, "--bin-dir", &bin_dir, "--parameter", "TemporalProfile=default",
+        "--env", &temporal_config, "--env", "TEMPORAL_ADDRESS=127.0.0.1:1", "--env", "SHOPFLOW_INGEST_SECRET=binary-test-secret",
+    ];
+    let Launched { child, lambda_url, http_url, arns } = launch(&root, &args, 2).await;
+    for name in ["shopflow-ingest", "shopflow-worker"] {
+        assert!(arns.contains(&format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")), "{arns:?}");
+    }
+
+    let get = async |name: &str| -> Value {
+        let response = client().get(format!("{lambda_url}/2015-03-31/functions/{name}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GetFunction {name}");
+        response.json().await.unwrap()
+    };
+    let ingest = get("shopflow-ingest").await;
+    assert_eq!(ingest["Configuration"]["Timeout"], 30);
+    assert!(ingest["Configuration"]["CodeSize"].as_u64().unwrap() > 0, "the real binary: {ingest}");
+    let worker = get("shopflow-worker").await;
+    assert_eq!(worker["Configuration"]["Timeout"], 300);
+    assert_eq!(worker["Configuration"]["MemorySize"], 256);
+    assert_eq!(worker["Concurrency"]["ReservedConcurrentExecutions"], 20);
+
+    let response = client().post(format!("{http_url}/orders")).json(&json!({ "orderId": "o-binary-test" })).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert!(status == 401 || status == 503, "the ingest function's answer to an unsigned order: {status} {body}");
+    let metrics: Value = client().get(format!("{lambda_url}/_emulator/metrics")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metrics["functions"]["shopflow-ingest"]["stats"]["invocations"], 1, "POST /orders invoked shopflow-ingest");
+    assert_eq!(metrics["functions"]["shopflow-ingest"]["stats"]["errors"], 0, "{body}");
+
+    interrupt(child).await;
 }

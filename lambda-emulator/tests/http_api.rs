@@ -1,5 +1,5 @@
 //! The HTTP API event source: routing from the functions' `HttpApi` events, the 2.0 event the
-//! function receives, and how its answer becomes the HTTP response.
+//! function receives, how its answer becomes the HTTP response, and the integration timeout.
 
 mod common;
 
@@ -97,4 +97,23 @@ async fn routing_misses_and_function_failures_get_api_gateway_errors() {
     let broken = client().get(format!("{}/broken", emulator.http_url())).send().await.unwrap();
     assert_eq!(broken.status(), 500);
     assert_eq!(broken.json::<Value>().await.unwrap(), json!({ "message": "Internal Server Error" }));
+}
+
+/// API Gateway gives up on an integration after 30 s (here shortened) with a 503; the Lambda
+/// invocation is not cut off — it runs to its end.
+#[tokio::test]
+async fn a_function_slower_than_the_integration_timeout_gets_a_503_and_runs_on() {
+    let mut slow = test_function("slow");
+    slow.http_routes = vec![route("GET", "/sleep/{ms}")];
+    slow.timeout = std::time::Duration::from_secs(30);
+    let config = lambda_emulator::EmulatorConfig { http_integration_timeout: std::time::Duration::from_millis(200), ..test_config() };
+    let emulator = start_with(config, vec![slow]).await;
+    let response = client().get(format!("{}/sleep/2000", emulator.http_url())).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "message": "Service Unavailable" }));
+    let stats = eventually("the invocation to finish", async || {
+        emulator.stats("slow").filter(|s| s.invocations == 1 && s.concurrent_executions == 0)
+    })
+    .await;
+    assert_eq!(stats.errors, 0, "the function was not cut off: {stats:?}");
 }

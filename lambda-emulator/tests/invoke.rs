@@ -131,6 +131,7 @@ async fn reserved_concurrency_throttles_sync_invokes_and_queues_events() {
     let throttled = client().post(&url).json(&json!({})).send().await.unwrap();
     assert_eq!(throttled.status(), 429);
     assert_eq!(throttled.headers()["x-amzn-errortype"], "TooManyRequestsException");
+    assert!(throttled.headers().contains_key("x-amzn-requestid"));
     let body: Value = throttled.json().await.unwrap();
     assert_eq!(body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
 
@@ -144,6 +145,46 @@ async fn reserved_concurrency_throttles_sync_invokes_and_queues_events() {
     let stats = emulator.stats("limited").unwrap();
     assert!(stats.throttles >= 2, "one sync throttle and at least one for the event: {stats:?}");
     assert_eq!(stats.concurrent_executions_max, 1);
+}
+
+/// Without reserved concurrency the account's limit applies, and Lambda's 429 says so.
+#[tokio::test]
+async fn the_account_limit_throttles_with_its_own_reason() {
+    let mut function = test_function("unreserved");
+    function.timeout = Duration::from_secs(30);
+    let config = lambda_emulator::EmulatorConfig { account_concurrency: 1, ..test_config() };
+    let emulator = start_with(config, vec![function]).await;
+    let url = invoke_url(&emulator, "unreserved");
+    let busy = tokio::spawn(client().post(url.clone()).json(&json!({ "action": "sleep", "ms": 2000 })).send());
+    eventually("the first invocation to run", async || {
+        (emulator.stats("unreserved").unwrap().concurrent_executions == 1).then_some(())
+    })
+    .await;
+    let throttled = client().post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["x-amzn-errortype"], "TooManyRequestsException");
+    let body: Value = throttled.json().await.unwrap();
+    assert_eq!(body, json!({ "Type": "User", "message": "Rate Exceeded.", "Reason": "ConcurrentInvocationLimitExceeded" }));
+    assert_eq!(busy.await.unwrap().unwrap().status(), 200);
+}
+
+/// Lambda's Duration is the invoke phase only: a cold start's init phase is reported apart (Init
+/// Duration) and billed with it.
+#[tokio::test]
+async fn duration_excludes_the_init_phase() {
+    const INIT_MS: f64 = 1500.0;
+    let mut function = test_function("slow-init");
+    function.timeout = Duration::from_secs(30);
+    function.environment.insert("EMULATOR_TEST_INIT_SLEEP_MS".into(), INIT_MS.to_string());
+    let emulator = start(vec![function]).await;
+    let response = invoke(&emulator, "slow-init", json!({})).await;
+    assert!(response.headers().get("x-amz-function-error").is_none());
+    let stats = emulator.stats("slow-init").unwrap();
+    assert_eq!(stats.cold_starts, 1);
+    assert!(stats.init_duration_ms_sum >= INIT_MS, "the init phase holds the sleep: {stats:?}");
+    assert!(stats.duration_ms_sum < INIT_MS, "an echo's Duration must not hold the init phase: {stats:?}");
+    let billed = (stats.init_duration_ms_sum + stats.duration_ms_sum).ceil() as u64;
+    assert!(stats.billed_duration_ms_sum.abs_diff(billed) <= 1, "billed = init + duration: {stats:?}");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Lambda's API error shapes: the error code in `x-amzn-ErrorType`, and a body of
-//! `{"Type": "User" | "Service", "message": ...}` — what the AWS SDKs parse.
+//! `{"Type": "User" | "Service", "message": ...}` — what the AWS SDKs parse — plus the
+//! `x-amzn-RequestId` Lambda puts on every answer (an SDK reports it with the error).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -14,8 +15,9 @@ pub enum ApiError {
     InvalidRequestContent(String),
     #[error("Request must be smaller than {0} bytes for the InvokeFunction operation")]
     RequestTooLarge(usize),
+    /// `reserved`: the function's reserved concurrency was the limit, not the account's.
     #[error("Rate Exceeded.")]
-    TooManyRequests,
+    TooManyRequests { reserved: bool },
     #[error("{0}")]
     Validation(String),
     #[error("{0}")]
@@ -32,7 +34,7 @@ impl ApiError {
             Self::ResourceNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
             Self::InvalidRequestContent(_) => (StatusCode::BAD_REQUEST, "InvalidRequestContentException"),
             Self::RequestTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException"),
-            Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException"),
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "ValidationException"),
             Self::InvalidParameterValue(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValueException"),
             Self::UnknownOperation(_) => (StatusCode::NOT_FOUND, "UnknownOperationException"),
@@ -46,9 +48,12 @@ impl IntoResponse for ApiError {
         let (status, code) = self.code();
         let kind = if status.is_server_error() { "Service" } else { "User" };
         let mut body = json!({ "Type": kind, "message": self.to_string() });
-        if matches!(self, Self::TooManyRequests) {
-            body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+        if let Self::TooManyRequests { reserved } = self {
+            // Lambda tells a function's own limit from the account's (the SDKs expose `Reason`).
+            let reason = if reserved { "ReservedFunctionConcurrentInvocationLimitExceeded" } else { "ConcurrentInvocationLimitExceeded" };
+            body["Reason"] = json!(reason);
         }
-        (status, [("x-amzn-ErrorType", code)], Json(body)).into_response()
+        let request_id = uuid::Uuid::new_v4().to_string();
+        (status, [("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id.as_str())], Json(body)).into_response()
     }
 }

@@ -25,7 +25,7 @@ pub(super) async fn get_function(
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
     shared.api_calls.record("GetFunction");
-    let pool = resolve(&shared, &function, params.qualifier.as_deref())?;
+    let (pool, _) = resolve(&shared, &function, params.qualifier.as_deref())?;
     let config = pool.config();
     let region = shared.registry.region();
     let binary = std::fs::metadata(&config.binary).ok();

@@ -20,7 +20,6 @@ use crate::async_queue;
 use crate::config::{EVENT_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT};
 use crate::emulator::Shared;
 use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome};
-use crate::registry::function_arn;
 
 #[derive(Deserialize)]
 pub(super) struct Params {
@@ -72,10 +71,9 @@ pub(super) async fn invoke(
     shared.api_calls.record("Invoke");
     let invocation_type = InvocationType::from_headers(&headers)?;
     shared.api_calls.record(invocation_type.operation());
-    let pool = resolve(&shared, &function, params.qualifier.as_deref())?;
+    let (pool, reference) = resolve(&shared, &function, params.qualifier.as_deref())?;
     let payload = read_payload(body, invocation_type.payload_limit()).await?;
-    let invoked_arn = function_arn(shared.registry.region(), &pool.config().name);
-    let input = InvokeInput::new(payload, invoked_arn);
+    let input = InvokeInput::new(payload, shared.registry.invoked_arn(&reference));
     let request_id = input.request_id.clone();
     match invocation_type {
         InvocationType::DryRun => Ok(answer(StatusCode::NO_CONTENT, &request_id, Body::empty())),
@@ -85,7 +83,7 @@ pub(super) async fn invoke(
         }
         InvocationType::RequestResponse => {
             let result = pool.invoke(input).await.map_err(|error| match error {
-                InvokeError::Throttled => ApiError::TooManyRequests,
+                InvokeError::Throttled => ApiError::TooManyRequests { reserved: pool.config().reserved_concurrency.is_some() },
                 InvokeError::ShuttingDown | InvokeError::UnknownFunction => ApiError::Service(error.to_string()),
             })?;
             let is_error = result.outcome.is_error();

@@ -27,13 +27,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/2015-03-31/functions/{function}", get(get_function::get_function))
         .route("/_emulator/metrics", get(metrics::json))
         .route("/_emulator/metrics/prometheus", get(metrics::prometheus))
-        .fallback(|| async { ApiError::UnknownOperation("Unknown operation".into()) })
+        .fallback(unknown_operation)
+        // A known path with a method it does not take (DeleteFunction, say) is an operation the
+        // emulator does not have either: Lambda's error shape, not a bare 405.
+        .method_not_allowed_fallback(unknown_operation)
         .with_state(shared)
 }
 
+async fn unknown_operation() -> ApiError {
+    ApiError::UnknownOperation("Unknown operation".into())
+}
+
 /// Resolves the `{function}` path segment (already percent-decoded by axum) and an optional
-/// `Qualifier` query parameter to a served function.
-fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<Arc<FunctionPool>, ApiError> {
+/// `Qualifier` query parameter to a served function, and the reference with the qualifier the
+/// caller gave either way.
+fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<(Arc<FunctionPool>, FunctionRef), ApiError> {
     let mut reference = FunctionRef::parse(function).map_err(|error| ApiError::Validation(error.to_string()))?;
     if let Some(qualifier) = qualifier {
         match &reference.qualifier {
@@ -45,5 +53,8 @@ fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<A
             _ => reference.qualifier = Some(qualifier.to_owned()),
         }
     }
-    shared.registry.resolve(&reference).ok_or_else(|| ApiError::ResourceNotFound(shared.registry.not_found_arn(&reference)))
+    match shared.registry.resolve(&reference) {
+        Some(pool) => Ok((pool, reference)),
+        None => Err(ApiError::ResourceNotFound(shared.registry.not_found_arn(&reference))),
+    }
 }

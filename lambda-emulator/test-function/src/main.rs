@@ -3,7 +3,7 @@
 //! (success, function error, timeout, crash, output, environment) with one binary.
 //!
 //! Payload `{"action": ...}`:
-//! - `echo` (also the default): returns `{"pid", "requestId", "echo": <payload>}`;
+//! - `echo` (also the default): returns `{"pid", "requestId", "invokedFunctionArn", "echo": <payload>}`;
 //! - `error`: fails with `message` (a handled function error);
 //! - `sleep`: sleeps `ms` milliseconds, then answers like `echo`;
 //! - `print`: writes each of `lines` to stdout (and `stderr_lines` to stderr), then answers;
@@ -16,11 +16,16 @@
 //! - an SQS event (`Records`): a record whose body contains `fail` is reported in
 //!   `batchItemFailures`; a body containing `error` fails the whole invocation;
 //! - an API Gateway HTTP API 2.0 event (`requestContext.http`): `/plain` answers a bare JSON object
-//!   (exercising the 2.0 inference rule), `/status/<n>` answers status `n`, anything else echoes
-//!   the method, path, query and body.
+//!   (exercising the 2.0 inference rule), `/status/<n>` answers status `n`, `/sleep/<ms>` sleeps
+//!   that long first, anything else echoes the method, path, query and body.
 //!
-//! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file
-//! (and each SQS record `sqs <body>`) — tests use it to see what really reached the function.
+//! When `EMULATOR_TEST_RECORD_FILE` is set, every invocation appends its request id to that file,
+//! and an SQS invocation `batch <number of records>`, then for each record `sqs <body>` and
+//! `attempt <body> <ApproximateReceiveCount> <ms since ApproximateFirstReceiveTimestamp>` — tests
+//! use it to see what really reached the function, in which batches, and when it came back.
+//!
+//! When `EMULATOR_TEST_INIT_SLEEP_MS` is set, the process sleeps that long before it serves
+//! invocations: a slow init phase (Lambda's "Init Duration").
 //!
 //! When `EMULATOR_TEST_EXTENSION` is set, the function registers an extension (with the
 //! `lambda-extension` crate, as a real function would) before it serves invocations, and exits
@@ -38,6 +43,9 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    if let Some(ms) = std::env::var("EMULATOR_TEST_INIT_SLEEP_MS").ok().and_then(|ms| ms.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     match std::env::var("EMULATOR_TEST_EXTENSION").ok().as_deref() {
         None => {}
         Some("noop") => {
@@ -74,9 +82,14 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         return sqs_batch(&payload);
     }
     if payload.pointer("/requestContext/http").is_some() {
-        return Ok(http_request(&payload));
+        return Ok(http_request(&payload).await);
     }
-    let echo = json!({ "pid": std::process::id(), "requestId": context.request_id, "echo": payload });
+    let echo = json!({
+        "pid": std::process::id(),
+        "requestId": context.request_id,
+        "invokedFunctionArn": context.invoked_function_arn,
+        "echo": payload,
+    });
     match payload.get("action").and_then(Value::as_str).unwrap_or("echo") {
         "echo" => Ok(echo),
         "error" => Err(payload.get("message").and_then(Value::as_str).unwrap_or("requested failure").into()),
@@ -137,10 +150,15 @@ fn record_line(line: &str) -> std::io::Result<()> {
 
 fn sqs_batch(payload: &Value) -> Result<Value, Error> {
     let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
+    record_line(&format!("batch {}", records.len()))?;
     let mut failures = Vec::new();
     for record in records {
         let body = record["body"].as_str().unwrap_or_default();
         record_line(&format!("sqs {body}"))?;
+        let attribute = |name: &str| record["attributes"][name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or_default();
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let since_first_receive = now_ms.saturating_sub(attribute("ApproximateFirstReceiveTimestamp"));
+        record_line(&format!("attempt {body} {} {since_first_receive}", attribute("ApproximateReceiveCount")))?;
         if body.contains("error") {
             return Err(format!("record {} asked the whole batch to fail", record["messageId"]).into());
         }
@@ -151,8 +169,11 @@ fn sqs_batch(payload: &Value) -> Result<Value, Error> {
     Ok(json!({ "batchItemFailures": failures }))
 }
 
-fn http_request(payload: &Value) -> Value {
+async fn http_request(payload: &Value) -> Value {
     let path = payload["rawPath"].as_str().unwrap_or_default();
+    if let Some(ms) = path.strip_prefix("/sleep/").and_then(|ms| ms.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     if path.ends_with("/plain") {
         return json!({ "plain": true });
     }
