@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::config::IngestConfig;
@@ -27,18 +28,21 @@ impl<S: OrderStarter, D: DeadLetters> IngestFn<S, D> {
         })
     }
 
-    /// One invocation: an HTTP API request or an SQS batch in, its response event out.
-    pub async fn invoke(&self, payload: Value) -> Result<Value, UnknownEvent> {
-        let answer = match classify(payload)? {
-            Event::Http(request) => serde_json::to_value(
-                crate::http::handle(&self.config, &self.starter, &request).await,
-            ),
+    /// One invocation: an HTTP API request or an SQS batch in, its response event out. The
+    /// Lambda context goes with an HTTP request (`lambda_http` puts it in the request's
+    /// extensions, with the X-Ray trace header).
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, UnknownEvent> {
+        let LambdaEvent { payload, context } = event;
+        Ok(match classify(payload)? {
+            Event::Http(request) => {
+                crate::http::invoke(&self.config, &self.starter, *request, context).await
+            }
             Event::Sqs(event) => serde_json::to_value(
                 crate::sqs::handle(&self.starter, &self.dead_letters, &event).await,
-            ),
-        };
-        // Both response types are plain data; serializing them cannot fail.
-        Ok(answer.expect("response events serialize"))
+            )
+            // Plain data; serializing it cannot fail.
+            .expect("the SQS batch response serializes"),
+        })
     }
 }
 
@@ -48,6 +52,10 @@ mod tests {
 
     use super::*;
     use crate::auth::Secret;
+
+    fn event(payload: Value) -> LambdaEvent<Value> {
+        LambdaEvent::new(payload, lambda_runtime::Context::default())
+    }
     use crate::dead_letter::fake::FakeDeadLetters;
     use crate::starter::fake::FakeStarter;
 
@@ -67,7 +75,7 @@ mod tests {
             "headers": { "content-type": "application/json" },
             "body": shared::domain::sample_order_json("D-1"), "isBase64Encoded": false
         });
-        let answer = function.invoke(http).await.unwrap();
+        let answer = function.invoke(event(http)).await.unwrap();
         assert_eq!(answer["statusCode"], 202);
         assert_eq!(
             serde_json::from_str::<Value>(answer["body"].as_str().unwrap()).unwrap()["workflowId"],
@@ -77,15 +85,20 @@ mod tests {
         let sqs = json!({ "Records": [
             { "messageId": "a", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-2") },
         ] });
-        let answer = function.invoke(sqs).await.unwrap();
+        let answer = function.invoke(event(sqs)).await.unwrap();
         assert_eq!(answer, json!({ "batchItemFailures": [] }));
         function.starter.set_down(true);
         let sqs = json!({ "Records": [{ "messageId": "b", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-3") }] });
         assert_eq!(
-            function.invoke(sqs).await.unwrap(),
+            function.invoke(event(sqs)).await.unwrap(),
             json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] })
         );
 
-        assert!(function.invoke(json!({ "hello": "world" })).await.is_err());
+        assert!(
+            function
+                .invoke(event(json!({ "hello": "world" })))
+                .await
+                .is_err()
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Which trigger an invocation came from, told by the event's shape.
 //!
 //! One `lambda_runtime` handler serves both triggers, on `serde_json::Value`, and dispatches
-//! here. (`lambda_http` was not used: its `run` only accepts HTTP events, so the SQS trigger
-//! would need a second function or a second runtime loop; and its request/response conversion
-//! would hide the API Gateway event the handler is tested with.) An SQS event is
+//! here: `lambda_http::run` accepts HTTP events only, so the SQS trigger would otherwise need a
+//! second function or a second runtime loop. An HTTP event then goes through `lambda_http`'s
+//! conversion ([`crate::http::invoke`]), an SQS batch to [`crate::sqs::handle`]. An SQS event is
 //! `{"Records": [{"eventSource": "aws:sqs", ...}]}`; an HTTP API 2.0 event has `version: "2.0"`
 //! and `requestContext.http`. Anything else is refused as a function error.
 

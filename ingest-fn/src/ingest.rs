@@ -1,7 +1,13 @@
 //! Ingesting one order, whatever carried it: parse with `shared`'s rules, start it exactly once,
-//! and log the outcome under the request's ingest ID. The HTTP and SQS handlers differ only in
-//! how they answer; this is the part they share.
+//! and log what Temporal said under the request's ingest ID. The HTTP and SQS handlers differ only
+//! in how they answer; this is the part they share.
+//!
+//! Each submission is logged once. Outcomes that involve Temporal (started, duplicate,
+//! unavailable) are logged here; a never-valid one (rejected, conflict) is logged by the handler
+//! that decides what to do with it, together with that decision and the reason — HTTP with the
+//! problem it answers, SQS with the dead-letter move — so it is not logged twice.
 
+use serde_json::{Map, Value};
 use shared::domain::{FieldError, OrderRejection, parse_order};
 use shared::orders::Started;
 use ulid::Ulid;
@@ -24,11 +30,27 @@ impl Source {
     }
 }
 
+/// Why a body is not an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// Not JSON, or JSON of the wrong shape (wrong type, missing or unknown field).
+    Malformed,
+    /// Well-formed, but breaks one or more of the order's rules.
+    Invalid,
+}
+
+/// A body that is not an order, with every field error found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub kind: RejectionKind,
+    pub errors: Vec<FieldError>,
+}
+
 /// What became of one submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
     /// Not an order; nothing was started. Never valid, however often it is retried.
-    Rejected(OrderRejection),
+    Rejected(Rejection),
     Started(Started),
     Duplicate(Started),
     /// The order ID exists with different contents. Never valid either.
@@ -40,7 +62,8 @@ pub enum Ingested {
     Unavailable(Unavailable),
 }
 
-/// Parses `body` and starts the order. Every outcome is logged once, with `ingest_id`.
+/// Parses `body` and starts the order. Started, duplicate and unavailable are logged here, with
+/// `ingest_id`; rejected and conflict are left to the caller (see the module doc).
 pub async fn ingest(
     starter: &impl OrderStarter,
     body: &[u8],
@@ -50,10 +73,7 @@ pub async fn ingest(
     let source = source.as_str();
     let order = match parse(body) {
         Ok(order) => order,
-        Err(rejection) => {
-            tracing::info!(%ingest_id, source, reason = %rejection, "order rejected");
-            return Ingested::Rejected(rejection);
-        }
+        Err(rejection) => return Ingested::Rejected(rejection),
     };
     let order_id = order.order_id.as_str();
     match starter.start(&order).await {
@@ -68,13 +88,10 @@ pub async fn ingest(
         Ok(StartOutcome::Conflict {
             workflow_id,
             run_id,
-        }) => {
-            tracing::warn!(%ingest_id, source, order_id, %workflow_id, "order ID exists with different contents");
-            Ingested::Conflict {
-                workflow_id,
-                run_id,
-            }
-        }
+        }) => Ingested::Conflict {
+            workflow_id,
+            run_id,
+        },
         Err(unavailable) => {
             tracing::warn!(%ingest_id, source, order_id, error = %unavailable, "order not started: Temporal unavailable");
             Ingested::Unavailable(unavailable)
@@ -82,9 +99,160 @@ pub async fn ingest(
     }
 }
 
-/// An order from a request or message body: `shared`'s rules, plus [`require_single_object`].
-pub fn parse(body: &[u8]) -> Result<shared::Order, OrderRejection> {
-    require_single_object(body).and_then(|()| parse_order(body))
+/// An order from a request or message body: `shared`'s rules, plus [`require_single_object`];
+/// a rejection lists every field error (see [`shape_errors`] for the shape errors).
+pub fn parse(body: &[u8]) -> Result<shared::Order, Rejection> {
+    match require_single_object(body).and_then(|()| parse_order(body)) {
+        Ok(order) => Ok(order),
+        Err(OrderRejection::Invalid(errors)) => Err(Rejection {
+            kind: RejectionKind::Invalid,
+            errors,
+        }),
+        Err(malformed) => {
+            // serde stops at the first shape error; the walk finds the others. serde's verdict
+            // stays the authority (the walk only runs once it refused, and serde's own error is
+            // always listed), so the walk can add detail but never reject a valid order.
+            let mut errors = shape_errors(body);
+            for error in field_errors(&malformed) {
+                if !errors
+                    .iter()
+                    .any(|e| e.field == error.field && e.rule == error.rule)
+                {
+                    errors.push(error);
+                }
+            }
+            Err(Rejection {
+                kind: RejectionKind::Malformed,
+                errors,
+            })
+        }
+    }
+}
+
+/// The JSON shape of an order (`shared::domain::OrderRequest` and its records, camelCase,
+/// `deny_unknown_fields`), for [`shape_errors`].
+enum Shape {
+    String,
+    /// A string, `null` or absent (`#[serde(default)] Option<String>`).
+    OptionalString,
+    Integer,
+    Object(&'static [(&'static str, Shape)]),
+    Array(&'static Shape),
+}
+
+const CUSTOMER: &[(&str, Shape)] = &[("id", Shape::String), ("email", Shape::String)];
+const LINE_ITEM: &[(&str, Shape)] = &[
+    ("sku", Shape::String),
+    ("quantity", Shape::Integer),
+    ("unitPriceMinor", Shape::Integer),
+];
+const ADDRESS: &[(&str, Shape)] = &[
+    ("name", Shape::String),
+    ("line1", Shape::String),
+    ("line2", Shape::OptionalString),
+    ("city", Shape::String),
+    ("postalCode", Shape::String),
+    ("country", Shape::String),
+];
+const ORDER: Shape = Shape::Object(&[
+    ("orderId", Shape::String),
+    ("customer", Shape::Object(CUSTOMER)),
+    ("items", Shape::Array(&Shape::Object(LINE_ITEM))),
+    ("currency", Shape::String),
+    ("shippingAddress", Shape::Object(ADDRESS)),
+    ("placedAt", Shape::String),
+]);
+
+/// Every shape error of a JSON object body — unknown fields, missing required fields, wrong JSON
+/// types — named like serde names them (`customer.email`, `items[1].quantity`; rules
+/// `unknownField`, `required`, `type`). Empty when the body is not a JSON object at all (then
+/// serde's one error says why). Rules of the values themselves are `shared`'s, checked later.
+pub fn shape_errors(body: &[u8]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Ok(value @ Value::Object(_)) = serde_json::from_slice::<Value>(body) {
+        walk(&value, &ORDER, "", &mut errors);
+    }
+    errors
+}
+
+fn walk(value: &Value, shape: &Shape, path: &str, errors: &mut Vec<FieldError>) {
+    let mut error = |rule: &str, message: String| {
+        errors.push(FieldError {
+            field: path.to_owned(),
+            rule: rule.to_owned(),
+            message,
+        });
+    };
+    let wrong_type =
+        |expected: &str| format!("invalid type: {}, expected {expected}", kind_of(value));
+    match (shape, value) {
+        (Shape::String, Value::String(_))
+        | (Shape::OptionalString, Value::String(_) | Value::Null) => {}
+        (Shape::String | Shape::OptionalString, _) => error("type", wrong_type("a string")),
+        (Shape::Integer, Value::Number(n)) if n.is_i64() => {}
+        (Shape::Integer, _) => error("type", wrong_type("an integer")),
+        (Shape::Object(fields), Value::Object(object)) => walk_object(object, fields, path, errors),
+        (Shape::Object(_), _) => error("type", wrong_type("an object")),
+        (Shape::Array(item), Value::Array(values)) => {
+            for (i, value) in values.iter().enumerate() {
+                walk(value, item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        (Shape::Array(_), _) => error("type", wrong_type("an array")),
+    }
+}
+
+fn walk_object(
+    object: &Map<String, Value>,
+    fields: &[(&str, Shape)],
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let named = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    for key in object.keys() {
+        if !fields.iter().any(|(name, _)| name == key) {
+            let expected: Vec<String> =
+                fields.iter().map(|(name, _)| format!("`{name}`")).collect();
+            errors.push(FieldError {
+                field: named(key),
+                rule: "unknownField".into(),
+                message: format!(
+                    "unknown field `{key}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            });
+        }
+    }
+    for (name, shape) in fields {
+        match object.get(*name) {
+            Some(value) => walk(value, shape, &named(name), errors),
+            None if matches!(shape, Shape::OptionalString) => {}
+            None => errors.push(FieldError {
+                field: named(name),
+                rule: "required".into(),
+                message: format!("missing field `{name}`"),
+            }),
+        }
+    }
+}
+
+/// serde's words for a JSON value's type, as in its "invalid type" messages.
+fn kind_of(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("floating point `{n}`"),
+        Value::Number(n) => format!("integer `{n}`"),
+        Value::String(_) => "string".into(),
+        Value::Array(_) => "sequence".into(),
+        Value::Object(_) => "map".into(),
+    }
 }
 
 /// What `parse_order` lets through but an order body must not be:
@@ -117,9 +285,18 @@ fn require_single_object(body: &[u8]) -> Result<(), OrderRejection> {
     }
 }
 
-/// The field errors of a rejection: every broken rule, or the one shape error serde stops at
-/// (named with a rule: `syntax`, `type`, `required`, `unknownField`).
-pub fn field_errors(rejection: &OrderRejection) -> Vec<FieldError> {
+/// Field errors as one log-friendly line (`field: message (rule); ...`).
+pub fn reason(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The field errors of `shared`'s rejection: every broken rule, or the one shape error serde
+/// stops at (named with a rule: `syntax`, `type`, `required`, `unknownField`).
+fn field_errors(rejection: &OrderRejection) -> Vec<FieldError> {
     match rejection {
         OrderRejection::Invalid(errors) => errors.clone(),
         OrderRejection::Malformed { path, message } => {
@@ -174,7 +351,7 @@ mod tests {
 
     fn errors_of(body: &str) -> Vec<FieldError> {
         match parse(body.as_bytes()) {
-            Err(rejection) => field_errors(&rejection),
+            Err(rejection) => rejection.errors,
             Ok(order) => panic!("{body} parsed: {order:?}"),
         }
     }
@@ -240,5 +417,67 @@ mod tests {
         }));
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["currency", "items[0].quantity"]);
+    }
+
+    #[test]
+    fn every_shape_error_is_listed_once() {
+        let body = sample_with(|v| {
+            v["currency"] = 5.into();
+            v["coupon"] = "FREE".into();
+            v["customer"].as_object_mut().unwrap().remove("email");
+            v["customer"]["vip"] = true.into();
+            v["items"][0]["quantity"] = "2".into();
+            v["items"][1]["unitPriceMinor"] = 1.5.into();
+            v["shippingAddress"]["line2"] = Value::Null;
+            v["shippingAddress"]["country"] = Value::Null;
+        });
+        let rejection = parse(body.as_bytes()).unwrap_err();
+        assert_eq!(rejection.kind, RejectionKind::Malformed);
+        let mut found: Vec<(String, String)> = rejection
+            .errors
+            .iter()
+            .map(|e| (e.field.clone(), e.rule.clone()))
+            .collect();
+        found.sort();
+        let expected = [
+            ("coupon", "unknownField"),
+            ("currency", "type"),
+            ("customer.email", "required"),
+            ("customer.vip", "unknownField"),
+            ("items[0].quantity", "type"),
+            ("items[1].unitPriceMinor", "type"),
+            ("shippingAddress.country", "type"),
+        ];
+        assert_eq!(
+            found,
+            expected.map(|(f, r)| (f.to_owned(), r.to_owned())),
+            "{:#?}",
+            rejection.errors
+        );
+    }
+
+    #[test]
+    fn the_shape_walk_agrees_with_serde() {
+        // The valid sample has no shape error (a field added to `shared` fails here first).
+        assert_eq!(shape_errors(sample_with(|_| {}).as_bytes()), []);
+        // On a single error, serde's and the walk's name the same field and rule, so it is
+        // listed once.
+        for body in [
+            sample_with(|v| v["currency"] = 5.into()),
+            sample_with(|v| v["items"][1]["quantity"] = 1.5.into()),
+            sample_with(|v| v["items"][0]["sku"] = Value::Null),
+            sample_with(|v| v["shippingAddress"]["vip"] = true.into()),
+            sample_with(|v| {
+                v["items"][1].as_object_mut().unwrap().remove("sku");
+            }),
+        ] {
+            let errors = errors_of(&body);
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert_eq!(shape_errors(body.as_bytes()).len(), 1);
+        }
+        // What only serde sees (a duplicate key, broken syntax) is still reported.
+        let duplicate = sample_with(|_| {}).replacen('{', r#"{"orderId":"A-9","#, 1);
+        assert!(shape_errors(duplicate.as_bytes()).is_empty());
+        assert_eq!(errors_of(&duplicate).len(), 1);
     }
 }

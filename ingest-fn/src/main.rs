@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
     let function = IngestFn::new(config, starter, dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let function = function.clone();
-        async move { function.invoke(event.payload).await.map_err(Error::from) }
+        async move { function.invoke(event).await.map_err(Error::from) }
     }))
     .await
 }

@@ -1,13 +1,13 @@
 //! RFC 9457 "problem details" answers of `POST /orders`: every non-2xx response is one of these,
-//! as `application/problem+json`, shaped as an API Gateway HTTP API (payload 2.0) response.
+//! as `application/problem+json`, in an `http::Response` (`lambda_http` turns it into the HTTP
+//! API's payload 2.0 response).
 //!
 //! A closed set of [`ProblemKind`]s keeps handlers from inventing ad-hoc error shapes, and
 //! clients (and tests) can match on the `type` URI. The same URIs as the storefront's problems
 //! are used (`https://shopflow.dev/problems/<slug>`), so one client library understands both.
 
-use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
 use serde_json::{Map, Value, json};
 use shared::domain::FieldError;
 
@@ -147,8 +147,8 @@ impl Problem {
         Value::Object(body)
     }
 
-    /// The HTTP API response.
-    pub fn into_response(self) -> ApiGatewayV2httpResponse {
+    /// The HTTP response.
+    pub fn into_response(self) -> Response<Body> {
         let mut headers = HeaderMap::new();
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -178,14 +178,13 @@ pub fn json_response(
     content_type: &'static str,
     body: &Value,
     mut headers: HeaderMap,
-) -> ApiGatewayV2httpResponse {
+) -> Response<Body> {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let mut response = ApiGatewayV2httpResponse::default();
-    response.status_code = i64::from(status);
-    response.headers = headers;
-    response.body = Some(Body::Text(body.to_string()));
-    response.is_base64_encoded = false;
+    let mut response = Response::new(Body::Text(body.to_string()));
+    // Every status used here is a constant of `ProblemKind` or the handler (2xx-5xx).
+    *response.status_mut() = StatusCode::from_u16(status).expect("a valid HTTP status");
+    *response.headers_mut() = headers;
     response
 }
 
@@ -210,8 +209,11 @@ mod tests {
         assert_eq!(body["errors"][0]["rule"], "iso4217");
         assert_eq!(body["ingestId"], "01J");
         let response = problem.into_response();
-        assert_eq!(response.status_code, 400);
-        assert_eq!(response.headers[header::CONTENT_TYPE], PROBLEM_CONTENT_TYPE);
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
     }
 
     #[test]
@@ -220,9 +222,9 @@ mod tests {
             .retry_after(5)
             .with("status", 200)
             .into_response();
-        assert_eq!(response.status_code, 503);
-        assert_eq!(response.headers[header::RETRY_AFTER], "5");
-        let Some(Body::Text(text)) = response.body else {
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let Body::Text(text) = response.into_body() else {
             panic!("text body")
         };
         let body: Value = serde_json::from_str(&text).unwrap();

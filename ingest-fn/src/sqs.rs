@@ -19,7 +19,7 @@ use futures::StreamExt as _;
 use ulid::Ulid;
 
 use crate::dead_letter::{DeadLetter, DeadLetters};
-use crate::ingest::{Ingested, Source, field_errors, ingest};
+use crate::ingest::{Ingested, RejectionKind, Source, ingest, reason};
 use crate::starter::OrderStarter;
 
 /// How many records of one batch wait on Temporal at the same time (a batch is at most 10 for
@@ -65,16 +65,11 @@ async fn process(
         Ingested::Started(_) | Ingested::Duplicate(_) => return true,
         Ingested::Unavailable(_) => return false,
         Ingested::Rejected(rejection) => {
-            let rule = match rejection {
-                shared::OrderRejection::Malformed { .. } => "malformed-json",
-                shared::OrderRejection::Invalid(_) => "invalid-order",
+            let rule = match rejection.kind {
+                RejectionKind::Malformed => "malformed-json",
+                RejectionKind::Invalid => "invalid-order",
             };
-            let reason = field_errors(&rejection)
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            letter(rule, reason)
+            letter(rule, reason(&rejection.errors))
         }
         Ingested::Conflict { workflow_id, .. } => letter(
             "order-conflict",
@@ -84,11 +79,11 @@ async fn process(
     let message_id = record.message_id.as_deref().unwrap_or_default();
     match dead_letters.send(record, &letter).await {
         Ok(()) => {
-            tracing::warn!(%ingest_id, message_id, rule = letter.rule, reason = %letter.reason, "never-valid message moved to the dead-letter queue");
+            tracing::warn!(%ingest_id, source = "sqs", message_id, rule = letter.rule, reason = %letter.reason, "never-valid message moved to the dead-letter queue");
             true
         }
         Err(error) => {
-            tracing::error!(%ingest_id, message_id, rule = letter.rule, reason = %letter.reason, %error,
+            tracing::error!(%ingest_id, source = "sqs", message_id, rule = letter.rule, reason = %letter.reason, %error,
                 "could not dead-letter a never-valid message; it stays on the queue for redrive");
             false
         }

@@ -21,6 +21,10 @@ use shared::orders::{StartError, Started};
 use temporalio_client::Client;
 use tokio::sync::OnceCell;
 
+/// The log line written when an execution environment makes its Temporal client — once per
+/// environment (tests count it against the emulator's cold starts).
+pub const CLIENT_CREATED: &str = "Temporal client created for this execution environment";
+
 /// What became of a valid order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
@@ -86,7 +90,7 @@ impl TemporalStarter {
                     }
                 };
                 connected
-                    .inspect(|_| tracing::info!("connected to Temporal"))
+                    .inspect(|_| tracing::info!("{CLIENT_CREATED}"))
                     .map_err(|e| Unavailable(e.to_string()))
             })
             .await

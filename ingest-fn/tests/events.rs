@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::sqs::SqsEvent;
 use ingest_fn::event::{Event, classify};
-use ingest_fn::ingest::{Ingested, Source, field_errors, ingest};
+use ingest_fn::ingest::{Ingested, Source, ingest};
 use ingest_fn::starter::{OrderStarter, StartOutcome, Unavailable};
 use shared::domain::{Order, parse_order};
 
@@ -103,7 +103,7 @@ fn rejected(body: &[u8]) -> Vec<shared::domain::FieldError> {
         .build()
         .unwrap();
     match runtime.block_on(ingest(&starter, body, ulid::Ulid::new(), Source::Http)) {
-        Ingested::Rejected(rejection) => field_errors(&rejection),
+        Ingested::Rejected(rejection) => rejection.errors,
         other => panic!(
             "{} was not rejected: {other:?}",
             String::from_utf8_lossy(body)
