@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, kill};
+pub use nix::sys::signal::Signal;
+use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
 use crate::paths::{logs_dir, workspace_root};
@@ -132,8 +133,14 @@ pub struct LocalWorker {
 impl LocalWorker {
     /// Start it and wait until it polls.
     pub fn start(setup: &WorkerSetup) -> Result<Self> {
+        Self::start_with_env(setup, &[])
+    }
+
+    /// [`LocalWorker::start`] with extra variables, e.g. a short `SHOPFLOW_GRACE_PERIOD`.
+    pub fn start_with_env(setup: &WorkerSetup, env: &[(&str, String)]) -> Result<Self> {
         let mut cmd = Command::new(built_bin("local-worker")?);
         cmd.envs(setup.worker_env()).env("SHOPFLOW_LOG_FORMAT", "json");
+        cmd.envs(env.iter().cloned());
         let log = logs_dir().join(format!("local-worker-{}.log", setup.task_queue));
         let mut child = ChildGuard::spawn("local-worker", cmd, &log, Duration::from_secs(20))?;
         let log_path = child.log_file().to_path_buf();
@@ -169,6 +176,20 @@ impl LocalWorker {
     pub fn interrupt(self) -> Result<()> {
         self.signal(Signal::SIGINT)?;
         self.child.stop()
+    }
+
+    /// Sends `signal` (SIGINT or SIGTERM) and waits up to `within` for the worker to exit **by
+    /// itself**; returns its exit status, or fails if it was still running then (it is killed).
+    /// Unlike [`LocalWorker::interrupt`], a worker that ignored the signal cannot pass.
+    pub fn stop_on_its_own(
+        mut self,
+        signal: Signal,
+        within: Duration,
+    ) -> Result<std::process::ExitStatus> {
+        self.signal(signal)?;
+        let status = self.child.wait_for_exit(within)?;
+        self.child.stop()?;
+        status.with_context(|| format!("local-worker still ran {within:?} after {signal}"))
     }
 
     fn signal(&self, signal: Signal) -> Result<()> {

@@ -131,6 +131,22 @@ impl ChildGuard {
         }
     }
 
+    /// Waits up to `within` for the leader to exit **by itself** — nothing is sent — and returns
+    /// its status, or `None` if it still runs then. This is how a test tells a process that
+    /// drained and exited on a signal from one that [`ChildGuard::stop`] had to end.
+    pub fn wait_for_exit(&mut self, within: Duration) -> Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.try_exit_status()? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Stops the process group (SIGTERM, grace period, SIGKILL) and reaps the leader.
     pub fn stop(mut self) -> Result<()> {
         self.terminate()
@@ -257,6 +273,31 @@ mod tests {
             "grandchild state {:?}",
             state()
         );
+    }
+
+    #[test]
+    fn wait_for_exit_tells_exiting_by_itself_from_still_running() {
+        let log = temp_log("exit.log");
+        let mut cmd = Command::new("sh");
+        // Exits 0 on SIGINT, like a worker that drains; ignores nothing else.
+        cmd.args([
+            "-c",
+            "trap 'exit 0' INT; echo ready; while :; do sleep 0.05; done",
+        ]);
+        let mut guard = ChildGuard::spawn("exit test", cmd, &log, Duration::from_secs(1)).unwrap();
+        guard
+            .wait_until_ready(Duration::from_secs(10), || {
+                std::fs::read_to_string(&log).is_ok_and(|t| t.contains("ready"))
+            })
+            .unwrap();
+        assert_eq!(
+            guard.wait_for_exit(Duration::from_millis(200)).unwrap(),
+            None
+        );
+        nix::sys::signal::kill(Pid::from_raw(guard.pid() as i32), Signal::SIGINT).unwrap();
+        let status = guard.wait_for_exit(Duration::from_secs(10)).unwrap();
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+        guard.stop().unwrap();
     }
 
     #[test]

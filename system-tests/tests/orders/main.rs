@@ -8,6 +8,7 @@ mod compensation;
 mod crash_recovery;
 mod duplicates;
 mod happy_path;
+mod history;
 mod replay;
 mod transient_faults;
 mod worker_dependencies;
