@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokio::signal::unix::{SignalKind, signal};
 use lambda_emulator::template::{self, TemplateOptions, parse_assignment};
 use lambda_emulator::{EmulatorConfig, Listen, RunningEmulator};
+use tokio::signal::unix::{SignalKind, signal};
 
 /// A local AWS Lambda: Lambda API, execution environments, HTTP API and SQS event sources.
 #[derive(Parser, Debug)]
