@@ -5,6 +5,7 @@
 mod support;
 
 use ingest_fn::auth::{self, SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER};
+use ingest_fn::starter::CLIENT_CREATED;
 use serde_json::{Value, json};
 use support::{Stack, StackOptions, eventually};
 
@@ -90,6 +91,27 @@ async fn an_order_starts_once_completes_and_a_changed_payload_conflicts() {
         (stack.workflow_count().await == 2).then_some(())
     })
     .await;
+
+    // One Temporal client per execution environment, not per request: every invocation here
+    // was an order, so each environment made its client on its first one — as many clients as
+    // cold starts, fewer than invocations.
+    let stats = stack.emulator.stats(support::FUNCTION).unwrap();
+    let clients = eventually(
+        "a client creation per cold start in the function's log",
+        async || {
+            let log = std::fs::read_to_string(stack.log_file()).ok()?;
+            let clients = log.lines().filter(|l| l.contains(CLIENT_CREATED)).count() as u64;
+            (clients >= stats.cold_starts).then_some(clients)
+        },
+    )
+    .await;
+    assert_eq!(clients, stats.cold_starts, "{stats:?}");
+    assert!(
+        clients < stats.invocations,
+        "{clients} clients for {} invocations: {stats:?}",
+        stats.invocations
+    );
+    assert_eq!(stats.errors, 0, "{stats:?}");
 }
 
 /// One hostile or broken request and the status it must get.
@@ -484,6 +506,7 @@ async fn hostile_requests_get_a_4xx_problem_and_start_nothing() {
     let cases = corpus(&hostile_id, &stack.secret);
     assert!(cases.len() >= 50, "corpus has {} cases", cases.len());
     let mut failures = Vec::new();
+    let mut refused = Vec::new();
     for case in &cases {
         let mut request = stack.http.post(stack.orders_url()).body(case.body.clone());
         match &case.headers {
@@ -506,6 +529,11 @@ async fn hostile_requests_get_a_4xx_problem_and_start_nothing() {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned());
         let body: Value = response.json().await.unwrap_or(Value::Null);
+        if let (Some(ingest_id), Some(problem)) = (body["ingestId"].as_str(), body["type"].as_str())
+        {
+            let slug = problem.trim_start_matches("https://shopflow.dev/problems/");
+            refused.push((case.name.clone(), ingest_id.to_owned(), slug.to_owned()));
+        }
         let problem_ok = content_type.as_deref() == Some("application/problem+json")
             && body["status"] == status
             && body["type"]
@@ -537,6 +565,16 @@ async fn hostile_requests_get_a_4xx_problem_and_start_nothing() {
         !stack.workflow_exists(&format!("order-{hostile_id}")).await,
         "a hostile request started a workflow"
     );
+    // Every refusal, at the door (401, 413, 415) or as an order (400), is logged once under
+    // the ingest ID its caller got, with the problem type.
+    assert_eq!(refused.len(), cases.len());
+    for (name, ingest_id, slug) in &refused {
+        let line = stack.logged_once(ingest_id).await;
+        assert!(
+            line.contains("request refused") && line.contains(slug.as_str()),
+            "{name}: {line}"
+        );
+    }
 
     // The same valid body, signed properly, still works: the refusals were about the requests.
     let valid = stack.order_json(&hostile_id);

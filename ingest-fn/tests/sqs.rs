@@ -81,6 +81,16 @@ async fn a_batch_of_ten_with_two_bad_starts_the_eight_once_and_dead_letters_the_
             .all(|m| !attribute(m, "shopflow-source-message-id").is_empty()
                 && !attribute(m, "shopflow-ingest-id").is_empty())
     );
+    // Each never-valid message is logged once, with its reason.
+    for message in &dead {
+        let line = stack
+            .logged_once(attribute(message, "shopflow-ingest-id"))
+            .await;
+        assert!(
+            line.contains(attribute(message, "shopflow-reject-rule")) && line.contains("reason"),
+            "{line}"
+        );
+    }
     eventually("the orders queue to be empty", async || {
         (queues.depth(&queues.url).await == 0).then_some(())
     })

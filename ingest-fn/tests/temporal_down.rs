@@ -1,6 +1,7 @@
 //! Nothing is lost while Temporal is down: `POST /orders` answers 503 with `Retry-After` and the
 //! SQS records are reported as failed (they stay on the queue); once Temporal is back, a client
-//! that retries and the redelivered messages start every order — once.
+//! that retries and the redelivered messages start every order — once. The function itself never
+//! fails an invocation meanwhile.
 //!
 //! Uses a private dev server with a database file on a fixed port, so it can be stopped and
 //! started again with its state (the shared server of `cargo xtask test` must not be stopped).
@@ -149,6 +150,10 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
         (stack.workflow_count().await == 9).then_some(())
     })
     .await;
+    // Every failure above was an answer (503s, batch item failures), never a crashed function:
+    // a function error would also leave SQS records on the queue and could pass for one.
+    let stats = stack.emulator.stats(support::FUNCTION).unwrap();
+    assert_eq!(stats.errors, 0, "no invocation failed: {stats:?}");
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
 }

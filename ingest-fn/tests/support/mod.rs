@@ -180,6 +180,27 @@ impl Stack {
         self.dir.join("lambda-logs").join(format!("{FUNCTION}.log"))
     }
 
+    /// The one line of the function's log that carries `ingest_id` (waits for it to be
+    /// forwarded; fails if there is more than one).
+    pub async fn logged_once(&self, ingest_id: &str) -> String {
+        let lines = eventually(&format!("{ingest_id} in the function's log"), async || {
+            let log = std::fs::read_to_string(self.log_file()).ok()?;
+            let lines: Vec<String> = log
+                .lines()
+                .filter(|l| l.contains(ingest_id))
+                .map(str::to_owned)
+                .collect();
+            (!lines.is_empty()).then_some(lines)
+        })
+        .await;
+        assert_eq!(
+            lines.len(),
+            1,
+            "{ingest_id} logged more than once: {lines:#?}"
+        );
+        lines.into_iter().next().unwrap()
+    }
+
     pub fn orders_url(&self) -> String {
         format!("{}/orders", self.emulator.http_url())
     }
