@@ -3,6 +3,7 @@
 use shared::OrderOutcome;
 
 use crate::helpers::TestApp;
+use crate::history;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flaky_payment_service_still_charges_exactly_once() {
@@ -16,19 +17,39 @@ async fn a_flaky_payment_service_still_charges_exactly_once() {
     }))
     .await;
 
+    // Eight orders: the chance that no payment fault fires at all — every first attempt neither
+    // fails (1/2) nor loses its answer (0.66) — is 0.33^8 ≈ 1 in 7,000, and the history check
+    // below then fails the run rather than passing it without testing anything.
     let mut orders = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..8 {
         let order = app.order(|_| {});
         app.start(&order).await.expect("start");
         orders.push(order);
     }
+    let mut charge_attempts = Vec::new();
     for order in &orders {
-        let outcome = app.outcome(&shared::workflow_id(&order.order_id)).await;
-        assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+        let workflow_id = shared::workflow_id(&order.order_id);
+        let outcome = app.outcome(&workflow_id).await;
+        assert!(
+            matches!(outcome, OrderOutcome::Completed { .. }),
+            "{outcome:?}"
+        );
         let ledger = app.ledger(order).await;
         assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
         assert_eq!(ledger.count("refund"), 0, "{ledger:?}");
+        let events = history::events(&app, &workflow_id).await;
+        charge_attempts.extend(
+            history::activity_starts(&events, "ChargeCustomer")
+                .into_iter()
+                .map(|(attempt, _)| attempt),
+        );
     }
+    // The faults fired: some charge only succeeded on a retry (the server records the attempt
+    // that closed the activity).
+    assert!(
+        charge_attempts.iter().any(|&a| a > 1),
+        "no ChargeCustomer was retried: {charge_attempts:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
