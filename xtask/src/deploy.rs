@@ -28,7 +28,7 @@
 //! `SHOPFLOW_TEMPORAL_EXTERNAL_ID` and printed masked.
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -114,9 +114,9 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     check_extension_layer(args.arch, region.as_deref(), &args.parameters)?;
 
     let root = devstack::workspace_root();
-    let temporal_env = temporal_env(&root);
     // The Temporal CLI (run by devstack's helpers, which build their own commands) and the
     // profile check below both read these from the environment. Set before any thread exists.
+    let temporal_env = temporal_defaults(&root);
     for (key, value) in &temporal_env {
         if std::env::var_os(key).is_none() {
             // SAFETY: xtask is still single-threaded here (no spinner, no child yet).
@@ -330,23 +330,12 @@ fn check_extension_layer(arch: Arch, region: Option<&str>, parameters: &[String]
     Ok(())
 }
 
-/// `TEMPORAL_PROFILE` and `TEMPORAL_CONFIG_FILE` for the Temporal CLI: the person's, else the
-/// `cloud` profile of the project's `temporal.toml`.
-fn temporal_env(root: &std::path::Path) -> [(&'static str, OsString); 2] {
-    let or =
-        |key: &str, default: &OsStr| std::env::var_os(key).unwrap_or_else(|| default.to_owned());
+/// `TEMPORAL_PROFILE` and `TEMPORAL_CONFIG_FILE` for the Temporal CLI unless the person set
+/// them: the `cloud` profile of the project's `temporal.toml`.
+fn temporal_defaults(root: &std::path::Path) -> [(&'static str, OsString); 2] {
     [
-        (
-            "TEMPORAL_PROFILE",
-            or("TEMPORAL_PROFILE", OsStr::new(TEMPORAL_PROFILE)),
-        ),
-        (
-            "TEMPORAL_CONFIG_FILE",
-            or(
-                "TEMPORAL_CONFIG_FILE",
-                root.join("temporal.toml").as_os_str(),
-            ),
-        ),
+        ("TEMPORAL_PROFILE", TEMPORAL_PROFILE.into()),
+        ("TEMPORAL_CONFIG_FILE", root.join("temporal.toml").into()),
     ]
 }
 
