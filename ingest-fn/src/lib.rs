@@ -4,8 +4,9 @@
 //! order ID ([`starter`]) and answers in RFC 9457 problems ([`problem`]) or SQS batch item
 //! failures ([`sqs`]), so that nothing is lost and nothing runs twice.
 //!
-//! The handlers ([`http::handle`], [`sqs::handle`]) are plain async functions over the event
-//! types; `main` only wires them to `lambda_runtime`. The library is also what `push-events`
+//! The handlers are plain async functions — [`http::handle`] over `http` types (`lambda_http`
+//! converts the API Gateway event, [`http::invoke`]), [`sqs::handle`] over the SQS event; `main`
+//! only wires them to `lambda_runtime`. The library is also what `push-events`
 //! signs requests with and makes its SQS client from.
 
 pub mod app;
