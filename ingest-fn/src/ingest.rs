@@ -99,7 +99,7 @@ pub async fn ingest(
     }
 }
 
-/// An order from a request or message body: `shared`'s rules, plus [`require_single_object`];
+/// An order from a request or message body: `shared`'s rules, plus `require_single_object`;
 /// a rejection lists every field error (see [`shape_errors`] for the shape errors).
 pub fn parse(body: &[u8]) -> Result<shared::Order, Rejection> {
     match require_single_object(body).and_then(|()| parse_order(body)) {
