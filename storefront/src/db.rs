@@ -163,17 +163,23 @@ impl Db {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &Connection) -> anyhow::Result<()> {
     // WAL keeps readers and the writer from blocking each other and survives crashes; NORMAL
     // sync is durable across process crashes (the failure mode tests provoke) and much faster.
+    // Both promises depend on WAL (in rollback-journal mode, NORMAL risks corruption on power
+    // loss, and readers wait for the writer), so a database where SQLite refuses WAL (in memory,
+    // or a file system without shared memory) is a startup error, not a warning nobody reads.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode");
+        anyhow::bail!(
+            "SQLite refused WAL mode (journal_mode is {mode:?}); use a database file on a local file system"
+        );
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // Another process (e.g. a second storefront by mistake) must not make us fail instantly.
-    conn.busy_timeout(Duration::from_secs(5))
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

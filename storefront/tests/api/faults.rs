@@ -97,11 +97,20 @@ async fn services_limit_where_faults_apply() {
 #[tokio::test]
 async fn latency_is_added_and_the_request_still_succeeds() {
     let app = spawn_app().await;
-    app.set_faults(json!({ "latencyMs": 30 })).await;
+    app.set_faults(json!({ "latencyMs": 400 })).await;
+    // Only a lower bound, which no load on the machine can break: the answer cannot come before
+    // the injected delay has passed. (400 ms: far more than a local call takes without it, so a
+    // delay that is not applied fails here.)
+    let started = std::time::Instant::now();
     app.charge(&key(), "order-1", "cust-1", 100)
         .await
         .assert_status(201);
-    assert_eq!(app.get("/admin/faults").await.body["latencyMs"], 30);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(400),
+        "answered after {took:?}, before the injected 400 ms"
+    );
+    assert_eq!(app.get("/admin/faults").await.body["latencyMs"], 400);
 }
 
 #[tokio::test]

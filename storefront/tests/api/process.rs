@@ -105,12 +105,89 @@ async fn state_survives_a_restart() {
     second.stop().await;
 }
 
+/// The database is in WAL mode while the shop runs, and a SIGKILL (no shutdown at all) loses
+/// nothing that was answered: effects, stock and idempotency records are there after a restart.
+#[tokio::test]
+async fn wal_state_survives_a_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let reserve = json!({ "orderId": "order-k", "items": [{ "sku": "CAP-NAVY", "quantity": 3 }] });
+    let charge =
+        json!({ "orderId": "order-k", "customerId": "c1", "amountMinor": 700, "currency": "USD" });
+
+    let mut first = start(&db).await;
+    let reserved = first
+        .post("/inventory/reservations", "kill-reserve", &reserve)
+        .await;
+    reserved.assert_status(201);
+    let charged = first
+        .post("/payments/charges", "kill-charge", &charge)
+        .await;
+    charged.assert_status(201);
+    // Asked from outside, through the file, while the shop holds it open.
+    let mode: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(
+        dir.path().join("shop.db-wal").exists(),
+        "no write-ahead log next to {}",
+        db.display()
+    );
+    first.child.kill().await.unwrap();
+
+    let second = start(&db).await;
+    let ledger = second.ledger().await;
+    assert_eq!(ledger["stock"]["CAP-NAVY"], 7, "{ledger}");
+    let kinds: Vec<&str> = ledger["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reserve", "charge"], "{ledger}");
+    for (path, key, body, first_answer) in [
+        (
+            "/inventory/reservations",
+            "kill-reserve",
+            &reserve,
+            &reserved,
+        ),
+        ("/payments/charges", "kill-charge", &charge, &charged),
+    ] {
+        let retry = second.post(path, key, body).await;
+        retry.assert_status(201);
+        assert!(retry.replayed(), "{path}");
+        assert_eq!(retry.body, first_answer.body, "{path}");
+    }
+    assert_eq!(
+        second.ledger().await["effects"].as_array().unwrap().len(),
+        2
+    );
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_database_without_wal_is_a_startup_error() {
+    // SQLite keeps an in-memory database in journal mode "memory": it cannot do WAL. A shop
+    // that only warned would keep running; the bound makes that a failure instead of a hang.
+    let stderr = tokio::time::timeout(
+        Duration::from_secs(60),
+        startup_error(&["--db", ":memory:"]),
+    )
+    .await
+    .expect("the shop must refuse to start without WAL, not run");
+    assert!(stderr.contains("refused WAL mode"), "{stderr}");
+}
+
 /// Runs the binary expecting a startup failure; returns its stderr.
 async fn startup_error(args: &[&str]) -> String {
     let output = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env("RUST_LOG", "off")
+        .kill_on_drop(true)
         .output()
         .await
         .unwrap();
