@@ -22,6 +22,7 @@ pub mod paths;
 pub mod ports;
 pub mod process;
 pub mod shop;
+pub mod sqs;
 pub mod temporal;
 pub mod venv;
 

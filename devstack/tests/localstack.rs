@@ -1,9 +1,13 @@
-//! Starts and stops real LocalStack instances (installing it on first run) and talks SQS to them.
+//! Starts and stops real LocalStack instances (installing it on first run) and talks SQS to them:
+//! by hand on the wire once, then through `devstack::sqs` (queue creation, message counts).
 
 use devstack::localstack::{health, sqs_is_running};
 use devstack::ports::closes_within;
+use devstack::sqs::{self, OrdersQueues, QueueDepth};
 use devstack::{LocalStack, LocalStackOptions, localstack_for_tests};
 use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 fn port_of(endpoint: &str) -> u16 {
     endpoint.rsplit(':').next().unwrap().parse().unwrap()
@@ -143,29 +147,129 @@ fn connecting_to_nothing_fails() {
     assert!(err.to_string().contains("no LocalStack"), "{err}");
 }
 
+/// Queue names of this run: the shared LocalStack outlives it, and other tests create
+/// template.yaml's own queues there.
+fn orders_queues() -> OrdersQueues {
+    let run = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .unwrap()
+            .as_nanos()
+    );
+    OrdersQueues {
+        name: format!("orders-{run}"),
+        visibility_timeout_secs: 180,
+        max_receive_count: 5,
+        dlq_name: format!("orders-dlq-{run}"),
+        dlq_retention_secs: 1_209_600,
+    }
+}
+
 #[test]
 fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
-    let sqs = devstack::localstack_for_tests().unwrap();
-    let url = devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap();
-    assert!(url.ends_with("/shopflow-orders"), "{url}");
-    // Again: same queue, no error.
-    assert_eq!(
-        devstack::localstack::create_orders_queues(&sqs.endpoint(), 5).unwrap(),
-        url
-    );
-    let attrs = ureq::post(&sqs.endpoint())
-        .send_form([
-            ("Action", "GetQueueAttributes"),
-            ("Version", "2012-11-05"),
-            ("QueueUrl", url.as_str()),
-            ("AttributeName.1", "All"),
-        ])
+    let stack = localstack_for_tests().unwrap();
+    let endpoint = stack.endpoint();
+    let queues = orders_queues();
+    let url = sqs::create_orders_queues_blocking(&endpoint, &queues).unwrap();
+    assert_eq!(url, format!("{endpoint}/000000000000/{}", queues.name));
+    // Again, and from inside a runtime (as an async caller would): same queue, no error.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        assert_eq!(
+            sqs::create_orders_queues_blocking(&endpoint, &queues).unwrap(),
+            url
+        );
+        let client = sqs::client(&endpoint);
+        let all = |url: String| {
+            let client = client.clone();
+            async move {
+                client
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::All)
+                    .send()
+                    .await
+                    .unwrap()
+                    .attributes
+                    .unwrap()
+            }
+        };
+        let orders = all(url.clone()).await;
+        assert_eq!(orders[&QueueAttributeName::VisibilityTimeout], "180");
+        let redrive: serde_json::Value =
+            serde_json::from_str(&orders[&QueueAttributeName::RedrivePolicy]).unwrap();
+        assert_eq!(
+            redrive["maxReceiveCount"].to_string().trim_matches('"'),
+            "5",
+            "{redrive}"
+        );
+        let dlq_arn = redrive["deadLetterTargetArn"].as_str().unwrap();
+        assert!(
+            dlq_arn.ends_with(&format!(":{}", queues.dlq_name)),
+            "{dlq_arn}"
+        );
+        let dlq_url = url.replace(&queues.name, &queues.dlq_name);
+        let dlq = all(dlq_url).await;
+        assert_eq!(dlq[&QueueAttributeName::MessageRetentionPeriod], "1209600");
+        assert_eq!(dlq[&QueueAttributeName::QueueArn], dlq_arn);
+
+        // The same name with other attributes is refused, not silently kept as it was.
+        let other = OrdersQueues {
+            visibility_timeout_secs: 30,
+            ..queues.clone()
+        };
+        let err = sqs::create_orders_queues(&client, &other)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains(&queues.name), "{err:#}");
+    });
+}
+
+#[tokio::test]
+async fn queue_depth_counts_visible_and_in_flight_messages() {
+    let stack = tokio::task::spawn_blocking(localstack_for_tests)
+        .await
         .unwrap()
-        .body_mut()
-        .read_to_string()
         .unwrap();
-    assert!(
-        attrs.contains("shopflow-orders-dlq") && attrs.contains("maxReceiveCount"),
-        "{attrs}"
+    let client = sqs::client(&stack.endpoint());
+    let url = sqs::create_orders_queues(&client, &orders_queues())
+        .await
+        .unwrap();
+    assert_eq!(
+        sqs::depth(&client, &url).await.unwrap(),
+        QueueDepth::default()
     );
+    for body in ["one", "two", "three"] {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    // One received and not deleted: in flight for the queue's 180 s visibility timeout.
+    let received = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages.unwrap_or_default().len(), 1);
+    let depth = sqs::depth(&client, &url).await.unwrap();
+    assert_eq!(
+        depth,
+        QueueDepth {
+            visible: 2,
+            in_flight: 1
+        }
+    );
+    assert_eq!(sqs::queue_depth(&client, &url).await.unwrap(), 3);
+
+    let missing = url.replace("/orders-", "/missing-");
+    let err = sqs::queue_depth(&client, &missing).await.unwrap_err();
+    assert!(format!("{err:#}").contains(&missing), "{err:#}");
 }

@@ -8,6 +8,9 @@
 //! (`Arn`/`QueueName`/`QueueUrl` of a queue, `Arn` of a function); `Join`; `Select`. Anything
 //! else in those fields is an error naming it; the rest of the template is not looked at.
 //!
+//! Its SQS queues (name, VisibilityTimeout, MessageRetentionPeriod, RedrivePolicy) are read the
+//! same way, so the local stack creates them as the template declares them.
+//!
 //! Names CloudFormation would generate (a function or queue without an explicit name) are the
 //! logical IDs locally. A function's binary is `BuildProperties.Binary` for
 //! `BuildMethod: rust-cargolambda`, else the last component of `CodeUri`, else the logical ID,
@@ -72,22 +75,78 @@ pub fn load(path: &Path, options: &TemplateOptions) -> Result<Vec<FunctionConfig
 pub fn parse(text: &str, options: &TemplateOptions) -> Result<Vec<FunctionConfig>, TemplateError> {
     let template: Value = serde_yaml::from_str(text)?;
     let empty = Mapping::new();
-    let resources = template.get("Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("template", "no Resources"))?;
-    let parameters = template.get("Parameters").and_then(Value::as_mapping).unwrap_or(&empty);
     let globals = template.get("Globals").and_then(|g| g.get("Function")).and_then(Value::as_mapping).unwrap_or(&empty);
-    let resolver = Resolver { options, parameters, resources };
+    let resolver = Resolver::new(&template, options)?;
+    resolver
+        .resources_of_type("AWS::Serverless::Function")?
+        .into_iter()
+        .map(|(logical_id, resource, properties)| {
+            function(&resolver, &format!("Resources.{logical_id}"), logical_id, resource, properties, globals)
+        })
+        .collect()
+}
 
-    let mut functions = Vec::new();
-    for (logical_id, resource) in resources {
-        let logical_id = logical_id.as_str().ok_or_else(|| invalid("Resources", "a logical ID is not a string"))?;
-        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let properties = resource.get("Properties").and_then(Value::as_mapping).unwrap_or(&empty);
-        let context = format!("Resources.{logical_id}");
-        functions.push(function(&resolver, &context, logical_id, resource, properties, globals)?);
-    }
-    Ok(functions)
+/// An `AWS::SQS::Queue` of the template, with what it takes to create it on a local SQS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueConfig {
+    pub logical_id: String,
+    /// `QueueName`, else the logical ID.
+    pub name: String,
+    pub visibility_timeout: Option<Duration>,
+    pub message_retention_period: Option<Duration>,
+    pub redrive_policy: Option<RedrivePolicy>,
+}
+
+/// A queue's `RedrivePolicy`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedrivePolicy {
+    /// The name of the queue `deadLetterTargetArn` names.
+    pub dead_letter_queue: String,
+    pub max_receive_count: u32,
+}
+
+/// Reads the SQS queues of the template at `path`.
+pub fn load_queues(path: &Path, options: &TemplateOptions) -> Result<Vec<QueueConfig>, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read(path.to_owned(), e))?;
+    parse_queues(&text, options)
+}
+
+/// Reads the SQS queues of a template given as text (`Ref`s to parameters resolved as for functions).
+pub fn parse_queues(text: &str, options: &TemplateOptions) -> Result<Vec<QueueConfig>, TemplateError> {
+    let template: Value = serde_yaml::from_str(text)?;
+    let resolver = Resolver::new(&template, options)?;
+    resolver
+        .resources_of_type("AWS::SQS::Queue")?
+        .into_iter()
+        .map(|(logical_id, _, properties)| {
+            let context = format!("Resources.{logical_id}");
+            let property = |name: &str| -> Result<Option<Value>, TemplateError> {
+                properties.get(name).map(|value| resolver.resolve(value, &format!("{context}.{name}"))).transpose()
+            };
+            let seconds = |name: &str, min: u64, max: u64| -> Result<Option<Duration>, TemplateError> {
+                let context = format!("{context}.{name}");
+                Ok(property(name)?.map(|value| number(&value, &context, min, max)).transpose()?.map(Duration::from_secs))
+            };
+            let redrive_policy = match property("RedrivePolicy")? {
+                None => None,
+                Some(policy) => {
+                    let context = format!("{context}.RedrivePolicy");
+                    let field = |name: &str| policy.get(name).ok_or_else(|| invalid(&context, format!("no {name}")));
+                    let arn = scalar(field("deadLetterTargetArn")?, &context)?;
+                    let dead_letter_queue = arn.rsplit(':').next().filter(|n| !n.is_empty()).ok_or_else(|| invalid(&context, format!("{arn:?} is not a queue ARN")))?;
+                    let max_receive_count = number(field("maxReceiveCount")?, &format!("{context}.maxReceiveCount"), 1, 1000)? as u32;
+                    Some(RedrivePolicy { dead_letter_queue: dead_letter_queue.to_owned(), max_receive_count })
+                }
+            };
+            Ok(QueueConfig {
+                logical_id: logical_id.to_owned(),
+                name: resolver.resource_name(logical_id, "QueueName", &context)?,
+                visibility_timeout: seconds("VisibilityTimeout", 0, 43_200)?,
+                message_retention_period: seconds("MessageRetentionPeriod", 60, 1_209_600)?,
+                redrive_policy,
+            })
+        })
+        .collect()
 }
 
 fn function(
@@ -234,7 +293,29 @@ struct Resolver<'a> {
     resources: &'a Mapping,
 }
 
-impl Resolver<'_> {
+/// What a resource without Properties (or a template without Parameters) has.
+static EMPTY: std::sync::LazyLock<Mapping> = std::sync::LazyLock::new(Mapping::new);
+
+impl<'a> Resolver<'a> {
+    fn new(template: &'a Value, options: &'a TemplateOptions) -> Result<Self, TemplateError> {
+        let resources = template.get("Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("template", "no Resources"))?;
+        let parameters = template.get("Parameters").and_then(Value::as_mapping).unwrap_or(&EMPTY);
+        Ok(Self { options, parameters, resources })
+    }
+
+    /// The resources of type `kind`: logical ID, the resource, its Properties (unresolved).
+    fn resources_of_type(&self, kind: &str) -> Result<Vec<(&'a str, &'a Value, &'a Mapping)>, TemplateError> {
+        let mut found = Vec::new();
+        for (logical_id, resource) in self.resources {
+            let logical_id = logical_id.as_str().ok_or_else(|| invalid("Resources", "a logical ID is not a string"))?;
+            if resource.get("Type").and_then(Value::as_str) == Some(kind) {
+                let properties = resource.get("Properties").and_then(Value::as_mapping).unwrap_or(&EMPTY);
+                found.push((logical_id, resource, properties));
+            }
+        }
+        Ok(found)
+    }
+
     fn resolve(&self, value: &Value, context: &str) -> Result<Value, TemplateError> {
         match value {
             Value::Tagged(tagged) => {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lambda_emulator::template::{self, TemplateError, TemplateOptions};
+use lambda_emulator::template::{self, QueueConfig, RedrivePolicy, TemplateError, TemplateOptions};
 use lambda_emulator::{HttpRoute, SqsSource};
 
 fn options() -> TemplateOptions {
@@ -104,4 +104,46 @@ fn malformed_templates_are_reported_with_their_location() {
         assert!(error.to_string().contains(expected), "{text:?}: {error}");
     }
     assert!(matches!(template::load(Path::new("/no/such/template.yaml"), &options()), Err(TemplateError::Read(..))));
+}
+
+#[test]
+fn reads_queues_with_their_redrive_policy() {
+    let text = "Parameters:\n  MaxReceiveCount:\n    Type: Number\n    Default: 5\nResources:\n  Dlq:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub \"${AWS::StackName}-dlq\"\n      MessageRetentionPeriod: 1209600\n  Orders:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 180\n      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt Dlq.Arn\n        maxReceiveCount: !Ref MaxReceiveCount\n  F:\n    Type: AWS::Serverless::Function\n";
+    let queues = template::parse_queues(text, &options()).unwrap();
+    assert_eq!(
+        queues,
+        [
+            QueueConfig {
+                logical_id: "Dlq".into(),
+                name: "shop-dlq".into(),
+                visibility_timeout: None,
+                message_retention_period: Some(Duration::from_secs(1_209_600)),
+                redrive_policy: None,
+            },
+            QueueConfig {
+                logical_id: "Orders".into(),
+                name: "Orders".into(),
+                visibility_timeout: Some(Duration::from_secs(180)),
+                message_retention_period: None,
+                redrive_policy: Some(RedrivePolicy { dead_letter_queue: "shop-dlq".into(), max_receive_count: 5 }),
+            },
+        ]
+    );
+    let mut overridden = options();
+    overridden.parameters.insert("MaxReceiveCount".into(), "3".into());
+    let queues = template::parse_queues(text, &overridden).unwrap();
+    assert_eq!(queues[1].redrive_policy.as_ref().unwrap().max_receive_count, 3);
+
+    let malformed = [
+        ("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 43201\n", "Resources.Q.VisibilityTimeout"),
+        ("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {maxReceiveCount: 5}\n", "no deadLetterTargetArn"),
+        (
+            "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {deadLetterTargetArn: x, maxReceiveCount: 0}\n",
+            "Resources.Q.RedrivePolicy.maxReceiveCount",
+        ),
+    ];
+    for (text, expected) in malformed {
+        let error = template::parse_queues(text, &options()).unwrap_err();
+        assert!(error.to_string().contains(expected), "{text:?}: {error}");
+    }
 }

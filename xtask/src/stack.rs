@@ -16,13 +16,15 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use devstack::localstack::LOCALSTACK;
+use devstack::sqs::OrdersQueues;
 use devstack::temporal::TEMPORAL_CLI;
 use devstack::venv::PinnedTool;
 use devstack::{LocalStack, LocalStackOptions, TemporalDevServer, TemporalOptions};
 use indicatif::MultiProgress;
+use lambda_emulator::template::{self, TemplateOptions};
 
 use crate::interrupt::Interrupt;
 use crate::ui;
@@ -126,6 +128,53 @@ pub fn ensure_tools() -> Result<()> {
     })
 }
 
+/// template.yaml's `OrdersQueue` and the dead-letter queue its redrive policy names, with the
+/// attributes the template gives them (parameters at their defaults), so the local queues
+/// behave as the deployed ones: read here, not repeated in code.
+pub fn orders_queues() -> Result<OrdersQueues> {
+    let path = devstack::workspace_root().join("template.yaml");
+    let queues = template::load_queues(&path, &TemplateOptions::new(devstack::bin_dir()))?;
+    let missing = |what: &str| format!("{}: no {what}", path.display());
+    let orders = queues
+        .iter()
+        .find(|q| q.logical_id == "OrdersQueue")
+        .with_context(|| missing("OrdersQueue"))?;
+    let redrive = orders
+        .redrive_policy
+        .as_ref()
+        .with_context(|| missing("RedrivePolicy on OrdersQueue"))?;
+    let dlq = queues
+        .iter()
+        .find(|q| q.name == redrive.dead_letter_queue)
+        .with_context(|| missing(&format!("queue {}", redrive.dead_letter_queue)))?;
+    let seconds = |value: Option<Duration>, what: &str| {
+        value
+            .map(|d| d.as_secs() as u32)
+            .with_context(|| missing(what))
+    };
+    Ok(OrdersQueues {
+        name: orders.name.clone(),
+        visibility_timeout_secs: seconds(
+            orders.visibility_timeout,
+            "OrdersQueue.VisibilityTimeout",
+        )?,
+        max_receive_count: redrive.max_receive_count,
+        dlq_name: dlq.name.clone(),
+        dlq_retention_secs: seconds(
+            dlq.message_retention_period,
+            "MessageRetentionPeriod on the DLQ",
+        )?,
+    })
+}
+
+/// Creates template.yaml's orders queues (see [`orders_queues`]) on `localstack`; returns them
+/// and the orders queue's URL.
+pub fn create_orders_queues(localstack: &LocalStack) -> Result<(OrdersQueues, String)> {
+    let queues = orders_queues()?;
+    let url = devstack::sqs::create_orders_queues_blocking(&localstack.endpoint(), &queues)?;
+    Ok((queues, url))
+}
+
 /// Starts both services side by side; on failure of either, the other is stopped again.
 pub fn start(temporal: TemporalOptions, localstack: LocalStackOptions) -> Result<Stack> {
     let multi = MultiProgress::new();
@@ -184,9 +233,10 @@ fn up(args: UpArgs) -> Result<ExitCode> {
             ..LocalStackOptions::default()
         },
     )?;
-    let queue = ui::step("Creating the orders queue and its DLQ (template.yaml's)", || {
-        devstack::localstack::create_orders_queues(&stack.localstack.endpoint(), 5)
-    })?;
+    let (_, queue) = ui::step(
+        "Creating the orders queue and its DLQ (template.yaml's)",
+        || create_orders_queues(&stack.localstack),
+    )?;
     ui::note(&format!("Queue     {queue}"));
     if let Some(url) = stack.temporal.ui_url() {
         ui::note(&format!("Web UI    {url}"));

@@ -487,3 +487,31 @@ fn sam_validate_lint_and_cfn_lint_accept_the_template_and_reject_a_broken_one() 
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `stack up` and the demo create the orders queues from the template as the emulator's
+/// template reader resolves it: the queue the ingest function consumes, redriving to the DLQ
+/// after the MaxReceiveCount parameter's default.
+#[test]
+fn the_local_queues_are_read_from_the_template() {
+    let queues = template::load_queues(&template_path(), &TemplateOptions::new("/bin-dir"))
+        .expect("the emulator reads template.yaml's queues");
+    let orders = queues
+        .iter()
+        .find(|q| q.logical_id == "OrdersQueue")
+        .unwrap();
+    let dlq = queues
+        .iter()
+        .find(|q| q.logical_id == "OrdersDeadLetterQueue")
+        .unwrap();
+    let ingest = function(&functions(&[]), "shopflow-ingest").clone();
+    assert_eq!(ingest.sqs_sources[0].queue_name, orders.name);
+    let redrive = orders.redrive_policy.as_ref().unwrap();
+    assert_eq!(redrive.dead_letter_queue, dlq.name);
+    let raw = raw();
+    let default = at(&raw, &["Parameters", "MaxReceiveCount", "Default"]);
+    assert_eq!(
+        u64::from(redrive.max_receive_count),
+        default.as_u64().unwrap()
+    );
+    assert!(orders.visibility_timeout.is_some() && dlq.message_retention_period.is_some());
+}

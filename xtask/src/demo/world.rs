@@ -49,15 +49,15 @@ pub struct Queues {
 }
 
 impl Queues {
-    /// Both URLs from the orders queue's (LocalStack's path-style `…/000000000000/shopflow-orders`).
-    fn from_orders_url(orders_url: &str, endpoint: &str) -> Self {
+    /// Both URLs from the orders queue's (LocalStack's path-style `…/000000000000/<name>`).
+    fn from_orders_url(orders_url: &str, dlq_name: &str, endpoint: &str) -> Self {
         let base = orders_url
             .rsplit_once('/')
             .map_or(orders_url, |(base, _)| base);
         Self {
             endpoint: endpoint.to_owned(),
             orders_url: orders_url.to_owned(),
-            dlq_url: format!("{base}/shopflow-orders-dlq"),
+            dlq_url: format!("{base}/{dlq_name}"),
         }
     }
 }
@@ -79,10 +79,10 @@ impl World {
             },
         )?;
         let queues = ui::step("Creating the orders queue and its DLQ", || {
-            let orders_url =
-                devstack::localstack::create_orders_queues(&stack.localstack.endpoint(), 5)?;
+            let (created, orders_url) = stack::create_orders_queues(&stack.localstack)?;
             Ok(Queues::from_orders_url(
                 &orders_url,
+                &created.dlq_name,
                 &stack.localstack.endpoint(),
             ))
         })?;
