@@ -8,9 +8,12 @@
 //!   GetFunction on the Lambda endpoint and fails (after ~3.4 s of retries) if nothing answers;
 //!   then it sends one `Event` invoke so the Lambda's worker registers its task queues.
 //!   Repeating it fails with "Worker Deployment Version ... already exists".
-//! - `create` of an existing deployment fails with "... already exists". Both are tolerated here,
-//!   which makes [`create_deployment_version`] idempotent (an existing version keeps its
-//!   original compute config).
+//! - `create` of an existing deployment fails with "... already exists" and is tolerated here.
+//!   An existing *version* gets `update-version-compute-config` with the same flags instead
+//!   ([`create_or_update_version`]): a version a versioned worker created by polling first has
+//!   no compute config, and a redeploy may name another function, role or external ID — either
+//!   way the version ends up with the config asked for, which makes [`create_deployment_version`]
+//!   idempotent.
 //! - `set-current-version` on a version with a compute config works **with no poller** and
 //!   without `--allow-no-pollers`. On a version that does not exist it fails ("build ID not found
 //!   in Worker Deployment") unless `--allow-no-pollers` is given; with that flag it creates the
@@ -47,13 +50,10 @@ pub fn create_deployment_version(
         &["worker", "deployment", "create", "--name", deployment],
     )?;
     if let Some(arn) = lambda_arn {
-        run_tolerating_exists(
+        create_or_update_version(
             &cli,
             server_address,
             &[
-                "worker",
-                "deployment",
-                "create-version",
                 "--deployment-name",
                 deployment,
                 "--build-id",
@@ -65,6 +65,20 @@ pub fn create_deployment_version(
         )?;
     }
     Ok(())
+}
+
+/// `temporal worker deployment create-version <flags>`; if the version already exists,
+/// `update-version-compute-config <flags>` (the two take the same compute-config flags), so the
+/// version carries this compute config whether it was new, created by a worker's first poll, or
+/// registered before with another function or role.
+pub fn create_or_update_version(cli: &Path, address: &str, flags: &[&str]) -> Result<()> {
+    let with = |subcommand: &'static str| [&["worker", "deployment", subcommand][..], flags].concat();
+    match run(cli, address, &with("create-version")) {
+        Err(err) if err.to_string().contains("already exists") => {
+            run(cli, address, &with("update-version-compute-config")).map(drop)
+        }
+        other => other.map(drop),
+    }
 }
 
 /// Makes `build_id` the current version of `deployment`, so new workflows on its task queues go

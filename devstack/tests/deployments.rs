@@ -79,6 +79,37 @@ fn a_lambda_version_is_registered_through_the_configured_endpoint_and_made_curre
 }
 
 #[test]
+fn an_existing_version_gets_the_compute_config_asked_for() {
+    let lambda = FakeLambda::start();
+    let server = TemporalDevServer::start(TemporalOptions {
+        lambda_endpoint: Some(lambda.endpoint.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let address = server.address();
+    // As when local-worker polls before the Lambda is registered: the version exists, no Lambda.
+    set_current_version(&address, "shopflow", "v1").unwrap();
+    let (_, before) = describe_version(&server, "shopflow", "v1");
+    assert!(!before.contains("aws-lambda"), "{before}");
+
+    create_deployment_version(&address, "shopflow", "v1", Some(ARN)).unwrap();
+    let (ok, text) = describe_version(&server, "shopflow", "v1");
+    assert!(ok && text.contains("aws-lambda"), "compute config not attached: {text}");
+
+    // A redeploy naming another function moves the version to it: the server checks the new
+    // function (GetFunction) — `describe-version` shows only the provider, not the ARN.
+    let other = "arn:aws:lambda:us-east-1:000000000000:function:shopflow-worker-2";
+    create_deployment_version(&address, "shopflow", "v1", Some(other)).unwrap();
+    let requests = lambda.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains("function%3Ashopflow-worker-2")),
+        "the updated compute config was not applied: {requests:?}"
+    );
+}
+
+#[test]
 fn a_version_without_lambda_is_created_by_making_it_current() {
     let server = TemporalDevServer::start(TemporalOptions::default()).unwrap();
     let address = server.address();

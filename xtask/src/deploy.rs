@@ -17,8 +17,10 @@
 //!    `shopflow-orders` — the worker Temporal invoked at `create-version` reached Temporal Cloud
 //!    and polled, which proves function, role, external ID and credentials work together and
 //!    routes the queue to the version — then `set-current-version`. These run through the same
-//!    code as the local stack's registration (`devstack::deployment`), which tolerates "already
-//!    exists", so deploying the same build again works. The Temporal CLI connects with
+//!    code as the local stack's registration (`devstack::deployment`): an existing deployment is
+//!    fine, and an existing version gets `update-version-compute-config` with the same flags, so
+//!    deploying the same build again works and points the version at this stack's function and
+//!    role. The Temporal CLI connects with
 //!    `TEMPORAL_PROFILE` (default `cloud`) of `TEMPORAL_CONFIG_FILE` (default: the project's
 //!    `temporal.toml`) and `TEMPORAL_API_KEY` or `TEMPORAL_TLS_CLIENT_CERT_PATH`/`_KEY_PATH`.
 //!
@@ -262,12 +264,15 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     let cli = devstack::ensure_temporal_cli()?;
     // devstack's errors quote the command line, which holds the external ID.
     let masked = |e: anyhow::Error| format!("{e:#}").replace(&external_id, "****");
-    for step in [create, create_version] {
-        ui::step(&shown(step), || {
-            devstack::deployment::run_tolerating_exists(&cli, &address, step)
-                .map_err(|e| anyhow!(masked(e)))
-        })?;
-    }
+    ui::step(&shown(create), || {
+        devstack::deployment::run_tolerating_exists(&cli, &address, create)
+            .map_err(|e| anyhow!(masked(e)))
+    })?;
+    // A redeploy of this build updates the version's compute config instead (same flags).
+    ui::step(&shown(create_version), || {
+        devstack::deployment::create_or_update_version(&cli, &address, &create_version[3..])
+            .map_err(|e| anyhow!(masked(e)))
+    })?;
     ui::step(&wait_line, || {
         devstack::wait_for_task_queue(
             &address,
