@@ -7,7 +7,8 @@
 //! handle is dropped, so a failing test leaves nothing behind.
 //!
 //! The API is synchronous (`std::process`) so that `xtask` and the integration tests of any
-//! crate, async or not, can use it alike.
+//! crate, async or not, can use it alike; [`sqs`] is async (the AWS SDK is) and offers a
+//! blocking form of what synchronous callers need.
 //!
 //! `cargo xtask test` starts one Temporal server and one LocalStack for the whole run and passes
 //! them to tests through [`ENV_TEMPORAL_ADDRESS`] and [`ENV_SQS_ENDPOINT`];

@@ -44,49 +44,69 @@ pub struct OrdersQueues {
     pub dlq_retention_secs: u32,
 }
 
+/// The URLs of the orders queue and its dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrls {
+    pub orders: String,
+    pub dlq: String,
+}
+
 /// Creates the orders queue and its dead-letter queue (redrive after `max_receive_count`
 /// deliveries) so the emulator's event source, `push-events` and the demo find them. Idempotent:
-/// SQS returns the existing queue when the attributes match. Returns the orders queue's URL.
-pub async fn create_orders_queues(client: &Client, queues: &OrdersQueues) -> Result<String> {
-    let context = |name: &str| format!("creating SQS queue {name}");
-    let dlq_url = client
-        .create_queue()
-        .queue_name(&queues.dlq_name)
-        .attributes(
+/// SQS returns the existing queue when the attributes match.
+pub async fn create_orders_queues(client: &Client, queues: &OrdersQueues) -> Result<QueueUrls> {
+    let dlq = create_queue(
+        client,
+        &queues.dlq_name,
+        [(
             QueueAttributeName::MessageRetentionPeriod,
             queues.dlq_retention_secs.to_string(),
-        )
-        .send()
-        .await
-        .with_context(|| context(&queues.dlq_name))?
-        .queue_url
-        .context("CreateQueue answered without a QueueUrl")?;
+        )],
+    )
+    .await?;
     // The ARN as SQS reports it, rather than one put together from an assumed account and region.
     let dlq_arn = client
         .get_queue_attributes()
-        .queue_url(&dlq_url)
+        .queue_url(&dlq)
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .with_context(|| format!("reading the ARN of {dlq_url}"))?
+        .with_context(|| format!("reading the ARN of {dlq}"))?
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .with_context(|| format!("no QueueArn for {dlq_url}"))?;
+        .with_context(|| format!("no QueueArn for {dlq}"))?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": queues.max_receive_count.to_string(),
     });
+    let orders = create_queue(
+        client,
+        &queues.name,
+        [
+            (
+                QueueAttributeName::VisibilityTimeout,
+                queues.visibility_timeout_secs.to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+        ],
+    )
+    .await?;
+    Ok(QueueUrls { orders, dlq })
+}
+
+/// `CreateQueue`; returns the URL.
+async fn create_queue(
+    client: &Client,
+    name: &str,
+    attributes: impl IntoIterator<Item = (QueueAttributeName, String)>,
+) -> Result<String> {
     client
         .create_queue()
-        .queue_name(&queues.name)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            queues.visibility_timeout_secs.to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .queue_name(name)
+        .set_attributes(Some(attributes.into_iter().collect()))
         .send()
         .await
-        .with_context(|| context(&queues.name))?
+        .with_context(|| format!("creating SQS queue {name}"))?
         .queue_url
         .context("CreateQueue answered without a QueueUrl")
 }
@@ -94,7 +114,7 @@ pub async fn create_orders_queues(client: &Client, queues: &OrdersQueues) -> Res
 /// [`create_orders_queues`] for synchronous callers (xtask, devstack's own tests). It runs on a
 /// thread of its own with a current-thread runtime, so it neither needs a runtime nor blocks (or
 /// panics inside) one the caller may be running on.
-pub fn create_orders_queues_blocking(endpoint: &str, queues: &OrdersQueues) -> Result<String> {
+pub fn create_orders_queues_blocking(endpoint: &str, queues: &OrdersQueues) -> Result<QueueUrls> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {

@@ -172,14 +172,19 @@ fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
     let stack = localstack_for_tests().unwrap();
     let endpoint = stack.endpoint();
     let queues = orders_queues();
-    let url = sqs::create_orders_queues_blocking(&endpoint, &queues).unwrap();
+    let urls = sqs::create_orders_queues_blocking(&endpoint, &queues).unwrap();
+    let url = urls.orders.clone();
     assert_eq!(url, format!("{endpoint}/000000000000/{}", queues.name));
+    assert_eq!(
+        urls.dlq,
+        format!("{endpoint}/000000000000/{}", queues.dlq_name)
+    );
     // Again, and from inside a runtime (as an async caller would): same queue, no error.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         assert_eq!(
             sqs::create_orders_queues_blocking(&endpoint, &queues).unwrap(),
-            url
+            urls
         );
         let client = sqs::client(&endpoint);
         let all = |url: String| {
@@ -210,8 +215,7 @@ fn the_orders_queues_are_created_with_their_redrive_policy_and_idempotently() {
             dlq_arn.ends_with(&format!(":{}", queues.dlq_name)),
             "{dlq_arn}"
         );
-        let dlq_url = url.replace(&queues.name, &queues.dlq_name);
-        let dlq = all(dlq_url).await;
+        let dlq = all(urls.dlq.clone()).await;
         assert_eq!(dlq[&QueueAttributeName::MessageRetentionPeriod], "1209600");
         assert_eq!(dlq[&QueueAttributeName::QueueArn], dlq_arn);
 
@@ -236,7 +240,8 @@ async fn queue_depth_counts_visible_and_in_flight_messages() {
     let client = sqs::client(&stack.endpoint());
     let url = sqs::create_orders_queues(&client, &orders_queues())
         .await
-        .unwrap();
+        .unwrap()
+        .orders;
     assert_eq!(
         sqs::depth(&client, &url).await.unwrap(),
         QueueDepth::default()

@@ -11,29 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use common::*;
+use devstack::sqs::{OrdersQueues, QueueUrls, create_orders_queues, queue_depth};
 use lambda_emulator::{EmulatorConfig, SqsSource};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, attributes: &[(QueueAttributeName, String)]) -> String {
-    let mut request = client.create_queue().queue_name(name);
-    for (key, value) in attributes {
-        request = request.attributes(key.clone(), value);
-    }
-    request.send().await.expect("create queue").queue_url.expect("queue url")
-}
-
-async fn queue_depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    let answer = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("queue attributes");
-    answer.attributes.unwrap_or_default().values().map(|v| v.parse::<u64>().unwrap_or(0)).sum()
+async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    client.create_queue().queue_name(name).send().await.expect("create queue").queue_url.expect("queue url")
 }
 
 async fn send_batch(client: &aws_sdk_sqs::Client, url: &str, bodies: &[&str]) {
@@ -81,17 +66,16 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     let endpoint = localstack.endpoint();
     let sqs = lambda_emulator::sqs_client(&endpoint, "us-east-1");
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let dlq_url = create_queue(&sqs, &format!("dlq-{id}"), &[]).await;
-    let dlq_arn = format!("arn:aws:sqs:us-east-1:000000000000:dlq-{id}");
-    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"2"}}"#);
     let queue_name = format!("orders-{id}");
-    let queue_url = create_queue(
-        &sqs,
-        &queue_name,
+    let queues = OrdersQueues {
+        name: queue_name.clone(),
         // Longer than the batching window, so a message cannot come back within one batch.
-        &[(QueueAttributeName::VisibilityTimeout, VISIBILITY_TIMEOUT.as_secs().to_string()), (QueueAttributeName::RedrivePolicy, redrive)],
-    )
-    .await;
+        visibility_timeout_secs: VISIBILITY_TIMEOUT.as_secs() as u32,
+        max_receive_count: 2,
+        dlq_name: format!("dlq-{id}"),
+        dlq_retention_secs: 1_209_600,
+    };
+    let QueueUrls { orders: queue_url, dlq: dlq_url } = create_orders_queues(&sqs, &queues).await.expect("create queues");
 
     send_batch(&sqs, &queue_url, &["ok-1", "ok-2", "fail-3"]).await;
 
@@ -111,7 +95,7 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     })
     .await;
     assert_eq!(dead, ["fail-3"]);
-    eventually("the queue to be empty", async || (queue_depth(&sqs, &queue_url).await == 0).then_some(())).await;
+    eventually("the queue to be empty", async || (queue_depth(&sqs, &queue_url).await.unwrap() == 0).then_some(())).await;
     let seen = std::fs::read_to_string(&records).unwrap();
     let count = |body: &str| seen.lines().filter(|l| *l == format!("sqs {body}")).count();
     assert_eq!((count("ok-1"), count("ok-2")), (1, 1), "successes are deleted after one delivery: {seen}");
@@ -133,11 +117,11 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     .await;
 
     // The second source's queue is created only now; its poller has been waiting for it.
-    let late_url = create_queue(&sqs, &late_queue, &[]).await;
+    let late_url = create_queue(&sqs, &late_queue).await;
     sqs.send_message().queue_url(&late_url).message_body("late-5").send().await.expect("send");
     eventually("the late queue's message to be delivered and deleted", async || {
         let delivered = std::fs::read_to_string(&records).unwrap().lines().any(|l| l == "sqs late-5");
-        (delivered && queue_depth(&sqs, &late_url).await == 0).then_some(())
+        (delivered && queue_depth(&sqs, &late_url).await.unwrap() == 0).then_some(())
     })
     .await;
     drop(emulator);
@@ -155,7 +139,7 @@ async fn batches_hold_at_most_batch_size_records() {
     let endpoint = localstack.endpoint();
     let sqs = lambda_emulator::sqs_client(&endpoint, "us-east-1");
     let queue_name = format!("batches-{}", uuid::Uuid::new_v4().simple());
-    let queue_url = create_queue(&sqs, &queue_name, &[]).await;
+    let queue_url = create_queue(&sqs, &queue_name).await;
     let bodies: Vec<String> = (1..=7).map(|i| format!("m-{i}")).collect();
     send_batch(&sqs, &queue_url, &bodies.iter().map(String::as_str).collect::<Vec<_>>()).await;
 
@@ -172,7 +156,7 @@ async fn batches_hold_at_most_batch_size_records() {
     let seen = eventually("all seven messages to be delivered and deleted", async || {
         let seen = std::fs::read_to_string(&records).unwrap_or_default();
         let all = bodies.iter().all(|body| seen.lines().any(|l| l == format!("sqs {body}")));
-        (all && queue_depth(&sqs, &queue_url).await == 0).then_some(seen)
+        (all && queue_depth(&sqs, &queue_url).await.unwrap() == 0).then_some(seen)
     })
     .await;
     let batches: Vec<usize> = seen.lines().filter_map(|l| l.strip_prefix("batch ")?.parse().ok()).collect();
@@ -248,7 +232,7 @@ async fn receive_failures_are_retried_until_sqs_is_back() {
     let endpoint = localstack.endpoint();
     let sqs = lambda_emulator::sqs_client(&endpoint, "us-east-1");
     let queue_name = format!("outage-{}", uuid::Uuid::new_v4().simple());
-    let queue_url = create_queue(&sqs, &queue_name, &[]).await;
+    let queue_url = create_queue(&sqs, &queue_name).await;
     let upstream: SocketAddr = endpoint.trim_start_matches("http://").parse().expect("LocalStack's address");
     let relay = Relay::start(upstream, true).await;
 
@@ -274,7 +258,7 @@ async fn receive_failures_are_retried_until_sqs_is_back() {
     assert!(!delivered("during"), "nothing can be received while SQS is down");
     relay.come_back();
     eventually("the message sent during the outage to be delivered and deleted", async || {
-        (delivered("during") && queue_depth(&sqs, &queue_url).await == 0).then_some(())
+        (delivered("during") && queue_depth(&sqs, &queue_url).await.unwrap() == 0).then_some(())
     })
     .await;
     drop(emulator);

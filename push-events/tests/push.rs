@@ -2,7 +2,6 @@
 
 use std::process::Command;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 
 async fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
     client
@@ -15,20 +14,10 @@ async fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
         .unwrap()
 }
 
+/// Messages waiting on the queue (nothing here receives them).
 async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    let answer = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .expect("queue attributes");
-    answer
-        .attributes
-        .unwrap_or_default()
-        .values()
-        .map(|v| v.parse::<u64>().unwrap_or(0))
-        .sum()
+    let depth = devstack::sqs::depth(client, url).await.expect("queue depth");
+    depth.visible
 }
 
 fn push_events(endpoint: &str, args: &[&str]) -> std::process::Output {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use devstack::localstack::LOCALSTACK;
-use devstack::sqs::OrdersQueues;
+use devstack::sqs::{OrdersQueues, QueueUrls};
 use devstack::temporal::TEMPORAL_CLI;
 use devstack::venv::PinnedTool;
 use devstack::{LocalStack, LocalStackOptions, TemporalDevServer, TemporalOptions};
@@ -167,12 +167,9 @@ pub fn orders_queues() -> Result<OrdersQueues> {
     })
 }
 
-/// Creates template.yaml's orders queues (see [`orders_queues`]) on `localstack`; returns them
-/// and the orders queue's URL.
-pub fn create_orders_queues(localstack: &LocalStack) -> Result<(OrdersQueues, String)> {
-    let queues = orders_queues()?;
-    let url = devstack::sqs::create_orders_queues_blocking(&localstack.endpoint(), &queues)?;
-    Ok((queues, url))
+/// Creates template.yaml's orders queues (see [`orders_queues`]) on `localstack`.
+pub fn create_orders_queues(localstack: &LocalStack) -> Result<QueueUrls> {
+    devstack::sqs::create_orders_queues_blocking(&localstack.endpoint(), &orders_queues()?)
 }
 
 /// Starts both services side by side; on failure of either, the other is stopped again.
@@ -233,11 +230,11 @@ fn up(args: UpArgs) -> Result<ExitCode> {
             ..LocalStackOptions::default()
         },
     )?;
-    let (_, queue) = ui::step(
+    let queues = ui::step(
         "Creating the orders queue and its DLQ (template.yaml's)",
         || create_orders_queues(&stack.localstack),
     )?;
-    ui::note(&format!("Queue     {queue}"));
+    ui::note(&format!("Queue     {}", queues.orders));
     if let Some(url) = stack.temporal.ui_url() {
         ui::note(&format!("Web UI    {url}"));
     }

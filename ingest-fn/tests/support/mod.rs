@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{Message, SendMessageBatchRequestEntry};
 use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
 use devstack::temporal::TemporalDevServer;
 use ingest_fn::auth::{Secret, signed_headers};
@@ -298,32 +298,19 @@ async fn create_queues(run_id: &str, visibility_timeout_secs: u32) -> Queues {
         .unwrap()
         .expect("LocalStack");
     let client = ingest_fn::aws::sqs_client(Some(&localstack.endpoint()), Some("us-east-1")).await;
-    let dlq_name = format!("orders-dlq-{run_id}");
-    let dlq_url = client
-        .create_queue()
-        .queue_name(&dlq_name)
-        .send()
-        .await
-        .expect("create DLQ")
-        .queue_url
-        .unwrap();
-    let redrive = format!(
-        r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{dlq_name}","maxReceiveCount":"1000"}}"#
-    );
     let name = format!("orders-{run_id}");
-    let url = client
-        .create_queue()
-        .queue_name(&name)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            visibility_timeout_secs.to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .send()
+    let queues = devstack::sqs::OrdersQueues {
+        name: name.clone(),
+        visibility_timeout_secs,
+        // SQS never redrives within a test: what reaches the DLQ, ingest-fn put there.
+        max_receive_count: 1000,
+        dlq_name: format!("orders-dlq-{run_id}"),
+        dlq_retention_secs: 1_209_600,
+    };
+    let urls = devstack::sqs::create_orders_queues(&client, &queues)
         .await
-        .expect("create queue")
-        .queue_url
-        .unwrap();
+        .expect("create queues");
+    let (url, dlq_url) = (urls.orders, urls.dlq);
     Queues {
         _localstack: localstack,
         client,
@@ -360,21 +347,9 @@ impl Queues {
 
     /// Visible + in-flight messages.
     pub async fn depth(&self, url: &str) -> u64 {
-        let answer = self
-            .client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
+        devstack::sqs::queue_depth(&self.client, url)
             .await
-            .expect("queue attributes");
-        answer
-            .attributes
-            .unwrap_or_default()
-            .values()
-            .map(|v| v.parse::<u64>().unwrap_or(0))
-            .sum()
+            .expect("queue depth")
     }
 
     /// Takes everything off the DLQ (with message attributes).

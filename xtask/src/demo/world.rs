@@ -48,20 +48,6 @@ pub struct Queues {
     pub dlq_url: String,
 }
 
-impl Queues {
-    /// Both URLs from the orders queue's (LocalStack's path-style `…/000000000000/<name>`).
-    fn from_orders_url(orders_url: &str, dlq_name: &str, endpoint: &str) -> Self {
-        let base = orders_url
-            .rsplit_once('/')
-            .map_or(orders_url, |(base, _)| base);
-        Self {
-            endpoint: endpoint.to_owned(),
-            orders_url: orders_url.to_owned(),
-            dlq_url: format!("{base}/{dlq_name}"),
-        }
-    }
-}
-
 impl World {
     pub fn start(ports: &Ports, idle_timeout: Duration) -> Result<World> {
         stack::ensure_tools()?;
@@ -79,12 +65,12 @@ impl World {
             },
         )?;
         let queues = ui::step("Creating the orders queue and its DLQ", || {
-            let (created, orders_url) = stack::create_orders_queues(&stack.localstack)?;
-            Ok(Queues::from_orders_url(
-                &orders_url,
-                &created.dlq_name,
-                &stack.localstack.endpoint(),
-            ))
+            let urls = stack::create_orders_queues(&stack.localstack)?;
+            Ok(Queues {
+                endpoint: stack.localstack.endpoint(),
+                orders_url: urls.orders,
+                dlq_url: urls.dlq,
+            })
         })?;
         let address = stack.temporal.address();
         let ui_url = stack.temporal.ui_url();
