@@ -1,5 +1,5 @@
 //! Starts and stops real LocalStack instances (installing it on first run) and talks SQS to them:
-//! by hand on the wire once, then through `devstack::sqs` (queue creation, message counts).
+//! through `devstack::sqs` (the client, queue creation, message counts).
 
 use devstack::localstack::{health, sqs_is_running};
 use devstack::ports::closes_within;
@@ -7,32 +7,38 @@ use devstack::sqs::{self, OrdersQueues, QueueDepth};
 use devstack::{LocalStack, LocalStackOptions, localstack_for_tests};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
 
 fn port_of(endpoint: &str) -> u16 {
     endpoint.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// One SQS call over the JSON protocol (what current AWS SDKs speak); LocalStack ignores the
-/// signature, so none is sent.
-fn sqs(endpoint: &str, action: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
-    let response = ureq::post(endpoint)
-        .header("X-Amz-Target", &format!("AmazonSQS.{action}"))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body.to_string());
-    let mut response = response.map_err(|e| e.to_string())?;
-    let status = response.status();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!("{status}: {text}"));
+/// Sends `bodies` one by one, then receives up to `receive` messages (waiting up to 5 s for any).
+async fn send_then_receive(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    bodies: &[&str],
+    receive: i32,
+) -> Vec<Message> {
+    for body in bodies {
+        client
+            .send_message()
+            .queue_url(url)
+            .message_body(*body)
+            .send()
+            .await
+            .unwrap();
     }
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(receive)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
 }
 
 #[test]
@@ -43,43 +49,35 @@ fn serves_sqs_with_local_queue_urls_and_stops() {
     assert!(sqs_is_running(&endpoint));
     assert_eq!(health(&endpoint).unwrap()["services"]["sqs"], "running");
 
-    let created = sqs(
-        &endpoint,
-        "CreateQueue",
-        serde_json::json!({"QueueName": "orders"}),
-    )
-    .unwrap();
-    let url = created["QueueUrl"].as_str().unwrap().to_owned();
-    assert_eq!(
-        url,
-        format!("{endpoint}/000000000000/orders"),
-        "SQS_ENDPOINT_STRATEGY=off"
-    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = sqs::client(&endpoint);
+        let url = client
+            .create_queue()
+            .queue_name("orders")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        assert_eq!(
+            url,
+            format!("{endpoint}/000000000000/orders"),
+            "SQS_ENDPOINT_STRATEGY=off"
+        );
+        let body = r#"{"orderId":"o-1"}"#;
+        let received = send_then_receive(&client, &url, &[body], 10).await;
+        assert_eq!(received[0].body.as_deref(), Some(body));
 
-    sqs(
-        &endpoint,
-        "SendMessage",
-        serde_json::json!({"QueueUrl": url, "MessageBody": "{\"orderId\":\"o-1\"}"}),
-    )
-    .unwrap();
-    let received = sqs(
-        &endpoint,
-        "ReceiveMessage",
-        serde_json::json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 5}),
-    )
-    .unwrap();
-    assert_eq!(received["Messages"][0]["Body"], "{\"orderId\":\"o-1\"}");
-
-    let missing = sqs(
-        &endpoint,
-        "GetQueueUrl",
-        serde_json::json!({"QueueName": "nope"}),
-    )
-    .unwrap_err();
-    assert!(
-        missing.contains("NonExistentQueue") || missing.contains("QueueDoesNotExist"),
-        "{missing}"
-    );
+        let missing = client
+            .get_queue_url()
+            .queue_name("nope")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(missing.is_queue_does_not_exist(), "{missing:?}");
+    });
 
     let port = port_of(&endpoint);
     let scratch = devstack::paths::data_dir().join(format!("localstack-{port}"));
@@ -246,24 +244,9 @@ async fn queue_depth_counts_visible_and_in_flight_messages() {
         sqs::depth(&client, &url).await.unwrap(),
         QueueDepth::default()
     );
-    for body in ["one", "two", "three"] {
-        client
-            .send_message()
-            .queue_url(&url)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
-    }
     // One received and not deleted: in flight for the queue's 180 s visibility timeout.
-    let received = client
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(received.messages.unwrap_or_default().len(), 1);
+    let received = send_then_receive(&client, &url, &["one", "two", "three"], 1).await;
+    assert_eq!(received.len(), 1);
     let depth = sqs::depth(&client, &url).await.unwrap();
     assert_eq!(
         depth,
