@@ -10,7 +10,7 @@
 //! unsigned, which LocalStack accepts), as `devstack` creates the queues without the AWS SDK:
 //! xtask stays off that build.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,6 +65,8 @@ pub struct FrontDoor {
     shop_url: String,
     ingest_url: String,
     queues: Queues,
+    /// The local SQS (LocalStack), through the AWS SDK.
+    sqs: aws_sdk_sqs::Client,
     /// Where the message files handed to `push-events` are written.
     outbox: PathBuf,
 }
@@ -80,6 +82,7 @@ impl FrontDoor {
                 .expect("an HTTP client"),
             shop_url: shop_url.to_owned(),
             ingest_url: ingest_url.to_owned(),
+            sqs: devstack::sqs::client(&queues.endpoint),
             queues,
             outbox,
         }
@@ -178,21 +181,7 @@ impl FrontDoor {
     /// Messages on the orders queue, visible or being handled: 0 once ingest-fn has dealt with
     /// every one (started, duplicate, or moved to the DLQ).
     pub async fn queue_depth(&self) -> Result<u64> {
-        let answer = self
-            .sqs(
-                "GetQueueAttributes",
-                json!({
-                    "QueueUrl": self.queues.orders_url,
-                    "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-                }),
-            )
-            .await?;
-        let attributes: BTreeMap<String, String> =
-            serde_json::from_value(answer["Attributes"].clone()).unwrap_or_default();
-        Ok(attributes
-            .values()
-            .filter_map(|v| v.parse::<u64>().ok())
-            .sum())
+        devstack::sqs::queue_depth(&self.sqs, &self.queues.orders_url).await
     }
 
     /// Wait until the orders queue is empty.
@@ -221,20 +210,19 @@ impl FrontDoor {
         let deadline = tokio::time::Instant::now() + timeout;
         while found.len() < wanted.len() && tokio::time::Instant::now() < deadline {
             let answer = self
-                .sqs(
-                    "ReceiveMessage",
-                    json!({
-                        "QueueUrl": self.queues.dlq_url,
-                        "MaxNumberOfMessages": 10,
-                        "MessageAttributeNames": ["All"],
-                        "VisibilityTimeout": 5,
-                        "WaitTimeSeconds": 1,
-                    }),
-                )
-                .await?;
-            for message in answer["Messages"].as_array().into_iter().flatten() {
-                let body: Value = message["Body"]
-                    .as_str()
+                .sqs
+                .receive_message()
+                .queue_url(&self.queues.dlq_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .visibility_timeout(5)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .with_context(|| format!("SQS ReceiveMessage at {}", self.queues.endpoint))?;
+            for message in answer.messages() {
+                let body: Value = message
+                    .body()
                     .and_then(|b| serde_json::from_str(b).ok())
                     .unwrap_or_default();
                 let Some(order_id) = body["orderId"].as_str().filter(|id| wanted.contains(id))
@@ -245,8 +233,10 @@ impl FrontDoor {
                     continue;
                 }
                 let attribute = |name: &str| {
-                    message["MessageAttributes"][name]["StringValue"]
-                        .as_str()
+                    message
+                        .message_attributes()
+                        .and_then(|a| a.get(name))
+                        .and_then(|v| v.string_value())
                         .unwrap_or("?")
                         .to_owned()
                 };
@@ -258,25 +248,6 @@ impl FrontDoor {
             }
         }
         Ok(found)
-    }
-
-    /// One call of SQS's JSON protocol.
-    async fn sqs(&self, action: &str, request: Value) -> Result<Value> {
-        let response = self
-            .http
-            .post(&self.queues.endpoint)
-            .header("X-Amz-Target", format!("AmazonSQS.{action}"))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-amz-json-1.0")
-            .body(request.to_string())
-            .send()
-            .await
-            .with_context(|| format!("SQS {action} at {}", self.queues.endpoint))?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("SQS {action} answered {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("SQS {action} answered {text:?}"))
     }
 }
 
