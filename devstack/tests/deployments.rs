@@ -37,14 +37,20 @@ fn describe_version(
     ]))
 }
 
-#[test]
-fn a_lambda_version_is_registered_through_the_configured_endpoint_and_made_current() {
+/// A dev server whose Worker Controller calls a fake Lambda endpoint.
+fn with_fake_lambda() -> (FakeLambda, TemporalDevServer) {
     let lambda = FakeLambda::start();
     let server = TemporalDevServer::start(TemporalOptions {
         lambda_endpoint: Some(lambda.endpoint.clone()),
         ..Default::default()
     })
     .unwrap();
+    (lambda, server)
+}
+
+#[test]
+fn a_lambda_version_is_registered_through_the_configured_endpoint_and_made_current() {
+    let (lambda, server) = with_fake_lambda();
     let address = server.address();
 
     create_deployment_version(&address, "shopflow", "v1", Some(ARN)).unwrap();
@@ -80,12 +86,7 @@ fn a_lambda_version_is_registered_through_the_configured_endpoint_and_made_curre
 
 #[test]
 fn an_existing_version_gets_the_compute_config_asked_for() {
-    let lambda = FakeLambda::start();
-    let server = TemporalDevServer::start(TemporalOptions {
-        lambda_endpoint: Some(lambda.endpoint.clone()),
-        ..Default::default()
-    })
-    .unwrap();
+    let (lambda, server) = with_fake_lambda();
     let address = server.address();
     // As when local-worker polls before the Lambda is registered: the version exists, no Lambda.
     set_current_version(&address, "shopflow", "v1").unwrap();
@@ -146,12 +147,7 @@ fn an_unreachable_lambda_endpoint_fails_the_registration() {
 
 #[test]
 fn a_garbage_arn_is_rejected() {
-    let lambda = FakeLambda::start();
-    let server = TemporalDevServer::start(TemporalOptions {
-        lambda_endpoint: Some(lambda.endpoint.clone()),
-        ..Default::default()
-    })
-    .unwrap();
+    let (_lambda, server) = with_fake_lambda();
     let result = create_deployment_version(
         &server.address(),
         "shopflow",
