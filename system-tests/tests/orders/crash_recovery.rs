@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use devstack::apps::{LocalWorker, Signal};
-use shared::{OrderOutcome, OrderStep};
+use shared::OrderStep;
 use temporalio_common::protos::temporal::api::enums::v1::{TaskQueueKind, TimeoutType};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -30,13 +30,7 @@ async fn sigkill_mid_activity_then_restart_completes_with_each_effect_once() {
     app.kill_worker();
     app.start_worker();
 
-    let outcome = app.outcome(&started.workflow_id).await;
-    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
-    let ledger = app.ledger(&order).await;
-    for kind in ["charge", "ship", "notify"] {
-        assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
-    }
-    assert_eq!(ledger.count("reserve"), order.items.len());
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
     // Two different worker processes took part.
     let mut identities = app.task_identities(&started.workflow_id).await;
     identities.sort();
@@ -102,15 +96,7 @@ async fn drains_the_running_activity_then_exits(signal: Signal) {
     );
 
     app.start_worker();
-    let outcome = app.outcome(&started.workflow_id).await;
-    assert!(
-        matches!(outcome, OrderOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
-    let ledger = app.ledger(&order).await;
-    for kind in ["charge", "ship", "notify"] {
-        assert_eq!(ledger.count(kind), 1, "{signal} {kind}: {ledger:?}");
-    }
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
     // The drained worker completed the shipment itself, on the first attempt.
     let events = history::events(&app, &started.workflow_id).await;
     let shipments = history::activity_starts(&events, "CreateShipment");
@@ -160,16 +146,7 @@ async fn an_activity_longer_than_the_grace_period_is_cut_off_and_retried_once_el
 
     app.start_worker();
     let second = app.worker.as_ref().unwrap().pid();
-    let outcome = app.outcome(&started.workflow_id).await;
-    assert!(
-        matches!(outcome, OrderOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
-    let ledger = app.ledger(&order).await;
-    for kind in ["charge", "ship", "notify"] {
-        assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
-    }
-    assert_eq!(ledger.count("reserve"), order.items.len(), "{ledger:?}");
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
     // The shipment closed on a later attempt, run by the second worker: the first one's was cut.
     let events = history::events(&app, &started.workflow_id).await;
     let shipments = history::activity_starts(&events, "CreateShipment");
@@ -207,15 +184,7 @@ async fn after_sigkill_the_next_workflow_task_leaves_the_sticky_queue_within_sec
     app.kill_worker();
     app.worker = Some(second);
 
-    let outcome = app.outcome(&started.workflow_id).await;
-    assert!(
-        matches!(outcome, OrderOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
-    let ledger = app.ledger(&order).await;
-    for kind in ["charge", "ship", "notify"] {
-        assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
-    }
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
 
     let events = history::events(&app, &started.workflow_id).await;
     let timed_out = events

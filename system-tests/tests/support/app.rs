@@ -259,6 +259,27 @@ impl TestApp {
         }
     }
 
+    /// Waits for `workflow_id` to complete, then checks the shop's ledger for the effects a
+    /// retried or moved activity must never repeat: one charge, one shipment, one notification
+    /// and one reservation per line item. Returns the ledger for further checks.
+    pub async fn completes_with_each_effect_once(&self, workflow_id: &str, order: &Order) -> Ledger {
+        let outcome = self.outcome(workflow_id).await;
+        assert!(
+            matches!(outcome, OrderOutcome::Completed { .. }),
+            "{workflow_id}: {outcome:?}"
+        );
+        let ledger = self.ledger(order).await;
+        for kind in ["charge", "ship", "notify"] {
+            assert_eq!(ledger.count(kind), 1, "{workflow_id} {kind}: {ledger:?}");
+        }
+        assert_eq!(
+            ledger.count("reserve"),
+            order.items.len(),
+            "{workflow_id}: {ledger:?}"
+        );
+        ledger
+    }
+
     pub async fn ledger(&self, order: &Order) -> Ledger {
         self.shop_admin
             .ledger(Some(order.order_id.as_str()))
