@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use devstack::apps::{LocalWorker, Signal};
-use shared::OrderStep;
+use shared::orders::Started;
+use shared::{Order, OrderStep};
 use temporalio_common::protos::temporal::api::enums::v1::{TaskQueueKind, TimeoutType};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -15,17 +16,23 @@ use crate::helpers::TestApp;
 use crate::history;
 
 /// Slow shipments down so the worker can be stopped while the call is in flight.
-async fn slow_shipments(app: &TestApp) {
-    app.set_faults(serde_json::json!({ "latencyMs": 3000, "services": ["shipments"] })).await;
+/// Places an order whose shipment call takes `shipment_ms` and returns once the order is in that
+/// step, so whatever the test then does to the worker hits an activity mid-flight.
+async fn order_in_its_shipment(app: &TestApp, shipment_ms: u64) -> (Order, Started) {
+    app.set_faults(serde_json::json!({ "latencyMs": shipment_ms, "services": ["shipments"] }))
+        .await;
+    let order = app.order(|_| {});
+    let started = app.start(&order).await.unwrap();
+    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment)
+        .await
+        .unwrap();
+    (order, started)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_activity_then_restart_completes_with_each_effect_once() {
     let mut app = TestApp::spawn().await;
-    slow_shipments(&app).await;
-    let order = app.order(|_| {});
-    let started = app.start(&order).await.unwrap();
-    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment).await.unwrap();
+    let (order, started) = order_in_its_shipment(&app, 3000).await;
 
     app.kill_worker();
     app.start_worker();
@@ -76,12 +83,7 @@ fn stop_worker_with(
 /// grace period), then the worker exits 0 on its own; a restarted worker finishes the order.
 async fn drains_the_running_activity_then_exits(signal: Signal) {
     let mut app = TestApp::spawn().await;
-    slow_shipments(&app).await;
-    let order = app.order(|_| {});
-    let started = app.start(&order).await.unwrap();
-    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment)
-        .await
-        .unwrap();
+    let (order, started) = order_in_its_shipment(&app, 3000).await;
     let first = app.worker.as_ref().unwrap().pid();
 
     // The bound is the grace period itself: a drain that needed the SDK to cut the activity off,
@@ -131,13 +133,7 @@ async fn an_activity_longer_than_the_grace_period_is_cut_off_and_retried_once_el
     );
     let first = app.worker.as_ref().unwrap().pid();
     // Each shipment call takes 6 s: far longer than the grace period.
-    app.set_faults(serde_json::json!({ "latencyMs": 6000, "services": ["shipments"] }))
-        .await;
-    let order = app.order(|_| {});
-    let started = app.start(&order).await.unwrap();
-    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment)
-        .await
-        .unwrap();
+    let (order, started) = order_in_its_shipment(&app, 6000).await;
 
     // Bound: the grace period, then the cancelled activity's report and the worker's shutdown;
     // 4 s stays below the worker's own give-up (grace + 5 s, exit status 1).
@@ -169,12 +165,7 @@ async fn an_activity_longer_than_the_grace_period_is_cut_off_and_retried_once_el
 async fn after_sigkill_the_next_workflow_task_leaves_the_sticky_queue_within_seconds() {
     const BOUND: Duration = Duration::from_secs(8);
     let mut app = TestApp::spawn().await;
-    slow_shipments(&app).await;
-    let order = app.order(|_| {});
-    let started = app.start(&order).await.unwrap();
-    app.wait_for_step(&started.workflow_id, OrderStep::CreatingShipment)
-        .await
-        .unwrap();
+    let (order, started) = order_in_its_shipment(&app, 3000).await;
 
     // The second worker polls before the first dies; every workflow task so far was the first's,
     // so the workflow is cached there and its next task goes to the first worker's sticky queue.
