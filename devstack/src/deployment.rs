@@ -32,6 +32,19 @@ use anyhow::{Result, bail};
 
 use crate::temporal::{cli_command, ensure_temporal_cli};
 
+/// `temporal worker deployment <subcommand> --deployment-name <d> --build-id <b> <rest…>`'s
+/// arguments: every version command names its version the same way.
+pub fn version_args<'a>(
+    subcommand: &'a str,
+    deployment: &'a str,
+    build_id: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["worker", "deployment", subcommand, "--deployment-name", deployment, "--build-id", build_id];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// Ensures `deployment` exists and, with a Lambda ARN, that version `build_id` exists with that
 /// function as its compute config (invoked without an IAM role, as the local stack needs).
 ///
@@ -89,17 +102,7 @@ pub fn set_current_version(server_address: &str, deployment: &str, build_id: &st
     run(
         &cli,
         server_address,
-        &[
-            "worker",
-            "deployment",
-            "set-current-version",
-            "--deployment-name",
-            deployment,
-            "--build-id",
-            build_id,
-            "--allow-no-pollers",
-            "--yes",
-        ],
+        &version_args("set-current-version", deployment, build_id, &["--allow-no-pollers", "--yes"]),
     )
     .map(drop)
 }
@@ -120,7 +123,7 @@ pub fn wait_for_task_queue(
         let listed = run(
             &cli,
             server_address,
-            &["worker", "deployment", "describe-version", "--deployment-name", deployment, "--build-id", build_id],
+            &version_args("describe-version", deployment, build_id, &[]),
         )
         .is_ok_and(|out| out.contains(task_queue));
         if listed {

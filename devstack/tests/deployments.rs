@@ -26,15 +26,9 @@ fn describe_version(
     deployment: &str,
     build_id: &str,
 ) -> (bool, String) {
-    run(server.cli().args([
-        "worker",
-        "deployment",
-        "describe-version",
-        "--deployment-name",
-        deployment,
-        "--build-id",
-        build_id,
-    ]))
+    run(server
+        .cli()
+        .args(devstack::deployment::version_args("describe-version", deployment, build_id, &[])))
 }
 
 /// A dev server whose Worker Controller calls a fake Lambda endpoint.

@@ -197,40 +197,22 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
 
     let (deployment, build_id) = (shared::DEPLOYMENT_NAME, shared::BUILD_ID);
     let create: &[&str] = &["worker", "deployment", "create", "--name", deployment];
-    let create_version: &[&str] = &[
-        "worker",
-        "deployment",
+    let version_args = devstack::deployment::version_args;
+    let create_version = &version_args(
         "create-version",
-        "--deployment-name",
         deployment,
-        "--build-id",
         build_id,
-        "--aws-lambda-function-arn",
-        &function_arn,
-        "--aws-lambda-assume-role-arn",
-        &role_arn,
-        "--aws-lambda-assume-role-external-id",
-        &external_id,
-    ];
-    let describe_version: &[&str] = &[
-        "worker",
-        "deployment",
-        "describe-version",
-        "--deployment-name",
-        deployment,
-        "--build-id",
-        build_id,
-    ];
-    let set_current: &[&str] = &[
-        "worker",
-        "deployment",
-        "set-current-version",
-        "--deployment-name",
-        deployment,
-        "--build-id",
-        build_id,
-        "--yes",
-    ];
+        &[
+            "--aws-lambda-function-arn",
+            &function_arn,
+            "--aws-lambda-assume-role-arn",
+            &role_arn,
+            "--aws-lambda-assume-role-external-id",
+            &external_id,
+        ],
+    );
+    let describe_version = &version_args("describe-version", deployment, build_id, &[]);
+    let set_current = &version_args("set-current-version", deployment, build_id, &["--yes"]);
     // As a shell line: the variables that pick the profile, then the command.
     let shown = |cli_args: &[&str]| {
         let mut cmd = Command::new("temporal");
