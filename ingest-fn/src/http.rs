@@ -81,9 +81,9 @@ pub enum RefusedBody {
 
 /// Readies a raw event for `lambda_http`'s conversion, which unwraps on input API Gateway
 /// itself never sends but a hostile caller of a looser front (or a hand-made event) can: sets
-/// aside a base64 body it must not decode (and says why), and drops URI parts it cannot parse.
+/// aside a base64 body it must not decode (and says why), and keeps only the path of the URI.
 pub fn screen(event: &mut ApiGatewayV2httpRequest) -> Option<RefusedBody> {
-    drop_unusable_uri_parts(event);
+    keep_only_the_path(event);
     if !event.is_base64_encoded {
         return None;
     }
@@ -101,54 +101,23 @@ pub fn screen(event: &mut ApiGatewayV2httpRequest) -> Option<RefusedBody> {
     Some(refused)
 }
 
-/// `lambda_http` builds the request URI as `{X-Forwarded-Proto}://{Host or domainName}{rawPath}`
-/// `?{rawQueryString}` and unwraps parsing it. This function routes on the path alone, so a
-/// scheme, host or query that would not parse is dropped (the URI then has fewer parts), and a
-/// path that is not a path becomes none (→ 404 for `/`).
-fn drop_unusable_uri_parts(event: &mut ApiGatewayV2httpRequest) {
-    let plain_host = |host: &str| {
-        let (name, port) = match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
-        };
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-            && port.is_none_or(|p| p.parse::<u16>().is_ok())
-    };
-    let headers = &mut event.headers;
-    if headers
-        .get(header::HOST)
-        .is_some_and(|h| !h.to_str().is_ok_and(plain_host))
-    {
-        headers.remove(header::HOST);
-    }
-    if headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p != "https" && p != "http")
-    {
-        headers.remove("x-forwarded-proto");
-    }
-    let context = &mut event.request_context;
-    if context
-        .domain_name
-        .as_deref()
-        .is_some_and(|d| !plain_host(d))
-    {
-        context.domain_name = None;
-    }
+/// `lambda_http` builds the request URI as `{X-Forwarded-Proto}://{Host or domainName}`
+/// `{stage}{rawPath}?{rawQueryString}` and unwraps parsing it. This function routes on the path
+/// alone, so everything else of the URI is dropped before the conversion — whatever a caller
+/// puts there cannot make it panic — and a path that does not parse as one becomes none (→ 404
+/// for `/`).
+fn keep_only_the_path(event: &mut ApiGatewayV2httpRequest) {
+    event.headers.remove(header::HOST);
+    event.headers.remove("x-forwarded-proto");
+    event.request_context.domain_name = None;
+    event.request_context.stage = None;
+    event.raw_query_string = None;
     if event
         .raw_path
         .as_deref()
-        .is_some_and(|p| !p.starts_with('/'))
+        .is_some_and(|p| !p.starts_with('/') || p.parse::<PathAndQuery>().is_err())
     {
         event.raw_path = None;
-    }
-    if let Some(query) = &event.raw_query_string
-        && format!("/?{query}").parse::<PathAndQuery>().is_err()
-    {
-        event.raw_query_string = None;
     }
 }
 
@@ -693,6 +662,8 @@ mod tests {
             ("host", "example.com:99999"),
             ("host", "[::1"),
             ("host", "exa mple.com/../x?y#z"),
+            ("host", "999.1.1.1"),
+            ("host", "example.com:0x50"),
             ("x-forwarded-proto", "a b"),
             ("x-forwarded-proto", "1http"),
             ("x-forwarded-proto", ""),
@@ -720,6 +691,14 @@ mod tests {
         odd.raw_query_string = Some("a=\"b c\"".into());
         let answer = invoke_event(&starter, odd).await;
         assert_eq!(answer["statusCode"], 200, "{answer}");
+        let mut odd = event("POST", ORDERS_PATH, &post(&body), &body, false);
+        odd.request_context.stage = Some("a b".into());
+        let answer = invoke_event(&starter, odd).await;
+        assert_eq!(answer["statusCode"], 200, "{answer}");
+        let mut odd = event("POST", ORDERS_PATH, &post(&body), &body, false);
+        odd.raw_path = Some("/orders x".into());
+        let answer = invoke_event(&starter, odd).await;
+        assert_eq!(answer["statusCode"], 404, "{answer}");
     }
 
     #[tokio::test]
