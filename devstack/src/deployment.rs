@@ -66,28 +66,28 @@ pub fn create_deployment_version(
         create_or_update_version(
             &cli,
             server_address,
-            &[
-                "--deployment-name",
-                deployment,
-                "--build-id",
-                build_id,
-                "--aws-lambda-function-arn",
-                arn,
-                "--aws-lambda-skip-role-and-external-id",
-            ],
+            deployment,
+            build_id,
+            &["--aws-lambda-function-arn", arn, "--aws-lambda-skip-role-and-external-id"],
         )?;
     }
     Ok(())
 }
 
-/// `temporal worker deployment create-version <flags>`; if the version already exists,
-/// `update-version-compute-config <flags>` (the two take the same compute-config flags), so the
-/// version carries this compute config whether it was new, created by a worker's first poll, or
-/// registered before with another function or role.
-pub fn create_or_update_version(cli: &Path, address: &str, flags: &[&str]) -> Result<()> {
-    let with = |subcommand: &'static str| [&["worker", "deployment", subcommand][..], flags].concat();
+/// `temporal worker deployment create-version` of `deployment`:`build_id` with `compute_flags`;
+/// if the version already exists, `update-version-compute-config` with the same flags (the two
+/// take the same compute-config flags), so the version carries this compute config whether it
+/// was new, created by a worker's first poll, or registered before with another function or role.
+pub fn create_or_update_version(
+    cli: &Path,
+    address: &str,
+    deployment: &str,
+    build_id: &str,
+    compute_flags: &[&str],
+) -> Result<()> {
+    let with = |subcommand| version_args(subcommand, deployment, build_id, compute_flags);
     match run(cli, address, &with("create-version")) {
-        Err(err) if err.to_string().contains("already exists") => {
+        Err(err) if already_exists(&err) => {
             run(cli, address, &with("update-version-compute-config")).map(drop)
         }
         other => other.map(drop),
@@ -174,7 +174,12 @@ pub fn run(cli: &Path, address: &str, args: &[&str]) -> Result<String> {
 /// [`run`], with "already exists" (of a deployment or a version) counted as success.
 pub fn run_tolerating_exists(cli: &Path, address: &str, args: &[&str]) -> Result<()> {
     match run(cli, address, args) {
-        Err(err) if err.to_string().contains("already exists") => Ok(()),
+        Err(err) if already_exists(&err) => Ok(()),
         other => other.map(drop),
     }
+}
+
+/// The CLI's answer for a deployment or version that is there already.
+fn already_exists(err: &anyhow::Error) -> bool {
+    err.to_string().contains("already exists")
 }

@@ -198,19 +198,15 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     let (deployment, build_id) = (shared::DEPLOYMENT_NAME, shared::BUILD_ID);
     let create: &[&str] = &["worker", "deployment", "create", "--name", deployment];
     let version_args = devstack::deployment::version_args;
-    let create_version = &version_args(
-        "create-version",
-        deployment,
-        build_id,
-        &[
-            "--aws-lambda-function-arn",
-            &function_arn,
-            "--aws-lambda-assume-role-arn",
-            &role_arn,
-            "--aws-lambda-assume-role-external-id",
-            &external_id,
-        ],
-    );
+    let compute: &[&str] = &[
+        "--aws-lambda-function-arn",
+        &function_arn,
+        "--aws-lambda-assume-role-arn",
+        &role_arn,
+        "--aws-lambda-assume-role-external-id",
+        &external_id,
+    ];
+    let create_version = &version_args("create-version", deployment, build_id, compute);
     let describe_version = &version_args("describe-version", deployment, build_id, &[]);
     let set_current = &version_args("set-current-version", deployment, build_id, &["--yes"]);
     // As a shell line: the variables that pick the profile, then the command.
@@ -252,7 +248,7 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     })?;
     // A redeploy of this build updates the version's compute config instead (same flags).
     ui::step(&shown(create_version), || {
-        devstack::deployment::create_or_update_version(&cli, &address, &create_version[3..])
+        devstack::deployment::create_or_update_version(&cli, &address, deployment, build_id, compute)
             .map_err(|e| anyhow!(masked(e)))
     })?;
     ui::step(&wait_line, || {
