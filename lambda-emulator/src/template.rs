@@ -74,8 +74,7 @@ pub fn load(path: &Path, options: &TemplateOptions) -> Result<Vec<FunctionConfig
 /// Reads the functions of a template given as text.
 pub fn parse(text: &str, options: &TemplateOptions) -> Result<Vec<FunctionConfig>, TemplateError> {
     let template: Value = serde_yaml::from_str(text)?;
-    let empty = Mapping::new();
-    let globals = template.get("Globals").and_then(|g| g.get("Function")).and_then(Value::as_mapping).unwrap_or(&empty);
+    let globals = template.get("Globals").and_then(|g| g.get("Function")).and_then(Value::as_mapping).unwrap_or(&EMPTY);
     let resolver = Resolver::new(&template, options)?;
     resolver
         .resources_of_type("AWS::Serverless::Function")?

@@ -2,7 +2,6 @@
 
 use std::process::Command;
 
-
 async fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
     client
         .create_queue()

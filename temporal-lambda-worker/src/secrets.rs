@@ -191,16 +191,16 @@ mod tests {
                 return (StatusCode::FORBIDDEN, "missing or wrong token".into());
             }
             match q.get("secretId").map(String::as_str) {
-                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key") => (
+                Some(API_KEY_ARN) => (
                     StatusCode::OK,
                     r#"{"Name":"temporal/api-key","SecretString":"key-from-sm\n"}"#.into(),
                 ),
-                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/cert") => (
+                Some(CERT_ARN) => (
                     StatusCode::OK,
                     serde_json::json!({"Name": "temporal/cert", "SecretString": CERT_PEM})
                         .to_string(),
                 ),
-                Some("arn:aws:secretsmanager:us-east-1:1:secret:temporal/key") => (
+                Some(KEY_ARN) => (
                     StatusCode::OK,
                     serde_json::json!({"Name": "temporal/key", "SecretString": KEY_PEM})
                         .to_string(),

@@ -8,7 +8,7 @@ mod helpers;
 use std::time::{Duration, Instant};
 
 use helpers::{LambdaOptions, Options, TestApp, WORKER_FUNCTION};
-use shared::{OrderOutcome, OrderStep};
+use shared::OrderStep;
 
 fn lambda(timeout_secs: u64, idle_exit: &'static str) -> Option<LambdaOptions> {
     Some(LambdaOptions { timeout: Duration::from_secs(timeout_secs), idle_exit })
@@ -36,18 +36,15 @@ async fn with_no_local_worker_an_order_completes_on_a_lambda_started_worker() {
     until_no_invocation_runs(&app).await; // the registration invocation idles out
     let order = app.order(|_| {});
 
-    let outcome = app.run(&order).await;
+    let started = app.start(&order).await.unwrap();
 
-    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
-    let identities = app.task_identities(&shared::workflow_id(&order.order_id)).await;
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
+    let identities = app.task_identities(&started.workflow_id).await;
     assert!(!identities.is_empty());
     assert!(identities.iter().all(|i| is_lambda(i)), "every task ran in Lambda: {identities:?}");
     // `<requestId>@<functionArn>`
     let arn = app.emulator.as_ref().unwrap().function_arn(WORKER_FUNCTION);
     assert!(identities.iter().all(|i| i.ends_with(&format!("@{arn}"))), "{identities:?}");
-    let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("charge"), 1);
-    assert_eq!(ledger.count("ship"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,11 +85,7 @@ async fn an_invocation_that_reaches_its_deadline_mid_activity_is_retried_and_cha
     }
     app.set_faults(serde_json::json!({})).await;
 
-    let outcome = app.outcome(&started.workflow_id).await;
-    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
-    let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("ship"), 1, "{ledger:?}");
-    assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
+    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
     let identities = app.task_identities(&started.workflow_id).await;
     let mut invocations: Vec<&String> = identities.iter().collect();
     invocations.sort();

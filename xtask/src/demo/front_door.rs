@@ -6,9 +6,8 @@
 //!
 //! Nothing here starts a workflow: ingest-fn does, exactly once per order ID. This module counts
 //! what came in which way ([`Intake`]) and reads the dead-letter queue to show where a
-//! never-valid message went. SQS is spoken through its JSON protocol with reqwest (two calls,
-//! unsigned, which LocalStack accepts), as `devstack` creates the queues without the AWS SDK:
-//! xtask stays off that build.
+//! never-valid message went. SQS is spoken through the AWS SDK, with `devstack::sqs`'s client for
+//! the local LocalStack (the one that also creates the queues).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
