@@ -22,8 +22,6 @@ pub struct EmulatorConfig {
     pub region: String,
     /// An environment idle this long is shut down (scale to zero).
     pub idle_timeout: Duration,
-    /// Between SIGTERM and SIGKILL when an environment shuts down (Lambda's shutdown phase).
-    pub shutdown_grace: Duration,
     /// How long a new environment may take to ask for its first invocation (Lambda: 10 s init).
     pub init_timeout: Duration,
     /// Concurrency limit of a function without reserved concurrency (Lambda's account default).
@@ -58,7 +56,6 @@ impl Default for EmulatorConfig {
         Self {
             region: "us-east-1".into(),
             idle_timeout: Duration::from_secs(60),
-            shutdown_grace: Duration::from_millis(500),
             init_timeout: Duration::from_secs(10),
             account_concurrency: 1000,
             async_retry_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],

@@ -1,7 +1,16 @@
 //! One execution environment: a child process of the function's binary with its own Runtime API,
-//! through Lambda's lifecycle — init (spawn until the first `GET /next`), invoke (one invocation
-//! at a time, deadline enforced), shutdown (the `SHUTDOWN` event to subscribed extensions and
-//! SIGTERM, then SIGKILL after a grace period).
+//! through Lambda's lifecycle (AWS "Lambda execution environment lifecycle"):
+//!
+//! - **Init**: spawn, then wait until the runtime *and every registered extension* call `next`
+//!   (see [`crate::readiness`]), within Lambda's 10 s; otherwise the invocation fails and the
+//!   environment is discarded.
+//! - **Invoke**: one invocation at a time, deadline enforced; `START`, `END` and `REPORT` lines in
+//!   the function's log as Lambda writes them. The environment is busy until the runtime and the
+//!   extensions subscribed to `INVOKE` are back in `next` ([`Environment::settle`]), and is then
+//!   frozen until its next event ([`crate::sandbox`]). Its memory is capped at `MemorySize`.
+//! - **Shutdown**: a function with no registered extension gets SIGKILL only; one with (internal)
+//!   extensions gets SIGTERM to its runtime and up to 500 ms before SIGKILL. A timed-out
+//!   invocation resets the environment the same way.
 //!
 //! The child runs in its own process group so that shutting down an environment also ends
 //! anything the function started, as tearing down a Lambda sandbox does.
@@ -28,6 +37,7 @@ use crate::invoke::{InvokeInput, InvokeOutcome, platform_error, timeout_error};
 use crate::logs::LogSink;
 use crate::registry::FunctionConfig;
 use crate::runtime_api::{self, Invocation, RuntimeChannel, RuntimeReply};
+use crate::sandbox::{Freezer, MemoryWatch};
 
 pub(crate) struct Environment {
     pid: u32,
@@ -41,6 +51,15 @@ pub(crate) struct Environment {
     /// When the process was spawned, until the runtime picks its first invocation (then `None`):
     /// the init phase Lambda reports as "Init Duration".
     spawned_at: std::sync::Mutex<Option<Instant>>,
+    /// Set when an invocation ran out of time: the reset that follows says so.
+    timed_out: AtomicBool,
+    /// Set once the shutdown phase began: an environment shuts down once, whatever ends it.
+    shutting_down: AtomicBool,
+    memory: Arc<MemoryWatch>,
+    freezer: Freezer,
+    logs: Arc<LogSink>,
+    /// This environment's own temporary folder (`TMPDIR`), removed with it.
+    tmp: std::path::PathBuf,
 }
 
 /// An invocation's outcome plus whether the environment may serve another one.
@@ -49,6 +68,8 @@ pub(crate) struct RunResult {
     pub reusable: bool,
     /// The init phase, for the first invocation of a new environment that reached its runtime.
     pub init: Option<Duration>,
+    /// The most memory the environment used so far, in MB (Lambda's "Max Memory Used").
+    pub max_memory_mb: u64,
     /// Lambda's "Duration": from the runtime taking the invocation (`GET /next`) to its end —
     /// the init phase is not part of it. When the runtime never took it (init failed or timed
     /// out, the process died first), the time the attempt took.
@@ -72,14 +93,22 @@ impl Environment {
             }
         });
 
+        let tmp = environment_tmp_dir();
+        if let Err(error) = std::fs::create_dir_all(&tmp) {
+            runtime_api.abort();
+            return Err(error);
+        }
         let spawned_at = Instant::now();
         let mut command = Command::new(&function.binary);
+        // Lambda's own variables go last: they win over the template's and `--env` (Lambda
+        // refuses to deploy a function that sets one; see `crate::variables`).
         command
             .env_clear()
             .envs(config.pass_env.iter().filter_map(|name| Some((name, std::env::var_os(name)?))))
-            .envs(lambda_variables(&function, config, &runtime_addr.to_string()))
             .envs(&function.environment)
             .envs(&config.extra_env)
+            .envs(lambda_variables(&function, config, &runtime_addr.to_string()))
+            .env("TMPDIR", &tmp)
             .current_dir(task_root(&function.binary))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -102,6 +131,7 @@ impl Environment {
             let status = child.wait().await;
             let _ = exit_tx.send(Some(describe_exit(status)));
         });
+        let memory = MemoryWatch::start(pid, u64::from(function.memory_mb) * 1024 * 1024, exited.clone());
         tracing::debug!(function = %function.name, pid, "environment started");
         Ok(Self {
             pid,
@@ -112,6 +142,12 @@ impl Environment {
             init_timeout: config.init_timeout,
             broken: AtomicBool::new(false),
             spawned_at: std::sync::Mutex::new(Some(spawned_at)),
+            timed_out: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            memory,
+            freezer: Freezer::new(pid),
+            logs,
+            tmp,
         })
     }
 
@@ -126,11 +162,44 @@ impl Environment {
     /// Runs one invocation to its end: a response, a function error, the deadline, or the
     /// process exiting.
     pub(crate) async fn invoke(&self, input: InvokeInput) -> RunResult {
+        self.freezer.thaw();
+        let request_id = input.request_id.clone();
         let submitted = Instant::now();
         let mut picked_at = None;
         let mut result = self.run(input, &mut picked_at).await;
         result.duration = picked_at.unwrap_or(submitted).elapsed();
+        result.max_memory_mb = self.memory.peak_mb();
+        if picked_at.is_some() {
+            self.log(&request_id, &format!("END RequestId: {request_id}"));
+            self.log(&request_id, &report_line(&request_id, &result, self.function.memory_mb));
+        }
         result
+    }
+
+    /// Waits until the invoke phase is over (runtime and extensions back in `next`), for at most
+    /// `limit`; an environment that does not get there is not reused. Then freezes it.
+    pub(crate) async fn settle(&self, limit: Duration) {
+        let mut exited = self.exited.clone();
+        tokio::select! {
+            () = self.channel.until_settled() => {}
+            _ = exited.wait_for(Option::is_some) => {}
+            () = tokio::time::sleep(limit) => {
+                tracing::debug!(function = %self.function.name, pid = self.pid, "the invoke phase did not end in time");
+                self.broken.store(true, Ordering::Relaxed);
+            }
+        }
+        if self.is_usable() {
+            self.freezer.freeze();
+        }
+    }
+
+    /// Why this environment is being reset, for the shutdown phase.
+    pub(crate) fn end_reason(&self) -> ShutdownReason {
+        if self.timed_out.load(Ordering::Relaxed) { ShutdownReason::Timeout } else { ShutdownReason::Failure }
+    }
+
+    fn log(&self, request_id: &str, line: &str) {
+        self.logs.line(&self.function.name, Some(request_id), line);
     }
 
     /// [`Environment::invoke`], setting `picked_at` once the runtime has taken the invocation.
@@ -151,7 +220,7 @@ impl Environment {
             },
             status = exited.wait_for(Option::is_some) => {
                 let status = status.map(|s| s.clone().unwrap_or_default()).unwrap_or_default();
-                return self.fail("Runtime.ExitError", &request_id, &format!("Runtime exited with error: {status}"));
+                return self.exit_failure(&request_id, &status);
             }
             document = init_error.wait_for(Option::is_some) => {
                 let document = document.ok().and_then(|d| d.clone()).unwrap_or_default();
@@ -164,6 +233,7 @@ impl Environment {
         };
         *picked_at = Some(Instant::now());
         let init = self.spawned_at.lock().expect("spawn time").take().map(|t| t.elapsed());
+        self.log(&request_id, &format!("START RequestId: {request_id} Version: $LATEST"));
         let mut result = tokio::select! {
             reply = reply => match reply {
                 Ok(RuntimeReply::Response(body)) => RunResult::reusable(InvokeOutcome::Success(body)),
@@ -172,17 +242,23 @@ impl Environment {
             },
             status = exited.wait_for(Option::is_some) => {
                 let status = status.map(|s| s.clone().unwrap_or_default()).unwrap_or_default();
-                self.fail("Runtime.ExitError", &request_id, &format!("Runtime exited with error: {status}"))
+                self.exit_failure(&request_id, &status)
             }
             () = tokio::time::sleep_until(deadline.into()) => {
-                // Lambda ends the sandbox on a timeout; the next invocation starts cold.
-                self.channel.extensions().shutdown(ShutdownReason::Timeout, Duration::ZERO);
-                self.kill();
+                // Lambda resets the sandbox after a timeout (the pool runs the shutdown phase,
+                // with reason "timeout"); the next invocation starts cold.
+                self.timed_out.store(true, Ordering::Relaxed);
                 self.discard(InvokeOutcome::FunctionError(timeout_error(&request_id, self.function.timeout)))
             }
         };
         result.init = init;
         result
+    }
+
+    /// The process ended mid-phase: killed for its memory, or exited/crashed by itself.
+    fn exit_failure(&self, request_id: &str, status: &str) -> RunResult {
+        let error_type = if self.memory.killed() { "Runtime.OutOfMemory" } else { "Runtime.ExitError" };
+        self.fail(error_type, request_id, &format!("Runtime exited with error: {status}"))
     }
 
     fn fail(&self, error_type: &str, request_id: &str, detail: &str) -> RunResult {
@@ -191,24 +267,33 @@ impl Environment {
 
     fn discard(&self, outcome: InvokeOutcome) -> RunResult {
         self.broken.store(true, Ordering::Relaxed);
-        RunResult { outcome, reusable: false, init: None, duration: Duration::ZERO }
+        RunResult { outcome, reusable: false, init: None, max_memory_mb: 0, duration: Duration::ZERO }
     }
 
-    /// Lambda's shutdown phase: the `SHUTDOWN` event to subscribed extensions and SIGTERM to the
-    /// runtime, up to `grace` to exit, then SIGKILL.
-    pub(crate) async fn shutdown(&self, grace: Duration, reason: ShutdownReason) {
+    /// Lambda's shutdown phase (AWS "Lambda execution environment lifecycle", Shutdown phase;
+    /// aws-lambda-runtime-interface-emulator `rapid/shutdown.go`): with no registered extension
+    /// the environment is killed at once — the runtime never sees SIGTERM; with extensions, all
+    /// internal here, the runtime gets SIGTERM and the phase's 500 ms budget to exit, then
+    /// SIGKILL ends whatever is left of the group.
+    pub(crate) async fn shutdown(&self, reason: ShutdownReason) {
         self.broken.store(true, Ordering::Relaxed);
-        self.channel.extensions().shutdown(reason, grace);
-        self.signal(Signal::SIGTERM);
-        let mut exited = self.exited.clone();
-        if tokio::time::timeout(grace, exited.wait_for(Option::is_some)).await.is_err() {
-            self.signal(Signal::SIGKILL);
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let budget = self.channel.extensions().shutdown_budget();
+        if !budget.is_zero() && self.exited.borrow().is_none() && self.pid > 0 {
+            // A frozen runtime would only see its SIGTERM once resumed.
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.pid as i32), Signal::SIGTERM);
+            self.freezer.thaw();
+            let mut exited = self.exited.clone();
+            let _ = tokio::time::timeout(budget, exited.wait_for(Option::is_some)).await;
+        }
+        self.signal(Signal::SIGKILL);
         self.runtime_api.abort();
-        tracing::debug!(function = %self.function.name, pid = self.pid, ?reason, extensions = ?self.channel.extensions().names(), "environment shut down");
+        tracing::debug!(function = %self.function.name, pid = self.pid, ?reason, ?budget, extensions = ?self.channel.extensions().names(), "environment shut down");
     }
 
-    /// Ends the environment at once (timeouts, emulator shutdown).
+    /// Ends the environment at once (emulator shutdown).
     pub(crate) fn kill(&self) {
         self.broken.store(true, Ordering::Relaxed);
         self.signal(Signal::SIGKILL);
@@ -216,7 +301,8 @@ impl Environment {
     }
 
     fn signal(&self, signal: Signal) {
-        // The process group may already be gone (the process exited); that is fine.
+        // The process group may already be gone (the process exited); that is fine. SIGKILL
+        // ends stopped (frozen) processes too.
         if self.exited.borrow().is_none() && self.pid > 0 {
             let _ = killpg(Pid::from_raw(self.pid as i32), signal);
         }
@@ -225,14 +311,40 @@ impl Environment {
 
 impl RunResult {
     fn reusable(outcome: InvokeOutcome) -> Self {
-        Self { outcome, reusable: true, init: None, duration: Duration::ZERO }
+        Self { outcome, reusable: true, init: None, max_memory_mb: 0, duration: Duration::ZERO }
     }
 }
 
 impl Drop for Environment {
     fn drop(&mut self) {
         self.runtime_api.abort();
+        let _ = std::fs::remove_dir_all(&self.tmp);
     }
+}
+
+/// Lambda's `REPORT` line. Billed Duration is the duration rounded up to the millisecond, plus
+/// the init phase on a cold start: Lambda bills Init for `provided.al2023` (custom) runtimes.
+fn report_line(request_id: &str, result: &RunResult, memory_mb: u32) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let billed = (result.duration + result.init.unwrap_or_default()).as_micros().div_ceil(1000);
+    let mut line = format!(
+        "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB",
+        ms(result.duration),
+        result.max_memory_mb,
+    );
+    if let Some(init) = result.init {
+        line.push_str(&format!("\tInit Duration: {:.2} ms", ms(init)));
+    }
+    line
+}
+
+/// A fresh folder for one environment's temporary files: on Lambda each environment has its own
+/// `/tmp`; locally `TMPDIR` points at this (a function that hard-codes `/tmp` shares the host's —
+/// listed in the README's differences).
+fn environment_tmp_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("lambda-emulator-{}", std::process::id()))
+        .join(uuid::Uuid::new_v4().simple().to_string())
 }
 
 /// The variables Lambda sets for a `provided.al2023` function.
@@ -260,6 +372,7 @@ fn lambda_variables(function: &FunctionConfig, config: &EmulatorConfig, runtime_
         ("TZ", ":UTC".into()),
     ]
     .into_iter()
+    .chain(function.logging.variables())
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
 }
@@ -286,13 +399,30 @@ async fn forward_output(
     }
 }
 
+/// How Go (Lambda's init, which reports `Runtime exited with error: signal: killed`) names a
+/// signal: the C library's description, lower case.
+fn signal_name(signal: i32) -> String {
+    match Signal::try_from(signal) {
+        Ok(Signal::SIGKILL) => "killed".into(),
+        Ok(Signal::SIGTERM) => "terminated".into(),
+        Ok(Signal::SIGSEGV) => "segmentation fault".into(),
+        Ok(Signal::SIGABRT) => "aborted".into(),
+        Ok(Signal::SIGBUS) => "bus error".into(),
+        Ok(Signal::SIGILL) => "illegal instruction".into(),
+        Ok(Signal::SIGFPE) => "floating point exception".into(),
+        Ok(Signal::SIGINT) => "interrupt".into(),
+        Ok(other) => other.as_str().to_owned(),
+        Err(_) => format!("signal {signal}"),
+    }
+}
+
 /// Lambda's (Go) wording for how a runtime process ended.
 fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
     use std::os::unix::process::ExitStatusExt;
     match status {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => format!("exit status {code}"),
-            (None, Some(signal)) => format!("signal: {}", Signal::try_from(signal).map_or("unknown", Signal::as_str)),
+            (None, Some(signal)) => format!("signal: {}", signal_name(signal)),
             (None, None) => "exited".into(),
         },
         Err(error) => format!("wait failed: {error}"),

@@ -14,14 +14,24 @@
 //! each extension is logged to the function's log as Lambda logs it
 //! (`EXTENSION\tName: …\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`).
 //!
-//! One difference: Lambda refuses `SHUTDOWN` subscriptions from *internal* extensions (threads of
-//! the runtime process) and accepts them from *external* ones (executables in
-//! `/opt/extensions`). The emulator runs no layers, so it cannot tell the two apart and accepts
-//! `SHUTDOWN` from any registration.
+//! Extensions hold the environment's phases up as on Lambda (see [`crate::readiness`]): the first
+//! event goes to the runtime only once every registered extension called `event/next`, and an
+//! environment stays busy after an invocation until the extensions subscribed to `INVOKE` called
+//! it again.
+//!
+//! **Every extension here is internal.** Lambda calls an extension *external* when it is an
+//! executable it found in a layer's `/opt/extensions` and started itself; anything else that
+//! registers — a thread or child of the runtime — is *internal*, and internal extensions may not
+//! subscribe to `SHUTDOWN` (AWS "Lambda Extensions API": "Internal extensions ... can't register
+//! for the Shutdown event"; the runtime interface emulator refuses it with
+//! `Extension.InvalidEventType` in `rapid/handlers.go`'s agent registration). The emulator runs
+//! no layers, so every registration is internal and a `SHUTDOWN` subscription is refused with
+//! that 403, as Lambda would refuse it from the same function.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -36,6 +46,7 @@ use uuid::Uuid;
 
 use crate::config::ACCOUNT_ID;
 use crate::logs::LogSink;
+use crate::readiness::{Parked, Readiness};
 use crate::runtime_api::{accepted, error_response};
 
 const NAME_HEADER: &str = "lambda-extension-name";
@@ -46,7 +57,12 @@ const ACCEPT_FEATURE_HEADER: &str = "lambda-extension-accept-feature";
 /// Lambda's limit on extensions per function.
 const MAX_EXTENSIONS: usize = 10;
 
-/// Why an environment shuts down, as the `SHUTDOWN` event names it.
+/// How long Lambda's shutdown phase may take for a function whose extensions are all internal
+/// (AWS "Lambda execution environment lifecycle", Shutdown phase: 0 ms with no registered
+/// extension, 500 ms with internal ones, 2,000 ms with external ones).
+pub(crate) const INTERNAL_EXTENSIONS_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Why an environment shuts down (Lambda's `shutdownReason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ShutdownReason {
     /// A normal end: the environment was idle, or the emulator stops.
@@ -55,16 +71,6 @@ pub(crate) enum ShutdownReason {
     Timeout,
     /// Anything else that made the environment unusable (a crash, a broken init).
     Failure,
-}
-
-impl ShutdownReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Spindown => "spindown",
-            Self::Timeout => "timeout",
-            Self::Failure => "failure",
-        }
-    }
 }
 
 /// The events an extension may subscribe to.
@@ -97,14 +103,23 @@ struct Registered {
     events: BTreeSet<EventType>,
     queue_tx: mpsc::UnboundedSender<Value>,
     queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>,
+    /// In `event/next` right now, waiting.
+    parked: AtomicBool,
+    /// Events published to it and not yet handed out by `event/next`.
+    undelivered: AtomicUsize,
+}
+
+impl Registered {
+    /// Done with everything it was given: waiting in `next` with nothing queued for it.
+    fn is_ready(&self) -> bool {
+        self.parked.load(Ordering::SeqCst) && self.undelivered.load(Ordering::SeqCst) == 0
+    }
 }
 
 #[derive(Default)]
 struct Registry {
     /// Set once the runtime asked for its first invocation: Lambda's init phase is over.
     closed: bool,
-    /// Set once `SHUTDOWN` went out: an environment shuts down once, whatever ends it.
-    shut_down: bool,
     extensions: Vec<(Uuid, Arc<Registered>)>,
 }
 
@@ -113,11 +128,34 @@ pub(crate) struct Extensions {
     function_name: String,
     logs: Arc<LogSink>,
     registry: Mutex<Registry>,
+    readiness: Readiness,
 }
 
 impl Extensions {
     pub(crate) fn new(function_name: impl Into<String>, logs: Arc<LogSink>) -> Self {
-        Self { function_name: function_name.into(), logs, registry: Mutex::default() }
+        Self { function_name: function_name.into(), logs, registry: Mutex::default(), readiness: Readiness::default() }
+    }
+
+    /// The change counter shared with the runtime's own `next` (see [`crate::readiness`]).
+    pub(crate) fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Every registered extension is waiting in `event/next` with no event pending: what Lambda
+    /// waits for before it ends Init or an Invoke phase.
+    pub(crate) fn all_ready(&self) -> bool {
+        self.lock().extensions.iter().all(|(_, e)| e.is_ready())
+    }
+
+    /// Waits until [`Extensions::all_ready`] holds.
+    pub(crate) async fn until_all_ready(&self) {
+        self.readiness.until(|| self.all_ready()).await;
+    }
+
+    /// How long the shutdown phase may take: nothing without extensions (Lambda then sends no
+    /// SIGTERM at all, only SIGKILL), [`INTERNAL_EXTENSIONS_SHUTDOWN`] with any.
+    pub(crate) fn shutdown_budget(&self) -> Duration {
+        if self.lock().extensions.is_empty() { Duration::ZERO } else { INTERNAL_EXTENSIONS_SHUTDOWN }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -156,27 +194,17 @@ impl Extensions {
         });
     }
 
-    /// Tells subscribed extensions that the environment shuts down within `grace`; only the
-    /// first call of an environment's life does.
-    pub(crate) fn shutdown(&self, reason: ShutdownReason, grace: Duration) {
-        let deadline_ms = epoch_ms(SystemTime::now() + grace);
-        let mut registry = self.lock();
-        if std::mem::replace(&mut registry.shut_down, true) {
-            return;
-        }
-        drop(registry);
-        self.publish(EventType::Shutdown, || {
-            json!({ "eventType": "SHUTDOWN", "shutdownReason": reason.as_str(), "deadlineMs": deadline_ms })
-        });
-    }
-
     fn publish(&self, event_type: EventType, event: impl Fn() -> Value) {
         for (_, extension) in &self.lock().extensions {
             if extension.events.contains(&event_type) {
-                // A closed queue means nobody will ask any more; nothing to deliver then.
-                let _ = extension.queue_tx.send(event());
+                // Counted before it is sent, so the extension is never seen ready in between.
+                extension.undelivered.fetch_add(1, Ordering::SeqCst);
+                if extension.queue_tx.send(event()).is_err() {
+                    extension.undelivered.fetch_sub(1, Ordering::SeqCst);
+                }
             }
         }
+        self.readiness.bump();
     }
 
     fn register(&self, name: String, events: BTreeSet<EventType>) -> Result<Uuid, Refusal> {
@@ -192,8 +220,18 @@ impl Extensions {
         }
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let id = Uuid::new_v4();
-        let extension = Registered { name, events, queue_tx, queue_rx: tokio::sync::Mutex::new(queue_rx) };
+        let extension = Registered {
+            name,
+            events,
+            queue_tx,
+            queue_rx: tokio::sync::Mutex::new(queue_rx),
+            parked: AtomicBool::new(false),
+            undelivered: AtomicUsize::new(0),
+        };
         registry.extensions.push((id, Arc::new(extension)));
+        drop(registry);
+        // A new extension that has not called `next` yet holds Init up.
+        self.readiness.bump();
         Ok(id)
     }
 
@@ -245,6 +283,10 @@ async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap,
             None => return forbidden("Extension.InvalidEventType", &format!("{event}: ErrorInvalidEventType")),
         };
     }
+    if events.contains(&EventType::Shutdown) {
+        // Every extension is internal here (see the module doc); Lambda refuses this for those.
+        return forbidden("Extension.InvalidEventType", "SHUTDOWN: ErrorInvalidEventType (internal extensions cannot subscribe to SHUTDOWN)");
+    }
     let id = match extensions.register(name.to_owned(), events) {
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
@@ -271,9 +313,19 @@ async fn next(State(extensions): State<Arc<Extensions>>, headers: HeaderMap) -> 
     };
     // The sender lives in the registry as long as the environment does, so this waits until an
     // event comes — for an extension subscribed to nothing, until the environment is torn down.
-    let event = extension.queue_rx.lock().await.recv().await;
+    let mut queue = extension.queue_rx.lock().await;
+    let event = match queue.try_recv() {
+        Ok(event) => Some(event),
+        Err(_) => {
+            let _parked = Parked::new(&extension.parked, &extensions.readiness);
+            queue.recv().await
+        }
+    };
+    drop(queue);
     match event {
         Some(event) => {
+            extension.undelivered.fetch_sub(1, Ordering::SeqCst);
+            extensions.readiness.bump();
             let mut response = Json(event).into_response();
             let event_id = HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a header value");
             response.headers_mut().insert("lambda-extension-event-identifier", event_id);
@@ -332,10 +384,6 @@ fn forbidden(error_type: &'static str, message: &str) -> Response {
     Refusal::new(error_type, message).into_response()
 }
 
-fn epoch_ms(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +427,7 @@ mod tests {
             .post(format!("{url}/register"))
             .header("Lambda-Extension-Name", "agent")
             .header("Lambda-Extension-Accept-Feature", "accountId")
-            .body(r#"{"events":["INVOKE","SHUTDOWN"]}"#)
+            .body(r#"{"events":["INVOKE"]}"#)
             .send()
             .await
             .unwrap();
@@ -435,15 +483,12 @@ mod tests {
     async fn next_delivers_only_subscribed_events_in_order() {
         let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
-        let both = id_of(&register_as(&url, "both", r#"{"events":["INVOKE","SHUTDOWN"]}"#).await);
-        let shutdown_only = id_of(&register_as(&url, "shutdown-only", r#"{"events":["SHUTDOWN"]}"#).await);
+        let invoked = id_of(&register_as(&url, "invoked", r#"{"events":["INVOKE"]}"#).await);
         let nothing = id_of(&register_as(&url, "nothing", r#"{"events":[]}"#).await);
 
         extensions.invoke("req-1", "arn:aws:lambda:us-east-1:000000000000:function:f", "Root=1-abc", 42);
-        extensions.shutdown(ShutdownReason::Spindown, Duration::from_secs(2));
-        extensions.shutdown(ShutdownReason::Failure, Duration::ZERO);
-
-        let invoke = next_event(&url, &both).await;
+        extensions.invoke("req-2", "arn", "Root=1-def", 43);
+        let invoke = next_event(&url, &invoked).await;
         assert_eq!(
             invoke,
             json!({
@@ -454,19 +499,45 @@ mod tests {
                 "tracing": { "type": "X-Amzn-Trace-Id", "value": "Root=1-abc" },
             })
         );
-        for id in [&both, &shutdown_only] {
-            let shutdown = next_event(&url, id).await;
-            assert_eq!((shutdown["eventType"].as_str(), shutdown["shutdownReason"].as_str()), (Some("SHUTDOWN"), Some("spindown")));
-            assert!(shutdown["deadlineMs"].as_u64().unwrap() > epoch_ms(SystemTime::now()) as u64 - 60_000);
-        }
-        // One SHUTDOWN per environment: the second call above published nothing.
-        extensions.invoke("req-after", "arn", "Root=1-ghi", 44);
-        assert_eq!(next_event(&url, &both).await["requestId"], "req-after");
+        assert_eq!(next_event(&url, &invoked).await["requestId"], "req-2");
         // An extension subscribed to nothing was given nothing: its `next` would wait on.
-        extensions.invoke("req-2", "arn", "Root=1-def", 43);
         let registry = extensions.lock();
         let (_, quiet) = registry.extensions.iter().find(|(id, _)| id.to_string() == nothing).unwrap();
         assert!(quiet.queue_rx.try_lock().unwrap().try_recv().is_err(), "no event for an extension subscribed to none");
+    }
+
+    #[tokio::test]
+    async fn internal_extensions_may_not_subscribe_to_shutdown() {
+        let extensions = Arc::new(extensions("f"));
+        let url = serve(extensions.clone()).await;
+        for body in [r#"{"events":["SHUTDOWN"]}"#, r#"{"events":["INVOKE","SHUTDOWN"]}"#] {
+            assert_eq!(error_type(register_as(&url, "agent", body).await).await, (403, "Extension.InvalidEventType".to_owned()), "{body}");
+        }
+        assert!(extensions.names().is_empty());
+    }
+
+    #[tokio::test]
+    async fn extensions_are_ready_only_while_parked_in_next_with_nothing_pending() {
+        let extensions = Arc::new(extensions("f"));
+        let url = serve(extensions.clone()).await;
+        assert!(extensions.all_ready(), "no extensions hold nothing up");
+        assert_eq!(extensions.shutdown_budget(), Duration::ZERO, "no extension: SIGKILL at once");
+        let id = id_of(&register_as(&url, "agent", r#"{"events":["INVOKE"]}"#).await);
+        assert!(!extensions.all_ready(), "registered but never called next: Init cannot end");
+        assert_eq!(extensions.shutdown_budget(), INTERNAL_EXTENSIONS_SHUTDOWN);
+
+        let poll = {
+            let (url, id) = (url.clone(), id.clone());
+            tokio::spawn(async move { next_event(&url, &id).await })
+        };
+        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready()).await.expect("parked in next");
+        extensions.invoke("req-1", "arn", "Root=1-abc", 42);
+        assert!(!extensions.all_ready(), "an INVOKE not yet taken back to next keeps the environment busy");
+        assert_eq!(poll.await.unwrap()["requestId"], "req-1");
+        assert!(!extensions.all_ready(), "handed the event, not back in next yet");
+        let again = tokio::spawn(async move { next_event(&url, &id).await });
+        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready()).await.expect("back in next");
+        again.abort();
     }
 
     #[tokio::test]

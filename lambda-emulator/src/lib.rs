@@ -27,8 +27,11 @@ pub mod invoke;
 mod logs;
 pub mod metrics;
 mod pool;
+mod readiness;
 pub mod registry;
 mod runtime_api;
+mod sandbox;
+pub mod variables;
 mod sqs;
 pub mod template;
 

@@ -14,6 +14,10 @@ use crate::logs::LogSink;
 use crate::metrics::FunctionMetrics;
 use crate::registry::FunctionConfig;
 
+/// How long an answer waits for its environment to finish the invoke phase (see
+/// [`FunctionPool::invoke`]).
+const SETTLE_BEFORE_ANSWER: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub(crate) struct FunctionPool {
     function: Arc<FunctionConfig>,
     config: Arc<EmulatorConfig>,
@@ -65,15 +69,28 @@ impl FunctionPool {
 
     /// Runs one invocation. It runs in its own task, so a caller that goes away (a closed HTTP
     /// connection) does not abandon an environment mid-invocation — Lambda finishes it too.
+    ///
+    /// The environment goes back to the pool only once its invoke phase is over
+    /// ([`Environment::settle`]). A runtime is back in `next` within microseconds of its answer,
+    /// so the answer waits up to [`SETTLE_BEFORE_ANSWER`] for that: a caller that invokes again
+    /// as soon as it has its answer then finds the environment warm, as it would on Lambda,
+    /// where the answer's trip over the network takes longer than that. An environment that
+    /// takes longer (an extension still working on the `INVOKE`) stays busy after the answer.
     pub(crate) async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeResult, InvokeError> {
         let pool = self.clone();
-        tokio::spawn(async move { pool.run(input).await })
-            .await
-            .unwrap_or(Err(InvokeError::ShuttingDown))
+        let (result_tx, result) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move { pool.run(input, result_tx).await });
+        result.await.unwrap_or(Err(InvokeError::ShuttingDown))
     }
 
-    async fn run(&self, input: InvokeInput) -> Result<InvokeResult, InvokeError> {
-        let slot = self.take_slot()?;
+    async fn run(&self, input: InvokeInput, answer: tokio::sync::oneshot::Sender<Result<InvokeResult, InvokeError>>) {
+        let slot = match self.take_slot() {
+            Ok(slot) => slot,
+            Err(error) => {
+                let _ = answer.send(Err(error));
+                return;
+            }
+        };
         let request_id = input.request_id.clone();
         let started = Instant::now();
         self.metrics.invocation_started(matches!(slot, Slot::Cold));
@@ -99,8 +116,30 @@ impl FunctionPool {
             }
         };
         self.metrics.invocation_finished(duration, init, outcome.is_error(), self.function.memory_mb);
-        self.give_back(env, reusable);
-        Ok(InvokeResult { request_id, outcome })
+        let result = Ok(InvokeResult { request_id, outcome });
+        match env {
+            Some(env) if reusable => {
+                let mut answer = Some(answer);
+                {
+                    let settle = env.settle(self.function.timeout);
+                    tokio::pin!(settle);
+                    if tokio::time::timeout(SETTLE_BEFORE_ANSWER, &mut settle).await.is_err() {
+                        if let Some(answer) = answer.take() {
+                            let _ = answer.send(result.clone());
+                        }
+                        settle.await;
+                    }
+                }
+                self.give_back(Some(env), true);
+                if let Some(answer) = answer {
+                    let _ = answer.send(result);
+                }
+            }
+            env => {
+                let _ = answer.send(result);
+                self.give_back(env, false);
+            }
+        }
     }
 
     fn take_slot(&self) -> Result<Slot, InvokeError> {
@@ -132,9 +171,8 @@ impl FunctionPool {
                 state.live -= 1;
                 if let Some(env) = env {
                     // A healthy environment only ends here because the emulator is closing.
-                    let reason = if reusable && env.is_usable() { ShutdownReason::Spindown } else { ShutdownReason::Failure };
-                    let grace = self.config.shutdown_grace;
-                    tokio::spawn(async move { env.shutdown(grace, reason).await });
+                    let reason = if reusable && env.is_usable() { ShutdownReason::Spindown } else { env.end_reason() };
+                    tokio::spawn(async move { env.shutdown(reason).await });
                 }
             }
         }
@@ -155,9 +193,8 @@ impl FunctionPool {
             expired
         };
         for (env, _) in expired {
-            let reason = if env.is_usable() { ShutdownReason::Spindown } else { ShutdownReason::Failure };
-            let grace = self.config.shutdown_grace;
-            tokio::spawn(async move { env.shutdown(grace, reason).await });
+            let reason = if env.is_usable() { ShutdownReason::Spindown } else { env.end_reason() };
+            tokio::spawn(async move { env.shutdown(reason).await });
         }
     }
 
@@ -170,10 +207,9 @@ impl FunctionPool {
             state.live -= state.idle.len() as u32;
             std::mem::take(&mut state.idle)
         };
-        let grace = self.config.shutdown_grace;
         let mut shutdowns = tokio::task::JoinSet::new();
         for (env, _) in idle {
-            shutdowns.spawn(async move { env.shutdown(grace, ShutdownReason::Spindown).await });
+            shutdowns.spawn(async move { env.shutdown(ShutdownReason::Spindown).await });
         }
         shutdowns.join_all().await;
     }

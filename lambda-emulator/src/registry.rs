@@ -25,6 +25,7 @@ pub struct FunctionConfig {
     pub architectures: Vec<String>,
     pub http_routes: Vec<HttpRoute>,
     pub sqs_sources: Vec<SqsSource>,
+    pub logging: crate::variables::LoggingConfig,
 }
 
 impl FunctionConfig {
@@ -40,6 +41,7 @@ impl FunctionConfig {
             architectures: vec!["x86_64".into()],
             http_routes: Vec::new(),
             sqs_sources: Vec::new(),
+            logging: crate::variables::LoggingConfig::default(),
         }
     }
 }

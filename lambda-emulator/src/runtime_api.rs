@@ -6,6 +6,7 @@
 //! runtime answers on `/response` or `/error`. `/init/error` reports a failed initialisation.
 //! The same listener serves the Extensions API ([`crate::extensions_api`]), as Lambda's does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::SYNC_PAYLOAD_LIMIT;
 use crate::extensions_api::{self, Extensions};
 use crate::invoke::{InvokeInput, platform_error};
+use crate::readiness::Parked;
 
 /// An invocation waiting for (or being run by) the runtime.
 pub(crate) struct Invocation {
@@ -48,6 +50,8 @@ pub(crate) struct RuntimeChannel {
     last_request: Mutex<Option<String>>,
     init_error: watch::Sender<Option<Bytes>>,
     extensions: Arc<Extensions>,
+    /// The runtime is waiting in `GET /next` (see [`crate::readiness`]).
+    runtime_parked: AtomicBool,
 }
 
 impl RuntimeChannel {
@@ -60,6 +64,7 @@ impl RuntimeChannel {
             last_request: Mutex::default(),
             init_error: watch::Sender::new(None),
             extensions: Arc::new(extensions),
+            runtime_parked: AtomicBool::new(false),
         }
     }
 
@@ -79,6 +84,14 @@ impl RuntimeChannel {
     pub(crate) fn extensions(&self) -> &Extensions {
         &self.extensions
     }
+
+    /// Waits until the invoke phase is over: the runtime is back in `GET /next` and every
+    /// extension in `event/next` with nothing pending — only then does Lambda freeze the
+    /// environment or give it another event.
+    pub(crate) async fn until_settled(&self) {
+        let settled = || self.runtime_parked.load(Ordering::SeqCst) && self.extensions.all_ready();
+        self.extensions.readiness().until(settled).await;
+    }
 }
 
 pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
@@ -94,7 +107,14 @@ pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
 async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
     // The runtime asking for work ends Lambda's init phase, and with it extension registration.
     channel.extensions.close_registration();
-    let invocation = channel.queue_rx.lock().await.recv().await;
+    let invocation = {
+        let _parked = Parked::new(&channel.runtime_parked, channel.extensions.readiness());
+        // The runtime gets an event only once every extension is in `event/next` too: after
+        // registering, for the first event (Init ends there), and after handling the previous
+        // `INVOKE` for the others.
+        channel.extensions.until_all_ready().await;
+        channel.queue_rx.lock().await.recv().await
+    };
     let Some(Invocation { input, timeout, picked, reply }) = invocation else {
         return (StatusCode::GONE, "environment shut down").into_response();
     };

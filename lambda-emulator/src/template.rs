@@ -190,6 +190,13 @@ fn function(
             config.environment.insert(key.clone(), scalar(&value, &format!("{context}.Environment.Variables.{key}"))?);
         }
     }
+    crate::variables::validate(&config.environment).map_err(|message| invalid(format!("{context}.Environment.Variables"), message))?;
+    if let Some(logging) = property("LoggingConfig")? {
+        let field = |name: &str| logging.get(name).map(|v| scalar(v, &format!("{context}.LoggingConfig.{name}"))).transpose();
+        let (format, application, system) = (field("LogFormat")?, field("ApplicationLogLevel")?, field("SystemLogLevel")?);
+        config.logging = crate::variables::LoggingConfig::parse(format.as_deref(), application.as_deref(), system.as_deref())
+            .map_err(|message| invalid(format!("{context}.LoggingConfig"), message))?;
+    }
     let events = properties.get("Events").and_then(Value::as_mapping);
     for (event_name, event) in events.into_iter().flatten() {
         let event_context = format!("{context}.Events.{}", event_name.as_str().unwrap_or("?"));

@@ -268,20 +268,18 @@ async fn idle_environments_are_shut_down() {
     assert_ne!(again["pid"].as_u64().unwrap() as u32, pid);
 }
 
+/// AWS "Lambda execution environment lifecycle", Shutdown phase: with no registered extension
+/// the phase has 0 ms, and the runtime gets no SIGTERM — only SIGKILL.
 #[tokio::test]
-async fn shutdown_sends_sigterm_then_sigkill_after_the_grace_period() {
-    let config = EmulatorConfig {
-        idle_timeout: Duration::from_millis(200),
-        shutdown_grace: Duration::from_millis(500),
-        ..test_config()
-    };
+async fn without_extensions_shutdown_is_sigkill_only() {
+    let config = EmulatorConfig { idle_timeout: Duration::from_millis(200), ..test_config() };
     let log_dir = config.log_dir.clone().unwrap();
-    let emulator = start_with(config, vec![test_function("stubborn")]).await;
-    let body: Value = invoke(&emulator, "stubborn", json!({ "action": "trap_sigterm" })).await.json().await.unwrap();
+    let emulator = start_with(config, vec![test_function("unextended")]).await;
+    let body: Value = invoke(&emulator, "unextended", json!({ "action": "trap_sigterm" })).await.json().await.unwrap();
     let pid = body["pid"].as_u64().unwrap() as u32;
-    eventually("the environment that ignores SIGTERM to be killed", async || (!process_alive(pid)).then_some(())).await;
-    let log = std::fs::read_to_string(log_dir.join("stubborn.log")).unwrap();
-    assert!(log.contains("got SIGTERM"), "SIGTERM came first: {log}");
+    eventually("the idle environment to be killed", async || (!process_alive(pid)).then_some(())).await;
+    let log = std::fs::read_to_string(log_dir.join("unextended.log")).unwrap();
+    assert!(!log.contains("got SIGTERM"), "no SIGTERM without an extension: {log}");
 }
 
 #[tokio::test]

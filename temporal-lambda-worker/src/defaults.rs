@@ -18,6 +18,11 @@ pub const STICKY_CACHE_SIZE: usize = 100;
 pub const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time after the worker stops for shutdown hooks (telemetry flush) before the deadline.
 pub const SHUTDOWN_HOOK_BUFFER: Duration = Duration::from_secs(2);
+/// How long connecting to Temporal may take at a cold start. A Temporal that accepts TCP but
+/// never answers would otherwise hold the invocation for the SDK's 30 s connect timeout (or the
+/// function's whole timeout), all of it billed; a few seconds is ample for Temporal Cloud's TLS
+/// handshake from any AWS region.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An invocation with this little time to work is refused.
 pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 /// Below this much work time an invocation is accepted with a warning.

@@ -20,12 +20,13 @@ pub struct ClientCache {
     connection: ConnectionOptions,
     client: ClientOptions,
     reuse: bool,
+    connect_timeout: Duration,
     cached: Mutex<Option<Client>>,
 }
 
 impl ClientCache {
-    pub fn new(connection: ConnectionOptions, client: ClientOptions, reuse: bool) -> Self {
-        Self { connection, client, reuse, cached: Mutex::new(None) }
+    pub fn new(connection: ConnectionOptions, client: ClientOptions, reuse: bool, connect_timeout: Duration) -> Self {
+        Self { connection, client, reuse, connect_timeout, cached: Mutex::new(None) }
     }
 
     /// A client, the time spent connecting, and whether it was reused.
@@ -37,9 +38,11 @@ impl ClientCache {
             return Ok((client.clone(), Duration::ZERO, true));
         }
         let started = Instant::now();
-        let connection = Connection::connect(self.connection.clone())
+        let target = &self.connection.target;
+        let connection = tokio::time::timeout(self.connect_timeout, Connection::connect(self.connection.clone()))
             .await
-            .map_err(|e| format!("connecting to Temporal at {}: {e}", self.connection.target))?;
+            .map_err(|_| format!("connecting to Temporal at {target}: no answer within {:?}", self.connect_timeout))?
+            .map_err(|e| format!("connecting to Temporal at {target}: {e}"))?;
         let client = Client::new(connection, self.client.clone()).map_err(|e| e.to_string())?;
         if self.reuse {
             *cached = Some(client.clone());

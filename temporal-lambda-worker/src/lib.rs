@@ -140,12 +140,13 @@ fn setup(
 
     let runtime = Runtime::from_current_tokio(Default::default()).map_err(|e| SetupError::Runtime(e.to_string()))?;
     Ok(Setup {
-        host: TemporalHost { runtime, template: opts.worker, clients: ClientCache::new(connection, client, opts.reuse_client) },
+        host: TemporalHost { runtime, template: opts.worker, clients: ClientCache::new(connection, client, opts.reuse_client, opts.connect_timeout) },
         settings: LifecycleSettings {
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
             shutdown_buffer: opts.shutdown_buffer,
             idle_exit: opts.idle_exit,
             idle_check_interval: Duration::from_millis(100),
+            hook_budget: defaults::SHUTDOWN_HOOK_BUFFER.min(opts.shutdown_buffer),
         },
         hooks: opts.shutdown_hooks,
         longest_activity: opts.longest_activity_start_to_close,
@@ -198,8 +199,22 @@ async fn install_shutdown_handler(stopping: watch::Sender<bool>, in_flight: Arc<
         .with_extension_name("_temporal-lambda-worker-graceful-shutdown")
         .register()
         .await;
-    if let Err(e) = registered {
-        warn!("could not register the no-op extension that makes Lambda send SIGTERM ({e}); shutdown signals are still handled");
+    match registered {
+        // Lambda ends Init only once the runtime *and every registered extension* have asked for
+        // their next event (AWS "Lambda execution environment lifecycle", Init phase; the runtime
+        // interface emulator's `rapid` waits for every agent's `/event/next` before the first
+        // invoke). An extension registered but never polling would keep Init from ending: drive
+        // its run loop, which sits in one long poll for events it never subscribed to.
+        Ok(extension) => {
+            tokio::spawn(async move {
+                if let Err(e) = extension.run().await {
+                    warn!("the no-op extension's event loop ended ({e})");
+                }
+            });
+        }
+        Err(e) => {
+            warn!("could not register the no-op extension that makes Lambda send SIGTERM ({e}); shutdown signals are still handled")
+        }
     }
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};

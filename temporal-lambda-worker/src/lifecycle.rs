@@ -63,6 +63,15 @@ pub struct LifecycleSettings {
     pub idle_exit: Option<Duration>,
     /// How often idleness is checked.
     pub idle_check_interval: Duration,
+    /// The time all shutdown hooks together may take once the worker stopped.
+    pub hook_budget: Duration,
+}
+
+/// How long a worker asked to stop may take before it is abandoned: the shutdown buffer minus
+/// the hooks' budget (the worker's own stop timeout, by default), plus a second for the SDK to
+/// wind down after it cancelled what still ran.
+fn drain_limit(settings: &LifecycleSettings) -> Duration {
+    settings.shutdown_buffer.saturating_sub(settings.hook_budget) + Duration::from_secs(1)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,11 +150,21 @@ pub async fn run_invocation<H: WorkerHost>(
             }
             reason = stop_condition(stop_at, settings, &tracker, &mut environment_stopping) => {
                 stop();
-                match run.await {
-                    Ok(()) => (reason, Ok(())),
-                    Err(e) => {
+                // The SDK's own graceful period normally ends the drain; this outer bound keeps a
+                // worker that never stops (a hung activity ignoring cancellation, a stuck poll)
+                // from running into the invocation's deadline, where Lambda would kill the
+                // environment and report a timeout instead of this invocation's result.
+                let limit = drain_limit(settings);
+                match tokio::time::timeout(limit, &mut run).await {
+                    Ok(Ok(())) => (reason, Ok(())),
+                    Ok(Err(e)) => {
                         host.worker_failed();
                         (reason, Err(InvocationError::Worker(e)))
+                    }
+                    Err(_) => {
+                        host.worker_failed();
+                        warn!(request_id = %invocation.request_id, ?limit, "the worker did not stop in time; abandoning it");
+                        (reason, Err(InvocationError::Worker(format!("the worker did not stop within {limit:?} of being asked to"))))
                     }
                 }
             }
@@ -154,9 +173,17 @@ pub async fn run_invocation<H: WorkerHost>(
     };
     drop(worker);
 
+    // Hooks share one budget, however many there are and however long each takes: the time the
+    // shutdown buffer set aside for them.
+    let hooks_done_by = Instant::now() + settings.hook_budget;
     for hook in hooks {
-        if let Err(e) = hook().await {
-            warn!(request_id = %invocation.request_id, "shutdown hook failed: {e:#}");
+        match tokio::time::timeout_at(hooks_done_by, hook()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(request_id = %invocation.request_id, "shutdown hook failed: {e:#}"),
+            Err(_) => {
+                warn!(request_id = %invocation.request_id, budget = ?settings.hook_budget, "shutdown hooks ran out of their time budget; the rest are skipped");
+                break;
+            }
         }
     }
 
@@ -221,6 +248,7 @@ mod tests {
         fail_with: Option<String>,
         tracker: Arc<TaskTracker>,
         busy_for: Option<Duration>,
+        ignores_stop: bool,
     }
 
     #[async_trait::async_trait(?Send)]
@@ -239,6 +267,9 @@ mod tests {
                 self.tracker.task_finished();
             }
             self.stop.notified().await;
+            if self.ignores_stop {
+                std::future::pending::<()>().await;
+            }
             Ok(())
         }
     }
@@ -250,6 +281,7 @@ mod tests {
         fail_start: bool,
         fail_run: Option<String>,
         busy_for: Option<Duration>,
+        ignores_stop: bool,
         identities: Mutex<Vec<String>>,
     }
 
@@ -264,7 +296,7 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(5)).await; // "connecting"
             Ok(StartedWorker {
-                worker: FakeWorker { stop: Arc::new(Notify::new()), fail_with: self.fail_run.clone(), tracker, busy_for: self.busy_for },
+                worker: FakeWorker { stop: Arc::new(Notify::new()), fail_with: self.fail_run.clone(), tracker, busy_for: self.busy_for, ignores_stop: self.ignores_stop },
                 connect: Duration::from_millis(5),
                 client_reused: false,
             })
@@ -280,6 +312,7 @@ mod tests {
             shutdown_buffer: Duration::from_secs(7),
             idle_exit,
             idle_check_interval: Duration::from_millis(100),
+            hook_budget: Duration::from_secs(2),
         }
     }
 
@@ -389,5 +422,42 @@ mod tests {
         let (_, result) = run_invocation(&host, &invocation(20), &settings(None), &hooks, rx).await;
         result.unwrap();
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_that_never_stops_is_abandoned_before_the_deadline() {
+        let host = FakeHost { ignores_stop: true, ..FakeHost::default() };
+        let (_tx, rx) = no_shutdown();
+        let started = Instant::now();
+        let (report, result) = run_invocation(&host, &invocation(60), &settings(None), &[], rx).await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("did not stop within 6s"), "{err}");
+        // Stop at 60 − 7 s, abandoned 6 s later: still a second before the deadline.
+        assert_eq!(started.elapsed(), Duration::from_secs(59));
+        assert_eq!(report.end_reason, EndReason::Deadline);
+        assert_eq!(host.failures.load(Ordering::SeqCst), 1, "the cached client is not trusted after that");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hooks_share_one_time_budget() {
+        let host = FakeHost::default();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let slow = |r: Arc<AtomicUsize>| -> ShutdownHook {
+            Box::new(move || {
+                let r = r.clone();
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    r.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+            })
+        };
+        let hooks = vec![slow(ran.clone()), slow(ran.clone()), slow(ran.clone())];
+        let (_tx, rx) = no_shutdown();
+        let started = Instant::now();
+        let (_, result) = run_invocation(&host, &invocation(20), &settings(None), &hooks, rx).await;
+        result.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the second hook was cut off at the 2 s budget, the third skipped");
+        assert_eq!(started.elapsed(), Duration::from_secs(13 + 2));
     }
 }

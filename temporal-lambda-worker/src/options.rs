@@ -33,6 +33,9 @@ pub struct LambdaWorkerOptions {
     /// Keep the Temporal client across warm invocations of one execution environment (a new
     /// connection costs a TLS handshake to Temporal Cloud). Default on.
     pub reuse_client: bool,
+    /// How long connecting to Temporal may take before the invocation fails with a clear error.
+    /// Default [`defaults::CONNECT_TIMEOUT`] (5 s).
+    pub connect_timeout: Duration,
     /// The longest StartToClose of any activity this worker runs, if known: the function timeout
     /// is then checked against it (+ 7 s) and a warning logged when it is too short.
     pub longest_activity_start_to_close: Option<Duration>,
@@ -50,6 +53,7 @@ impl LambdaWorkerOptions {
             shutdown_buffer: default_shutdown_buffer(),
             idle_exit: None,
             reuse_client: true,
+            connect_timeout: defaults::CONNECT_TIMEOUT,
             longest_activity_start_to_close: None,
             shutdown_hooks: Vec::new(),
         }
@@ -97,6 +101,7 @@ mod tests {
         assert!(matches!(o.worker.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(1))));
         assert_eq!(o.shutdown_buffer, Duration::from_secs(7));
         assert!(o.reuse_client);
+        assert_eq!(o.connect_timeout, Duration::from_secs(5));
         assert!(o.idle_exit.is_none());
         let tuner = format!("{:?}", o.worker.tuner);
         assert!(tuner.contains("10") && tuner.contains("2"), "{tuner}");

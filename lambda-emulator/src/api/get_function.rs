@@ -54,7 +54,7 @@ pub(super) async fn get_function(
             "PackageType": "Zip",
             "Architectures": config.architectures,
             "EphemeralStorage": { "Size": 512 },
-            "LoggingConfig": { "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", config.name) },
+            "LoggingConfig": config.logging.to_json(&config.name),
         },
         "Code": { "RepositoryType": "Local", "Location": format!("file://{}", config.binary.display()) },
     });

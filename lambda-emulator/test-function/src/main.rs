@@ -11,6 +11,10 @@
 //! - `env`: returns the environment variables named in `names` (all of them when absent);
 //! - `trap_sigterm`: from now on, SIGTERM only prints `got SIGTERM` (the process stays up), so a
 //!   test can see Lambda's shutdown phase send SIGTERM first and SIGKILL after the grace period.
+//! - `allocate`: allocates and touches `mb` megabytes (kept until the process ends), then answers;
+//! - `tick`: starts a thread that appends a line to the file `path` every 20 ms, for ever — work
+//!   that goes on after the response, which a frozen environment must not do;
+//! - `tmp`: writes a file into `TMPDIR` and answers with the folder's path.
 //!
 //! Event-source payloads are recognised by shape:
 //! - an SQS event (`Records`): a record whose body contains `fail` is reported in
@@ -32,8 +36,11 @@
 //! when the registration fails:
 //! - `noop`: subscribed to no events, like `lambda_runtime`'s graceful-shutdown helper — its only
 //!   effect on Lambda is that the runtime gets SIGTERM at shutdown;
-//! - `events`: subscribed to `INVOKE` and `SHUTDOWN`, printing `extension got INVOKE <request id>`
-//!   and `extension got SHUTDOWN <reason>` for each event it receives.
+//! - `events`: subscribed to `INVOKE`, printing `extension got INVOKE <request id>` for each;
+//! - `slow_invoke`: subscribed to `INVOKE`, taking `EMULATOR_TEST_EXTENSION_HOLD_MS` on each
+//!   before it asks for the next event (an extension flushing telemetry after each invocation);
+//! - `register_only`: registered, and never asks for an event — Init can then never end;
+//! - `shutdown`: tries to subscribe to `SHUTDOWN`, which Lambda refuses to internal extensions.
 
 use std::io::Write;
 
@@ -55,15 +62,41 @@ async fn main() -> Result<(), Error> {
         }
         Some("events") => {
             let extension = lambda_extension::Extension::new()
-                .with_events(&["INVOKE", "SHUTDOWN"])
+                .with_events(&["INVOKE"])
                 .with_extension_name("emulator-test-events")
                 .with_events_processor(lambda_extension::service_fn(print_event));
             let registered: RegisteredExtension<_> = extension.register().await?;
             tokio::spawn(registered.run());
         }
+        Some("slow_invoke") => {
+            let extension = lambda_extension::Extension::new()
+                .with_events(&["INVOKE"])
+                .with_extension_name("emulator-test-slow")
+                .with_events_processor(lambda_extension::service_fn(hold_event));
+            let registered: RegisteredExtension<_> = extension.register().await?;
+            tokio::spawn(registered.run());
+        }
+        Some("register_only") => {
+            // Registered, then never polled: the handle is simply kept.
+            let registered = lambda_extension::Extension::new().with_events(&[]).with_extension_name("emulator-test-silent").register().await?;
+            std::mem::forget(registered);
+        }
+        Some("shutdown") => {
+            let extension = lambda_extension::Extension::new().with_events(&["SHUTDOWN"]).with_extension_name("emulator-test-shutdown");
+            if let Err(error) = extension.register().await {
+                eprintln!("extension registration refused: {error}");
+                return Err(error);
+            }
+        }
         Some(other) => return Err(format!("unknown EMULATOR_TEST_EXTENSION {other:?}").into()),
     }
     lambda_runtime::run(service_fn(handle)).await
+}
+
+async fn hold_event(_: lambda_extension::LambdaEvent) -> Result<(), Error> {
+    let ms = std::env::var("EMULATOR_TEST_EXTENSION_HOLD_MS").ok().and_then(|ms| ms.parse().ok()).unwrap_or(1000);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    Ok(())
 }
 
 async fn print_event(event: lambda_extension::LambdaEvent) -> Result<(), Error> {
@@ -129,6 +162,31 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 }
             });
             Ok(echo)
+        }
+        "allocate" => {
+            let mb = payload.get("mb").and_then(Value::as_u64).unwrap_or(1) as usize;
+            // Touched, so it is resident; leaked, so it stays until the process ends.
+            let block = vec![1u8; mb * 1024 * 1024];
+            std::hint::black_box(&block);
+            block.leak();
+            Ok(echo)
+        }
+        "tick" => {
+            let path = payload.get("path").and_then(Value::as_str).ok_or("tick needs a path")?.to_owned();
+            std::thread::spawn(move || {
+                for n in 0u64.. {
+                    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+                        let _ = writeln!(file, "{n}");
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+            Ok(echo)
+        }
+        "tmp" => {
+            let dir = std::env::temp_dir();
+            std::fs::write(dir.join("written-by-the-function"), context.request_id.as_bytes())?;
+            Ok(json!({ "pid": std::process::id(), "tmp": dir }))
         }
         other => Err(format!("unknown action {other:?}").into()),
     }

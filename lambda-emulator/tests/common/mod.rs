@@ -48,7 +48,6 @@ pub fn test_config() -> EmulatorConfig {
         async_retry_delays: vec![Duration::from_millis(100), Duration::from_millis(200)],
         throttle_retry_delay: Duration::from_millis(20),
         throttle_retry_max: Duration::from_millis(200),
-        shutdown_grace: Duration::from_millis(300),
         sqs_wait_time: Duration::from_secs(1),
         log_dir: Some(temp_dir("logs")),
         ..EmulatorConfig::default()
