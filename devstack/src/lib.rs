@@ -22,6 +22,7 @@ pub mod localstack;
 pub mod paths;
 pub mod ports;
 pub mod process;
+pub mod python_worker;
 pub mod shop;
 pub mod sqs;
 pub mod temporal;

@@ -23,7 +23,8 @@ use crate::process::log_tail;
 pub struct PinnedTool {
     /// Folder name under `.shopflow/venvs/`.
     pub venv: &'static str,
-    /// The pip requirement, with an exact version.
+    /// The pip requirement, with an exact version; several are separated by whitespace (pip gets
+    /// each as an argument of its own, so a requirement cannot contain a space itself).
     pub requirement: &'static str,
     /// Contents of a pip constraints file (`-c`), if the tool needs one.
     pub constraints: Option<&'static str>,
@@ -102,8 +103,8 @@ impl PinnedTool {
             "install",
             "--disable-pip-version-check",
             "--no-input",
-            self.requirement,
         ]);
+        pip.args(self.requirement.split_whitespace());
         if let Some(constraints) = self.constraints {
             let file = dir.join("constraints.txt");
             fs::write(&file, constraints)?;

@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use devstack::localstack::LOCALSTACK;
+use devstack::python_worker::PYTHON_LAMBDA_WORKER;
 use devstack::sqs::{OrdersQueues, QueueUrls};
 use devstack::temporal::TEMPORAL_CLI;
 use devstack::venv::PinnedTool;
@@ -105,7 +106,10 @@ impl Stack {
     }
 }
 
-/// Installs the Temporal CLI and LocalStack if needed, side by side, with a spinner each.
+/// Installs the Temporal CLI, LocalStack and the Python Lambda worker's venv if needed, side by
+/// side, with a spinner each. The last is only for the emulator's Python worker test; it is
+/// installed here so that a CI run from a clean clone downloads it before the tests start
+/// rather than inside one of them, under its timeout.
 pub fn ensure_tools() -> Result<()> {
     let multi = MultiProgress::new();
     let install = |tool: &PinnedTool| {
@@ -122,9 +126,11 @@ pub fn ensure_tools() -> Result<()> {
     };
     thread::scope(|s| {
         let sqs = s.spawn(|| install(&LOCALSTACK));
+        let python_worker = s.spawn(|| install(&PYTHON_LAMBDA_WORKER));
         let temporal = install(&TEMPORAL_CLI);
         let sqs = sqs.join().expect("install thread panicked");
-        temporal.and(sqs)
+        let python_worker = python_worker.join().expect("install thread panicked");
+        temporal.and(sqs).and(python_worker)
     })
 }
 

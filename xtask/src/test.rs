@@ -1,6 +1,7 @@
 //! `cargo xtask test`: what CI runs (`.ci/run`).
 //!
-//! 1. install the Python-hosted tools (Temporal CLI, LocalStack) if needed;
+//! 1. install the Python-hosted tools (Temporal CLI, LocalStack, the Python Lambda worker) if
+//!    needed;
 //! 2. `cargo build --workspace --bins`, because tests spawn the binaries;
 //! 3. start one Temporal dev server (free port, Worker Controller on) and one LocalStack, shared
 //!    by every test — a server per test would cost seconds and hundreds of MB each on two cores;

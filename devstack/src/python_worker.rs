@@ -1,0 +1,37 @@
+//! The Python Temporal SDK's Lambda worker, in a venv of its own.
+//!
+//! The Lambda emulator is meant to run any `provided.al2023` function, not only this project's
+//! Rust ones, and Temporal ships a Lambda worker for Python too
+//! (`temporalio.contrib.aws.lambda_worker`). A test runs that worker as a function whose
+//! `bootstrap` starts the venv's Python with `awslambdaric`, AWS's runtime interface client, so the
+//! real Worker Controller drives real Python code through the emulator. On Lambda both packages
+//! would sit in the deployment package; locally they live in `.shopflow/venvs/python-lambda-worker`,
+//! installed once (CI does it in `cargo xtask test`'s tool step; a test run alone does it itself).
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::venv::PinnedTool;
+
+/// `temporalio` (the SDK, with `contrib.aws.lambda_worker`) and `awslambdaric`, exactly pinned;
+/// the constraints file pins everything they pull in.
+pub const PYTHON_LAMBDA_WORKER: PinnedTool = PinnedTool {
+    venv: "python-lambda-worker",
+    requirement: "temporalio==1.35.0 awslambdaric==4.2.2",
+    constraints: Some(include_str!("../constraints/python-lambda-worker.txt")),
+};
+
+/// Installs the Python Lambda worker's venv if needed (a file comparison when it is there);
+/// returns the venv's Python, which a function's `bootstrap` runs.
+pub fn ensure_python_lambda_worker() -> Result<PathBuf> {
+    let python = PYTHON_LAMBDA_WORKER.ensure()?.join("bin").join("python");
+    if !python.exists() {
+        bail!(
+            "{} installed but has no {}",
+            PYTHON_LAMBDA_WORKER.requirement,
+            python.display()
+        );
+    }
+    Ok(python)
+}
