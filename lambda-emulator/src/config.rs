@@ -12,8 +12,9 @@ pub const ACCOUNT_ID: &str = "000000000000";
 /// Lambda's synchronous invocation payload limit (request and response): 6 MB.
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 
-/// Lambda's asynchronous (`Event`) invocation payload limit: 256 KB.
-pub const EVENT_PAYLOAD_LIMIT: usize = 256 * 1024;
+/// Lambda's asynchronous (`Event`) invocation payload limit: 1 MB since October 2025 (it was
+/// 256 KB; AWS "Lambda quotas", "Invocation payload (request and response)").
+pub const EVENT_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 /// Settings shared by every function the emulator serves.
 #[derive(Clone, Debug)]
@@ -36,6 +37,8 @@ pub struct EmulatorConfig {
     pub throttle_retry_max: Duration,
     /// When set, each function's output is also appended to `<log_dir>/<function>.log`.
     pub log_dir: Option<PathBuf>,
+    /// Forward function output to stderr rather than stdout.
+    pub function_output_to_stderr: bool,
     /// Variables added to every function's environment (after the template's, so they win).
     pub extra_env: BTreeMap<String, String>,
     /// Host variables passed through to functions. Lambda gives a function nothing of the host;
@@ -62,6 +65,7 @@ impl Default for EmulatorConfig {
             throttle_retry_delay: Duration::from_millis(100),
             throttle_retry_max: Duration::from_secs(5),
             log_dir: None,
+            function_output_to_stderr: false,
             extra_env: BTreeMap::new(),
             pass_env: ["PATH", "LANG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "RUST_BACKTRACE"]
                 .map(String::from)

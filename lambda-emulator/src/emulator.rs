@@ -58,7 +58,7 @@ impl RunningEmulator {
         let sqs = config.sqs_endpoint.as_deref().map(|endpoint| sqs::client(endpoint, &config.region));
         let shared = Arc::new(Shared {
             registry: Registry::new(config.region.clone()),
-            logs: Arc::new(LogSink::new(config.log_dir.clone())),
+            logs: Arc::new(LogSink::new(config.log_dir.clone()).to_stderr(config.function_output_to_stderr)),
             config: Arc::new(config),
             sqs,
             api_calls: ApiCalls::default(),

@@ -33,6 +33,9 @@ use crate::registry::{HttpRoute, function_arn};
 /// The API id reported in `requestContext.apiId`.
 const API_ID: &str = "local";
 
+/// API Gateway HTTP API's request payload limit (AWS "Amazon API Gateway quotas": 10 MB).
+const HTTP_API_PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(handle).with_state(shared)
 }
@@ -43,7 +46,9 @@ async fn handle(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInf
     let Some(matched) = match_route(&pools, &parts.method, parts.uri.path()) else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
-    let Ok(body) = axum::body::to_bytes(body, SYNC_PAYLOAD_LIMIT).await else {
+    // Two limits, as on AWS: API Gateway takes requests up to 10 MB, and the event built from
+    // one (a base64 body is a third larger) must still fit Lambda's 6 MB invoke payload.
+    let Ok(body) = axum::body::to_bytes(body, HTTP_API_PAYLOAD_LIMIT).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -51,6 +56,9 @@ async fn handle(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInf
     let Ok(payload) = serde_json::to_vec(&event) else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
+    if payload.len() > SYNC_PAYLOAD_LIMIT {
+        return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
     // The integration SAM creates for an `HttpApi` event names the unqualified function ARN
     // (no alias here), and that is the ARN Lambda passes on.
     let invoked_arn = function_arn(shared.registry.region(), &matched.pool.config().name);
@@ -138,9 +146,35 @@ fn match_path(route: &HttpRoute, path: &str) -> Option<(u8, HashMap<String, Stri
     actual.next().is_none().then_some((rank, parameters))
 }
 
+/// Whether API Gateway passes a body of this content type as text: `text/*`, JSON, XML and
+/// JavaScript (with `+json`/`+xml` suffixes); everything else — form posts, octet streams,
+/// images — arrives base64-encoded, and a function that reads `body` without checking
+/// `isBase64Encoded` breaks on AWS. A request without a content type is passed as text when it is
+/// UTF-8 (the emulator's choice; see the README's differences).
+fn is_text(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence.starts_with("text/")
+        || matches!(essence.as_str(), "application/json" | "application/xml" | "application/javascript")
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+}
+
+/// The port the request came in on, from its `Host` header (the HTTP API listens on loopback).
+fn local_port(parts: &axum::http::request::Parts) -> u16 {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| host.rsplit_once(':'))
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or(80)
+}
+
 /// Builds the 2.0 payload: lower-case headers with repeated values comma-joined, cookies in
 /// their own list, query parameters decoded and comma-joined, text bodies as they are and other
-/// bodies base64-encoded.
+/// bodies base64-encoded ([`is_text`]), and the headers API Gateway adds (`x-forwarded-for`,
+/// `-proto`, `-port`, `x-amzn-trace-id`; AWS "Working with AWS Lambda proxy integrations for HTTP
+/// APIs").
 fn build_event(
     parts: &axum::http::request::Parts,
     body: Bytes,
@@ -156,6 +190,22 @@ fn build_event(
             cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
         } else if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
             headers.insert(name.clone(), value);
+        }
+    }
+    // The local connection's values (API Gateway's own are the client's address, `https`, 443).
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(chain) => format!("{chain}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    let added = [
+        ("x-forwarded-for", forwarded_for),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-port", local_port(parts).to_string()),
+        ("x-amzn-trace-id", crate::invoke::new_trace_id()),
+    ];
+    for (name, value) in added {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
         }
     }
     let raw_query = parts.uri.query().unwrap_or_default();
@@ -194,9 +244,10 @@ fn build_event(
     event.path_parameters = matched.path_parameters.clone();
     event.request_context = context;
     if !body.is_empty() {
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         match std::str::from_utf8(&body) {
-            Ok(text) => event.body = Some(text.to_owned()),
-            Err(_) => {
+            Ok(text) if content_type.is_none_or(is_text) => event.body = Some(text.to_owned()),
+            _ => {
                 event.body = Some(BASE64.encode(&body));
                 event.is_base64_encoded = true;
             }

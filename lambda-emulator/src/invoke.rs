@@ -81,7 +81,7 @@ pub(crate) fn timeout_error(request_id: &str, timeout: Duration) -> Bytes {
 
 /// An X-Ray style trace header (`Root=1-<epoch hex>-<96 random bits>`), as Lambda passes in
 /// `Lambda-Runtime-Trace-Id`.
-fn new_trace_id() -> String {
+pub(crate) fn new_trace_id() -> String {
     let epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{epoch:08x}-{};Sampled=0", &random[..24])

@@ -21,6 +21,7 @@ mod api;
 mod async_queue;
 pub mod config;
 mod emulator;
+pub mod env_vars;
 mod environment;
 mod extensions_api;
 pub mod invoke;

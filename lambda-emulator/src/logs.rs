@@ -10,19 +10,30 @@ use std::sync::Mutex;
 
 pub(crate) struct LogSink {
     dir: Option<PathBuf>,
+    to_stderr: bool,
     files: Mutex<HashMap<String, File>>,
 }
 
 impl LogSink {
     pub(crate) fn new(dir: Option<PathBuf>) -> Self {
-        Self { dir, files: Mutex::default() }
+        Self { dir, to_stderr: false, files: Mutex::default() }
+    }
+
+    /// Forwards to stderr instead of stdout (a one-shot `invoke` keeps stdout for the answer).
+    pub(crate) fn to_stderr(mut self, yes: bool) -> Self {
+        self.to_stderr = yes;
+        self
     }
 
     /// Writes one line of `function`'s output. Failures to write a log file are reported once
     /// per line through tracing and never fail the invocation.
     pub(crate) fn line(&self, function: &str, request_id: Option<&str>, line: &str) {
         let prefixed = format!("[{function} {}] {line}\n", request_id.unwrap_or("-"));
-        let _ = std::io::stdout().lock().write_all(prefixed.as_bytes());
+        if self.to_stderr {
+            let _ = std::io::stderr().lock().write_all(prefixed.as_bytes());
+        } else {
+            let _ = std::io::stdout().lock().write_all(prefixed.as_bytes());
+        }
         let Some(dir) = &self.dir else { return };
         let mut files = self.files.lock().expect("log files lock");
         let file = match files.get_mut(function) {

@@ -1,6 +1,7 @@
 //! `lambda-emulator` binary: serves the functions of a SAM template on loopback until Ctrl+C or
-//! SIGTERM, then runs Lambda's shutdown phase for every environment. Only wiring here — see the
-//! library for behaviour.
+//! SIGTERM, then runs Lambda's shutdown phase for every environment; or, with `invoke`, runs one
+//! function once with an event file (as `sam local invoke` does) and exits. Only wiring here —
+//! see the library for behaviour.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use lambda_emulator::env_vars::EnvVarsFile;
 use lambda_emulator::template::{self, TemplateOptions, parse_assignment};
-use lambda_emulator::{EmulatorConfig, Listen, RunningEmulator};
+use lambda_emulator::{EmulatorConfig, InvokeOutcome, Listen, RunningEmulator};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// A local AWS Lambda: Lambda API, execution environments, HTTP API and SQS event sources.
@@ -55,6 +57,25 @@ struct Args {
     /// Also append each function's output to `<DIR>/<function>.log`.
     #[arg(long)]
     log_dir: Option<PathBuf>,
+    /// Per-function variables from a JSON file in `sam local`'s `--env-vars` shape
+    /// (`{"Parameters": {...}, "<LogicalId or name>": {...}}`).
+    #[arg(long)]
+    env_vars: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Invoke one function once (RequestResponse) and exit: the answer on stdout, the function's
+    /// output on stderr; exit status 1 when the function failed.
+    Invoke {
+        /// The function's name or logical ID.
+        function: String,
+        /// The event: a JSON file, or `-` for stdin (default `{}`).
+        #[arg(long, short)]
+        event: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -71,7 +92,10 @@ async fn main() -> anyhow::Result<()> {
     options.stack_name.clone_from(&args.stack_name);
     options.binaries = args.function_binaries.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect();
     options.parameters = args.parameters.iter().cloned().collect::<HashMap<_, _>>();
-    let functions = template::load(&args.template, &options).with_context(|| format!("reading {}", args.template.display()))?;
+    let mut functions = template::load(&args.template, &options).with_context(|| format!("reading {}", args.template.display()))?;
+    if let Some(file) = &args.env_vars {
+        EnvVarsFile::load(file).and_then(|vars| vars.apply(&mut functions)).map_err(anyhow::Error::msg)?;
+    }
 
     let config = EmulatorConfig {
         region: args.region,
@@ -80,8 +104,12 @@ async fn main() -> anyhow::Result<()> {
         log_dir: args.log_dir,
         extra_env: args.env.into_iter().collect(),
         sqs_endpoint: args.sqs_endpoint,
+        function_output_to_stderr: args.command.is_some(),
         ..EmulatorConfig::default()
     };
+    if let Some(Command::Invoke { function, event }) = args.command {
+        return invoke_once(config, functions, &function, event.as_deref()).await;
+    }
     let listen = Listen {
         lambda: SocketAddr::from((Ipv4Addr::LOCALHOST, args.lambda_port)),
         http: SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port)),
@@ -103,6 +131,38 @@ async fn main() -> anyhow::Result<()> {
     let signal = stop.await;
     tracing::info!(signal, "stopping: shutting down the execution environments");
     emulator.shutdown().await;
+    Ok(())
+}
+
+/// `invoke`: one function, one event, on ephemeral ports with no event sources; Lambda's shutdown
+/// phase before exiting, so nothing outlives the command.
+async fn invoke_once(
+    mut config: EmulatorConfig,
+    functions: Vec<lambda_emulator::FunctionConfig>,
+    wanted: &str,
+    event: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let Some(mut function) = functions.into_iter().find(|f| f.name == wanted || f.logical_id.as_deref() == Some(wanted)) else {
+        anyhow::bail!("no function {wanted:?} in the template");
+    };
+    let payload = match event {
+        None => "{}".to_owned(),
+        Some(path) if path.as_os_str() == "-" => std::io::read_to_string(std::io::stdin()).context("reading the event from stdin")?,
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    };
+    serde_json::from_str::<serde_json::Value>(&payload).context("the event is not JSON")?;
+    function.sqs_sources.clear();
+    function.http_routes.clear();
+    config.sqs_endpoint = None;
+    let name = function.name.clone();
+    let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral()).await?;
+    let result = emulator.invoke(&name, payload).await.map_err(|e| anyhow::anyhow!("invoking {name}: {e}"));
+    emulator.shutdown().await;
+    let result = result?;
+    println!("{}", String::from_utf8_lossy(result.outcome.payload()));
+    if matches!(result.outcome, InvokeOutcome::FunctionError(_)) {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -16,6 +16,9 @@ use crate::pool::FunctionPool;
 #[derive(Clone, Debug)]
 pub struct FunctionConfig {
     pub name: String,
+    /// The template's logical ID, when the function came from one (`--env-vars` files name
+    /// functions by it).
+    pub logical_id: Option<String>,
     /// The function's executable (a `lambda_runtime` binary: Lambda's `bootstrap`).
     pub binary: PathBuf,
     pub timeout: Duration,
@@ -33,6 +36,7 @@ impl FunctionConfig {
     pub fn new(name: impl Into<String>, binary: impl Into<PathBuf>) -> Self {
         Self {
             name: name.into(),
+            logical_id: None,
             binary: binary.into(),
             timeout: Duration::from_secs(3),
             memory_mb: 128,

@@ -4,6 +4,12 @@
 //! reported items. Failed messages are never deleted or made visible early: they come back after
 //! the queue's visibility timeout and, past its `maxReceiveCount`, the queue's redrive policy
 //! moves them to the dead-letter queue (that is the queue's job, as in AWS).
+//!
+//! As on Lambda ("Using Lambda with Amazon SQS"): a batch the function is throttled for is not
+//! retried by the mapping — its messages return after the visibility timeout and the receive
+//! counts toward `maxReceiveCount`; and a mapping is refused, as `CreateEventSourceMapping`
+//! refuses it, when the function's timeout exceeds the queue's visibility timeout (a message
+//! would come back while its first invocation still runs).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -61,6 +67,10 @@ impl Poller {
 
     pub(crate) async fn run(self) {
         let queue_url = self.queue_url().await;
+        if let Err(refusal) = self.check_visibility_timeout(&queue_url).await {
+            tracing::error!(function = %self.pool.config().name, queue = %self.source.queue_name, "SQS event source refused: {refusal}");
+            return;
+        }
         let region = self.shared.registry.region().to_owned();
         let queue_arn = format!("arn:aws:sqs:{region}:{ACCOUNT_ID}:{}", self.source.queue_name);
         tracing::info!(function = %self.pool.config().name, queue = %self.source.queue_name, "SQS event source polling");
@@ -69,6 +79,26 @@ impl Poller {
             if !messages.is_empty() {
                 self.deliver(&queue_url, &queue_arn, &region, messages).await;
             }
+        }
+    }
+
+    /// Lambda's check when the mapping is created: the queue's visibility timeout must cover the
+    /// function's timeout. A queue whose attributes cannot be read is let through.
+    async fn check_visibility_timeout(&self, queue_url: &str) -> Result<(), String> {
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await;
+        let visibility = attributes
+            .ok()
+            .and_then(|a| a.attributes)
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse().ok()));
+        match visibility {
+            Some(seconds) => visibility_covers_timeout(Duration::from_secs(seconds), self.pool.config().timeout),
+            None => Ok(()),
         }
     }
 
@@ -153,16 +183,16 @@ impl Poller {
         // The mapping SAM creates for an `SQS` event names the unqualified function ARN (no alias
         // here), and that is the ARN Lambda passes on.
         let input = InvokeInput::new(Bytes::from(payload), function_arn(region, function));
-        let mut backoff = self.shared.config.throttle_retry_delay;
-        let result = loop {
-            match self.pool.invoke(input.clone()).await {
-                Ok(result) => break result,
-                Err(InvokeError::Throttled) => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.shared.config.throttle_retry_max);
-                }
-                Err(_) => return,
+        let result = match self.pool.invoke(input).await {
+            Ok(result) => result,
+            Err(InvokeError::Throttled) => {
+                tracing::info!(%function, messages = messages.len(),
+                    "function throttled; the batch returns after its visibility timeout (the receive counts toward maxReceiveCount)");
+                // Lambda's pollers back off when throttled; so does this one, briefly.
+                tokio::time::sleep(self.shared.config.throttle_retry_delay).await;
+                return;
             }
+            Err(_) => return,
         };
         let handles: HashMap<&str, &str> = messages
             .iter()
@@ -277,9 +307,29 @@ fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> SqsEvent {
     event
 }
 
+/// `CreateEventSourceMapping`'s rule: "Queue visibility timeout: V seconds is less than Function
+/// timeout: T seconds".
+fn visibility_covers_timeout(visibility: Duration, function_timeout: Duration) -> Result<(), String> {
+    if visibility < function_timeout {
+        return Err(format!(
+            "Invalid request provided: Queue visibility timeout: {} seconds is less than Function timeout: {} seconds",
+            visibility.as_secs(),
+            function_timeout.as_secs()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_visibility_timeout_must_cover_the_function_timeout() {
+        assert!(visibility_covers_timeout(Duration::from_secs(30), Duration::from_secs(30)).is_ok());
+        let refusal = visibility_covers_timeout(Duration::from_secs(10), Duration::from_secs(30)).unwrap_err();
+        assert!(refusal.contains("Queue visibility timeout: 10 seconds is less than Function timeout: 30 seconds"), "{refusal}");
+    }
 
     #[test]
     fn long_polls_round_the_remaining_window_up_to_whole_seconds() {

@@ -169,6 +169,7 @@ fn function(
     };
     let binary = binary(resolver, context, logical_id, &name, resource, properties)?;
     let mut config = FunctionConfig::new(name, binary);
+    config.logical_id = Some(logical_id.to_owned());
     if let Some(timeout) = property("Timeout")? {
         config.timeout = Duration::from_secs(number(&timeout, &format!("{context}.Timeout"), 1, 900)?);
     }
@@ -269,6 +270,13 @@ fn sqs_source(properties: &Value, context: &str) -> Result<SqsSource, TemplateEr
     }
     if let Some(enabled) = properties.get("Enabled") {
         source.enabled = enabled.as_bool().ok_or_else(|| invalid(context, "Enabled must be a boolean"))?;
+    }
+    // CreateEventSourceMapping: "Maximum batch size of 10 exceeded without a batching window".
+    if source.batch_size > 10 && source.maximum_batching_window.is_zero() {
+        return Err(invalid(
+            format!("{context}.BatchSize"),
+            "a batch size above 10 needs MaximumBatchingWindowInSeconds of at least 1 (CreateEventSourceMapping refuses it)",
+        ));
     }
     Ok(source)
 }

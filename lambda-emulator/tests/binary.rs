@@ -190,3 +190,49 @@ async fn serves_the_projects_template_with_its_functions() {
 
     interrupt(child).await;
 }
+
+/// What `sam local invoke -e event.json --env-vars env.json` users expect: one function, one
+/// event, the answer on stdout, the function's output (with `START`/`END`/`REPORT`) on stderr,
+/// variables from a SAM-shaped file, exit status 1 when the function failed.
+#[tokio::test]
+async fn invoke_runs_one_function_once_with_an_event_and_env_vars_file() {
+    let root = temp_dir("invoke");
+    std::fs::create_dir_all(root.join("target/debug")).unwrap();
+    std::os::unix::fs::symlink(test_fn_binary(), root.join("target/debug/emulator-test-fn")).unwrap();
+    std::fs::write(
+        root.join("template.yaml"),
+        "Resources:\n  Worker:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: emulator-test-fn\n    Properties:\n      FunctionName: worker\n      Environment:\n        Variables:\n          GREETING: from-template\n          LEVEL: info\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("env.json"), r#"{"Parameters": {"LEVEL": "debug"}, "Worker": {"GREETING": "from-file", "EXTRA": "ignored"}}"#).unwrap();
+    std::fs::write(root.join("event.json"), r#"{"action": "env", "names": ["GREETING", "LEVEL", "EXTRA"]}"#).unwrap();
+
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lambda-emulator"))
+            .current_dir(&root)
+            .args(args)
+            .env_remove("SHOPFLOW_BIN_DIR")
+            .output()
+            .expect("run the binary")
+    };
+    let out = run(&["--env-vars", "env.json", "invoke", "Worker", "--event", "event.json"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let answer: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("stdout is the answer alone ({e}): {stdout}"));
+    assert_eq!(answer["env"], json!({ "GREETING": "from-file", "LEVEL": "debug", "EXTRA": null }));
+    for line in ["START RequestId:", "END RequestId:", "REPORT RequestId:"] {
+        assert!(stderr.contains(line), "{line} on stderr: {stderr}");
+    }
+
+    std::fs::write(root.join("fail.json"), r#"{"action": "error", "message": "boom"}"#).unwrap();
+    let failed = run(&["invoke", "worker", "--event", "fail.json"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("boom"));
+
+    let unknown = run(&["invoke", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no function \"nobody\""));
+    let not_json = run(&["invoke", "worker", "--event", "template.yaml"]);
+    assert!(!not_json.status.success());
+    assert!(String::from_utf8_lossy(&not_json.stderr).contains("not JSON"));
+}

@@ -67,6 +67,50 @@ async fn the_event_carries_what_api_gateway_sends() {
     assert_eq!(seen["routeKey"], "$default");
     assert_eq!(seen["isBase64Encoded"], true);
     assert_eq!(seen["body"], "AJ+Slg==");
+
+    // API Gateway's added headers.
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-forwarded-port"], emulator.http_addr().port().to_string());
+    assert!(headers["x-amzn-trace-id"].as_str().unwrap().starts_with("Root=1-"), "{headers}");
+}
+
+/// API Gateway base64-encodes every body whose content type is not text, even when its bytes
+/// are valid UTF-8: a function that ignores `isBase64Encoded` fails on AWS with form posts.
+#[tokio::test]
+async fn bodies_of_non_text_content_types_arrive_base64_encoded() {
+    let emulator = emulator().await;
+    let url = format!("{}/anything/else", emulator.http_url());
+    for (content_type, base64) in [
+        ("application/json", false),
+        ("application/json; charset=utf-8", false),
+        ("application/problem+json", false),
+        ("text/plain", false),
+        ("application/xml", false),
+        ("application/x-www-form-urlencoded", true),
+        ("application/octet-stream", true),
+        ("image/png", true),
+    ] {
+        let seen: Value = client().post(&url).header("content-type", content_type).body("a=1").send().await.unwrap().json().await.unwrap();
+        assert_eq!(seen["isBase64Encoded"], base64, "{content_type}");
+        assert_eq!(seen["body"], if base64 { "YT0x" } else { "a=1" }, "{content_type}");
+    }
+}
+
+/// API Gateway takes up to 10 MB, but the event must fit Lambda's 6 MB: a 5 MB binary body
+/// (6.7 MB in base64) is refused, the same body as text is not.
+#[tokio::test]
+async fn the_event_must_fit_lambdas_payload_limit() {
+    let emulator = emulator().await;
+    let url = format!("{}/anything/else", emulator.http_url());
+    let body = "a".repeat(5 * 1024 * 1024);
+    let binary = client().post(&url).header("content-type", "application/octet-stream").body(body.clone()).send().await.unwrap();
+    assert_eq!(binary.status(), 413);
+    let text = client().post(&url).header("content-type", "text/plain").body(body).send().await.unwrap();
+    assert_ne!(text.status(), 413);
+    let over = client().post(&url).header("content-type", "text/plain").body("a".repeat(11 * 1024 * 1024)).send().await.unwrap();
+    assert_eq!(over.status(), 413);
 }
 
 #[tokio::test]

@@ -130,6 +130,46 @@ async fn partial_batch_failures_are_retried_and_redriven_to_the_dlq() {
     let _ = sqs.delete_queue().queue_url(&dlq_url).send().await;
 }
 
+/// A throttled batch is not retried by the mapping: its messages come back after the visibility
+/// timeout, each receive counting toward `maxReceiveCount`, so a function that stays throttled
+/// (reserved concurrency 0) sends them to the DLQ without ever running.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_batches_return_to_the_queue_and_count_toward_max_receive() {
+    let localstack = tokio::task::spawn_blocking(devstack::localstack_for_tests).await.unwrap().expect("LocalStack");
+    let endpoint = localstack.endpoint();
+    let sqs = lambda_emulator::sqs_client(&endpoint, "us-east-1");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue_name = format!("throttled-{id}");
+    let queues = OrdersQueues {
+        name: queue_name.clone(),
+        visibility_timeout_secs: 3,
+        max_receive_count: 2,
+        dlq_name: format!("throttled-dlq-{id}"),
+        dlq_retention_secs: 1_209_600,
+    };
+    let QueueUrls { orders: queue_url, dlq: dlq_url } = create_orders_queues(&sqs, &queues).await.expect("create queues");
+    send_batch(&sqs, &queue_url, &["throttled-1"]).await;
+
+    let records = temp_dir("throttled").join("records");
+    let mut function = test_function("never-runs");
+    function.environment.insert("EMULATOR_TEST_RECORD_FILE".into(), records.display().to_string());
+    function.reserved_concurrency = Some(0);
+    function.sqs_sources = vec![SqsSource::new(&queue_name)];
+    let config = EmulatorConfig { sqs_endpoint: Some(endpoint.clone()), ..test_config() };
+    let emulator = start_with(config, vec![function]).await;
+
+    let dead = eventually("the throttled message to reach the DLQ", async || {
+        Some(dlq_bodies(&sqs, &dlq_url).await).filter(|b| !b.is_empty())
+    })
+    .await;
+    assert_eq!(dead, ["throttled-1"]);
+    assert!(!records.exists(), "the function never ran");
+    assert!(emulator.stats("never-runs").unwrap().throttles >= 2, "one throttle per receive");
+    drop(emulator);
+    let _ = sqs.delete_queue().queue_url(&queue_url).send().await;
+    let _ = sqs.delete_queue().queue_url(&dlq_url).send().await;
+}
+
 /// BatchSize caps the records of one invocation: seven waiting messages, a batch size of three
 /// and a batching window — every batch holds at most three, a full one is gathered, and each
 /// message arrives once.

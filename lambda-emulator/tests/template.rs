@@ -98,10 +98,28 @@ fn malformed_templates_are_reported_with_their_location() {
             "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: !Sub \"${Unclosed\"\n",
             "unclosed",
         ),
+        // What a deploy refuses, refused here too.
+        (
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          AWS_REGION: eu-west-1\n",
+            "reserved keys",
+        ),
+        (
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          BIG: BIGVALUE\n",
+            "4KB limit",
+        ),
+        (
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      LoggingConfig: {LogFormat: Text, ApplicationLogLevel: DEBUG}\n",
+            "requires LogFormat JSON",
+        ),
+        (
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        E:\n          Type: SQS\n          Properties: {Queue: q, BatchSize: 50}\n",
+            "needs MaximumBatchingWindowInSeconds",
+        ),
     ];
     for (text, expected) in cases {
-        let error = template::parse(text, &options()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{text:?}: {error}");
+        let text = text.replace("BIGVALUE", &"v".repeat(4100));
+        let error = template::parse(&text, &options()).unwrap_err();
+        assert!(error.to_string().contains(expected), "{text:.200?}: {error}");
     }
     assert!(matches!(template::load(Path::new("/no/such/template.yaml"), &options()), Err(TemplateError::Read(..))));
 }
@@ -144,6 +162,6 @@ fn reads_queues_with_their_redrive_policy() {
     ];
     for (text, expected) in malformed {
         let error = template::parse_queues(text, &options()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{text:?}: {error}");
+        assert!(error.to_string().contains(expected), "{text:.200?}: {error}");
     }
 }
