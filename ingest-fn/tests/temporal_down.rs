@@ -48,7 +48,8 @@ async fn orders_wait_out_a_temporal_outage_and_then_start_exactly_once() {
         sqs: true,
         temporal: Some(temporal),
         start_timeout_ms: 1500,
-        visibility_timeout_secs: 2,
+        // Covers the 1.5 s start timeout and the client's connect (the function's timeout is this).
+        visibility_timeout_secs: 3,
         ..StackOptions::default()
     })
     .await;

@@ -31,7 +31,10 @@ pub struct StackOptions {
     pub temporal: Option<TemporalDevServer>,
     /// `SHOPFLOW_INGEST_START_TIMEOUT_MS` of the function.
     pub start_timeout_ms: u64,
-    /// Visibility timeout of the orders queue (how soon a failed record returns).
+    /// Visibility timeout of the orders queue (how soon a failed record returns). With `sqs`, the
+    /// function's timeout is set to it: Lambda refuses an SQS mapping whose function may run
+    /// longer than the queue hides a message (and so does the emulator), so it must exceed the
+    /// start timeout.
     pub visibility_timeout_secs: u32,
     /// Concurrency the function may use (the emulator starts environments up to it).
     pub reserved_concurrency: Option<u32>,
@@ -46,7 +49,7 @@ impl Default for StackOptions {
             sqs: false,
             temporal: None,
             start_timeout_ms: 5000,
-            visibility_timeout_secs: 2,
+            visibility_timeout_secs: 6,
             reserved_concurrency: None,
             shop: true,
         }
@@ -141,6 +144,7 @@ impl Stack {
             ..EmulatorConfig::default()
         };
         let queues = if options.sqs {
+            function.timeout = Duration::from_secs(options.visibility_timeout_secs.into());
             let queues = create_queues(&run_id, options.visibility_timeout_secs).await;
             config.sqs_endpoint = Some(queues._localstack.endpoint());
             function
