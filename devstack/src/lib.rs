@@ -23,6 +23,7 @@ pub mod paths;
 pub mod ports;
 pub mod process;
 pub mod python_worker;
+pub mod relay;
 pub mod shop;
 pub mod sqs;
 pub mod temporal;

@@ -7,7 +7,7 @@ mod helpers;
 
 use std::time::{Duration, Instant};
 
-use helpers::{LambdaOptions, Options, TestApp, WORKER_FUNCTION};
+use helpers::{EmulatorTuning, LambdaOptions, Options, TestApp, WORKER_FUNCTION};
 use shared::OrderStep;
 
 fn lambda(timeout_secs: u64, idle_exit: &'static str) -> Option<LambdaOptions> {
@@ -108,4 +108,28 @@ async fn when_the_local_worker_is_sigkilled_mid_order_the_order_finishes_on_lamb
     let identities = app.task_identities(&started.workflow_id).await;
     assert!(identities.iter().any(|i| i.starts_with("local-worker@")), "{identities:?}");
     assert!(identities.iter().any(|i| is_lambda(i)), "Lambda took over: {identities:?}");
+}
+
+/// Lambda freezes an environment between invocations, and a connection it kept may be dead when
+/// it is thawed (a proxy's idle timeout, a server restart). The warm client must reconnect without
+/// failing the invocation: the next order completes in the same environment, and no invocation
+/// failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_client_whose_connection_died_while_frozen_reconnects() {
+    let tuning = EmulatorTuning { temporal_relay: true, ..EmulatorTuning::default() };
+    let app = TestApp::spawn_tuned(Options { local_worker: false, lambda: lambda(60, "1s") }, tuning).await;
+    until_no_invocation_runs(&app).await; // the registration invocation idles out
+    let first = app.order(|_| {});
+    assert!(app.run(&first).await.is_completed());
+    until_no_invocation_runs(&app).await;
+    let environments = stats(&app).cold_starts;
+
+    let cut = app.relay.as_ref().expect("the relay").cut();
+    assert!(cut > 0, "the frozen environment kept a connection to Temporal");
+    let second = app.order(|_| {});
+    assert!(app.run(&second).await.is_completed());
+    until_no_invocation_runs(&app).await;
+    let after = stats(&app);
+    assert_eq!(after.cold_starts, environments, "the same warm environment ran the second order");
+    assert_eq!(after.errors, 0, "no invocation failed on the dead connection");
 }

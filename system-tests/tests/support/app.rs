@@ -58,6 +58,9 @@ pub struct EmulatorTuning {
     pub environment_idle_timeout: Duration,
     /// Variables added to the worker function's environment (they win over the defaults).
     pub worker_env: Vec<(&'static str, String)>,
+    /// Put a [`devstack::relay::Relay`] between the Lambda worker and Temporal
+    /// ([`TestApp::relay`]), so a test can cut the worker's connections.
+    pub temporal_relay: bool,
 }
 
 impl Default for EmulatorTuning {
@@ -66,6 +69,7 @@ impl Default for EmulatorTuning {
             log_dir: devstack::paths::logs_dir(),
             environment_idle_timeout: Duration::from_secs(30),
             worker_env: Vec::new(),
+            temporal_relay: false,
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct TestApp {
     pub shop_admin: ShopAdmin,
     pub run_id: String,
     pub dir: PathBuf,
+    /// Between the Lambda worker and Temporal when [`EmulatorTuning::temporal_relay`] asked for it.
+    pub relay: Option<devstack::relay::Relay>,
 }
 
 impl TestApp {
@@ -118,7 +124,7 @@ impl TestApp {
         .await
     }
 
-    async fn try_spawn(options: Options, tuning: EmulatorTuning) -> Result<TestApp> {
+    async fn try_spawn(options: Options, mut tuning: EmulatorTuning) -> Result<TestApp> {
         let run_id = ulid::Ulid::new().to_string().to_lowercase();
         let dir = devstack::paths::shopflow_home()
             .join("test-runs")
@@ -126,6 +132,7 @@ impl TestApp {
         let shop = Storefront::start(&dir, &[])?;
         let isolated =
             |address: &str| WorkerSetup::isolated(address, &run_id, shared::BUILD_ID, shop.url());
+        let mut relay = None;
         let (temporal, emulator, setup) = match &options.lambda {
             None => {
                 let temporal = devstack::temporal::temporal_for_tests()?;
@@ -136,6 +143,11 @@ impl TestApp {
                 // The emulator must know the server's address and the server the emulator's.
                 let port = devstack::ports::pick_free_port()?;
                 let setup = isolated(&format!("127.0.0.1:{port}"));
+                if tuning.temporal_relay {
+                    let started = devstack::relay::Relay::start(setup.temporal_address.clone()).await?;
+                    tuning.worker_env.push(("TEMPORAL_ADDRESS", started.address()));
+                    relay = Some(started);
+                }
                 let emulator = start_emulator(lambda, &setup, tuning).await?;
                 let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
                     port,
@@ -175,6 +187,7 @@ impl TestApp {
             shop_url: shop.url().to_owned(),
             shop: Some(shop),
             worker,
+            relay,
             setup,
             run_id,
             dir,
