@@ -100,14 +100,7 @@ async fn serves_a_template_and_prints_its_addresses() {
 /// `target/debug/emulator-test-fn`.
 #[tokio::test]
 async fn relative_template_and_bin_dir_paths_run_the_function() {
-    let root = temp_dir("workspace");
-    std::fs::create_dir_all(root.join("target/debug")).unwrap();
-    std::os::unix::fs::symlink(test_fn_binary(), root.join("target/debug/emulator-test-fn")).unwrap();
-    std::fs::write(
-        root.join("template.yaml"),
-        "Resources:\n  Worker:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: emulator-test-fn\n    Properties:\n      FunctionName: worker\n      Handler: bootstrap\n",
-    )
-    .unwrap();
+    let root = workspace_with_test_fn("workspace", "Handler: bootstrap\n");
     let task_root = std::path::absolute(root.join("target/debug")).unwrap();
 
     let variants: [&[&str]; 3] =
@@ -196,14 +189,7 @@ async fn serves_the_projects_template_with_its_functions() {
 /// variables from a SAM-shaped file, exit status 1 when the function failed.
 #[tokio::test]
 async fn invoke_runs_one_function_once_with_an_event_and_env_vars_file() {
-    let root = temp_dir("invoke");
-    std::fs::create_dir_all(root.join("target/debug")).unwrap();
-    std::os::unix::fs::symlink(test_fn_binary(), root.join("target/debug/emulator-test-fn")).unwrap();
-    std::fs::write(
-        root.join("template.yaml"),
-        "Resources:\n  Worker:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: emulator-test-fn\n    Properties:\n      FunctionName: worker\n      Environment:\n        Variables:\n          GREETING: from-template\n          LEVEL: info\n",
-    )
-    .unwrap();
+    let root = workspace_with_test_fn("invoke", "Environment:\n        Variables:\n          GREETING: from-template\n          LEVEL: info\n");
     std::fs::write(root.join("env.json"), r#"{"Parameters": {"LEVEL": "debug"}, "Worker": {"GREETING": "from-file", "EXTRA": "ignored"}}"#).unwrap();
     std::fs::write(root.join("event.json"), r#"{"action": "env", "names": ["GREETING", "LEVEL", "EXTRA"]}"#).unwrap();
 
@@ -236,3 +222,18 @@ async fn invoke_runs_one_function_once_with_an_event_and_env_vars_file() {
     assert!(!not_json.status.success());
     assert!(String::from_utf8_lossy(&not_json.stderr).contains("not JSON"));
 }
+
+/// A folder laid out like a project: `target/debug/emulator-test-fn` and a `template.yaml` whose
+/// one function, `worker` (logical ID `Worker`), runs it with `properties` (YAML at the
+/// properties' indentation) besides its name.
+fn workspace_with_test_fn(label: &str, properties: &str) -> std::path::PathBuf {
+    let root = temp_dir(label);
+    std::fs::create_dir_all(root.join("target/debug")).unwrap();
+    std::os::unix::fs::symlink(test_fn_binary(), root.join("target/debug/emulator-test-fn")).unwrap();
+    let template = format!(
+        "Resources:\n  Worker:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: emulator-test-fn\n    Properties:\n      FunctionName: worker\n      {properties}"
+    );
+    std::fs::write(root.join("template.yaml"), template).unwrap();
+    root
+}
+

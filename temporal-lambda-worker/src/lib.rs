@@ -13,7 +13,15 @@
 //! * **environment shutdown**: Lambda's SIGTERM before it tears an environment down stops a
 //!   running worker gracefully (through `lambda_runtime`'s graceful-shutdown support);
 //! * **one metrics record per invocation** in CloudWatch Embedded Metric Format
-//!   ([`report::InvocationReport`]).
+//!   ([`report::InvocationReport`]);
+//! * **bounded failure**: connecting to Temporal gives up after
+//!   [`LambdaWorkerOptions::connect_timeout`] (5 s) with a clear error instead of the SDK's 30 s
+//!   of billed waiting; a worker that does not stop when asked is abandoned before the deadline,
+//!   and the shutdown hooks share one time budget.
+//!
+//! It passes Lambda's lifecycle rules as the project's strict emulator enforces them: the no-op
+//! extension that makes Lambda send SIGTERM is *driven* (it calls `/extension/event/next`, or
+//! Init would never end), and the warm client survives an environment frozen between invocations.
 //!
 //! ```no_run
 //! use temporal_lambda_worker::{WorkerDeploymentVersion, run_worker};

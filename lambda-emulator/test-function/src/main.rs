@@ -37,8 +37,8 @@
 //! - `noop`: subscribed to no events, like `lambda_runtime`'s graceful-shutdown helper — its only
 //!   effect on Lambda is that the runtime gets SIGTERM at shutdown;
 //! - `events`: subscribed to `INVOKE`, printing `extension got INVOKE <request id>` for each;
-//! - `slow_invoke`: subscribed to `INVOKE`, taking `EMULATOR_TEST_EXTENSION_HOLD_MS` on each
-//!   before it asks for the next event (an extension flushing telemetry after each invocation);
+//! - `slow_invoke`: `events`, taking `EMULATOR_TEST_EXTENSION_HOLD_MS` on each event before it
+//!   asks for the next (an extension flushing telemetry after each invocation);
 //! - `register_only`: registered, and never asks for an event — Init can then never end;
 //! - `shutdown`: tries to subscribe to `SHUTDOWN`, which Lambda refuses to internal extensions.
 
@@ -60,19 +60,12 @@ async fn main() -> Result<(), Error> {
             let extension = lambda_extension::Extension::new().with_events(&[]).with_extension_name("emulator-test-noop");
             tokio::spawn(extension.register().await?.run());
         }
-        Some("events") => {
+        // `slow_invoke` is `events` that also holds each event (EMULATOR_TEST_EXTENSION_HOLD_MS).
+        Some("events" | "slow_invoke") => {
             let extension = lambda_extension::Extension::new()
                 .with_events(&["INVOKE"])
                 .with_extension_name("emulator-test-events")
                 .with_events_processor(lambda_extension::service_fn(print_event));
-            let registered: RegisteredExtension<_> = extension.register().await?;
-            tokio::spawn(registered.run());
-        }
-        Some("slow_invoke") => {
-            let extension = lambda_extension::Extension::new()
-                .with_events(&["INVOKE"])
-                .with_extension_name("emulator-test-slow")
-                .with_events_processor(lambda_extension::service_fn(hold_event));
             let registered: RegisteredExtension<_> = extension.register().await?;
             tokio::spawn(registered.run());
         }
@@ -93,13 +86,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(handle)).await
 }
 
-async fn hold_event(_: lambda_extension::LambdaEvent) -> Result<(), Error> {
-    let ms = std::env::var("EMULATOR_TEST_EXTENSION_HOLD_MS").ok().and_then(|ms| ms.parse().ok()).unwrap_or(1000);
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-    Ok(())
-}
-
 async fn print_event(event: lambda_extension::LambdaEvent) -> Result<(), Error> {
+    if let Some(ms) = std::env::var("EMULATOR_TEST_EXTENSION_HOLD_MS").ok().and_then(|ms| ms.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     match event.next {
         NextEvent::Invoke(invoke) => println!("extension got INVOKE {}", invoke.request_id),
         NextEvent::Shutdown(shutdown) => println!("extension got SHUTDOWN {}", shutdown.shutdown_reason),
