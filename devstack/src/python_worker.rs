@@ -10,6 +10,8 @@
 
 use std::path::PathBuf;
 
+use crate::workspace_root;
+
 use anyhow::{Result, bail};
 
 use crate::venv::PinnedTool;
@@ -35,3 +37,50 @@ pub fn ensure_python_lambda_worker() -> Result<PathBuf> {
     }
     Ok(python)
 }
+
+/// The fixture function that runs the Python worker (the emulator's test and the serverless
+/// benchmark both serve it): a SAM template whose parameters name the function, where it finds
+/// Temporal and what it polls.
+pub struct PythonWorkerFunction {
+    pub function_name: String,
+    pub temporal_address: String,
+    pub task_queue: String,
+    pub deployment: String,
+    pub build_id: String,
+    /// The venv's Python ([`ensure_python_lambda_worker`]).
+    pub python: PathBuf,
+}
+
+impl PythonWorkerFunction {
+    /// The function's logical ID in the template.
+    pub const LOGICAL_ID: &'static str = "PythonWorkerFunction";
+
+    /// The fixture's folder: `template.yaml` and `function/` (`bootstrap`, the Python modules).
+    pub fn fixture_dir() -> PathBuf {
+        workspace_root().join("lambda-emulator/tests/fixtures/python-worker")
+    }
+
+    pub fn template() -> PathBuf {
+        Self::fixture_dir().join("template.yaml")
+    }
+
+    /// The function's entry point (the template's binary override for [`Self::LOGICAL_ID`]).
+    pub fn bootstrap() -> PathBuf {
+        Self::fixture_dir().join("function/bootstrap")
+    }
+
+    /// The template's parameter values.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        [
+            ("FunctionName", self.function_name.clone()),
+            ("TemporalAddress", self.temporal_address.clone()),
+            ("TaskQueue", self.task_queue.clone()),
+            ("DeploymentName", self.deployment.clone()),
+            ("BuildId", self.build_id.clone()),
+            ("Python", self.python.display().to_string()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec()
+    }
+}
+

@@ -9,24 +9,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
+use devstack::python_worker::PythonWorkerFunction;
 use devstack::{TemporalDevServer, TemporalOptions};
 use lambda_emulator::EmulatorConfig;
 use lambda_emulator::template::{self, TemplateOptions};
 
-/// The function's logical ID in the fixture template.
-const LOGICAL_ID: &str = "PythonWorkerFunction";
-
 /// How long the workflow may take from start to result: seconds when all is well, but a cold
 /// Python start and two busy cores can stretch that, and a broken setup must fail, not hang.
 const WORKFLOW_BOUND: Duration = Duration::from_secs(120);
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python-worker")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worker_controller() {
@@ -54,20 +48,18 @@ async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worke
     // two names differ: registration waits until the version's description names the task queue.
     let deployment = format!("python-worker-{id}");
     let task_queue = format!("greetings-{id}");
-    let mut options = TemplateOptions::new(fixture());
-    options.binaries.insert(LOGICAL_ID.into(), fixture().join("function/bootstrap"));
-    options.parameters.extend(
-        [
-            ("FunctionName", format!("py-worker-{id}")),
-            ("TemporalAddress", server.address()),
-            ("TaskQueue", task_queue.clone()),
-            ("DeploymentName", deployment.clone()),
-            ("BuildId", "v1".to_owned()),
-            ("Python", python.display().to_string()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
-    let mut functions = template::load(&fixture().join("template.yaml"), &options).expect("the fixture template");
+    let fixture = PythonWorkerFunction {
+        function_name: format!("py-worker-{id}"),
+        temporal_address: server.address(),
+        task_queue: task_queue.clone(),
+        deployment: deployment.clone(),
+        build_id: "v1".to_owned(),
+        python,
+    };
+    let mut options = TemplateOptions::new(PythonWorkerFunction::fixture_dir());
+    options.binaries.insert(PythonWorkerFunction::LOGICAL_ID.into(), PythonWorkerFunction::bootstrap());
+    options.parameters.extend(fixture.parameters());
+    let mut functions = template::load(&PythonWorkerFunction::template(), &options).expect("the fixture template");
     assert_eq!(functions.len(), 1, "the fixture template has one function");
     let function = functions.remove(0);
     let name = function.name.clone();

@@ -14,7 +14,11 @@
 //! * **takeover** after SIGKILL and after Ctrl+C of the local worker, for an order in flight
 //!   (mid-activity) and for a new order, p50/p95 over the trials;
 //! * **peak RSS** (VmHWM) of the Lambda worker's process vs the local worker's, and the size of
-//!   the binaries.
+//!   the binaries;
+//! * **a peer in another SDK**: the Python SDK's Lambda worker (`temporalio.contrib.aws.
+//!   lambda_worker`, the emulator's test fixture) served by the same emulator and server as
+//!   `worker-fn`, cold each time: Init Duration, workflow start → first workflow task, billed
+//!   milliseconds per workflow and peak memory (`REPORT`'s Max Memory Used), side by side.
 //!
 //! `cargo xtask bench` runs it against release binaries (and merges its report); alone:
 //! `cargo build --release --bins && SHOPFLOW_BIN_DIR=target/release cargo bench -p system-tests
@@ -39,6 +43,7 @@ const REUSE: &str = "warm invocation, client reuse";
 const BILLED: &str = "billed Lambda time per order";
 const TAKEOVER: &str = "takeover after the local worker stops";
 const FOOTPRINT: &str = "footprint";
+const PEER: &str = "worker-fn vs the Python SDK's Lambda worker (cold, same emulator and server)";
 
 fn trials() -> usize {
     std::env::var("SHOPFLOW_BENCH_TRIALS")
@@ -76,6 +81,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("takeover") {
         takeover(n, &work_dir, &mut report).await;
+    }
+    if run("python") {
+        python_peer(n, &work_dir, &mut report).await;
     }
     binary_sizes(&mut report);
 
@@ -511,11 +519,179 @@ async fn lambda_app(
             log_dir,
             environment_idle_timeout,
             worker_env,
+            ..EmulatorTuning::default()
         },
     )
     .await;
     stock_up(&app).await;
     app
+}
+
+/// worker-fn and the Python SDK's Lambda worker in one emulator, registered with one server as
+/// two deployment versions, each workflow on a new environment (reaped 200 ms after its
+/// invocation). worker-fn runs an order (four activities), the Python worker a one-activity
+/// greeting: start → first workflow task is the figure that compares like with like (the
+/// Worker Controller's invoke, the cold start, the worker's connect and first poll); billed time
+/// also shows each worker's end-of-work policy (worker-fn's idle exit, 300 ms here, vs the Python
+/// worker polling until 7 s before its 13 s timeout).
+async fn python_peer(n: usize, dir: &Path, report: &mut BenchReport) {
+    use devstack::python_worker::{PythonWorkerFunction, ensure_python_lambda_worker};
+    use lambda_emulator::template::{self, TemplateOptions};
+
+    let python = tokio::task::spawn_blocking(ensure_python_lambda_worker)
+        .await
+        .expect("install thread")
+        .expect("the Python Lambda worker's venv");
+    let log_dir = dir.join("python-peer");
+    let mut app = lambda_app(
+        lambda(60, "300ms"),
+        log_dir.clone(),
+        Duration::from_millis(200),
+        vec![],
+    )
+    .await;
+    let id = app.run_id[app.run_id.len() - 10..].to_owned();
+    let fixture = PythonWorkerFunction {
+        function_name: format!("py-peer-{id}"),
+        temporal_address: app.setup.temporal_address.clone(),
+        task_queue: format!("greetings-{id}"),
+        deployment: format!("python-peer-{id}"),
+        build_id: "v1".to_owned(),
+        python,
+    };
+    let mut options = TemplateOptions::new(PythonWorkerFunction::fixture_dir());
+    options.binaries.insert(
+        PythonWorkerFunction::LOGICAL_ID.into(),
+        PythonWorkerFunction::bootstrap(),
+    );
+    options.parameters.extend(fixture.parameters());
+    let function = template::load(&PythonWorkerFunction::template(), &options)
+        .expect("the Python worker's template")
+        .remove(0);
+    let py = function.name.clone();
+    let arn = app.emulator.as_mut().expect("emulator").register(function);
+    let registered = tokio::task::spawn_blocking({
+        let (address, fixture_deployment, queue) = (
+            fixture.temporal_address.clone(),
+            fixture.deployment.clone(),
+            fixture.task_queue.clone(),
+        );
+        move || devstack::register_lambda_version(&address, &fixture_deployment, "v1", &queue, &arn)
+    })
+    .await
+    .expect("register thread");
+    if let Err(error) = registered {
+        println!("  (Python peer skipped: registering its version failed: {error:#})");
+        return;
+    }
+
+    // worker-fn: orders, each on a new environment.
+    let before = stats(&app);
+    let mut rust_first = Samples::default();
+    for _ in 0..n {
+        until_no_environment(&app).await;
+        let order = app.order(|_| {});
+        assert!(app.run(&order).await.is_completed());
+        let workflow_id = shared::workflow_id(&order.order_id);
+        if let Some(Ok(first)) = first_task_on(&app, &workflow_id, WORKER_FUNCTION).await {
+            rust_first.push(first);
+        }
+    }
+    until_no_environment(&app).await;
+    let rust = stats(&app);
+
+    // The Python worker: greetings, each on a new environment.
+    let emulator = app.emulator.as_ref().expect("emulator");
+    let py_stats = || emulator.stats(&py).expect("the Python function's stats");
+    let py_before = py_stats();
+    let mut py_first = Samples::default();
+    for i in 0..n {
+        wait_for(|| {
+            let s = py_stats();
+            s.concurrent_executions == 0 && s.environments == 0
+        })
+        .await;
+        let workflow_id = format!("py-peer-{id}-{i}");
+        if let Err(error) = greet(&app, &fixture.task_queue, &workflow_id).await {
+            println!("  (Python workflow {workflow_id} not counted: {error})");
+            continue;
+        }
+        if let Some(Ok(first)) = first_task_on(&app, &workflow_id, &py).await {
+            py_first.push(first);
+        }
+    }
+    wait_for(|| {
+        let s = py_stats();
+        s.concurrent_executions == 0 && s.environments == 0
+    })
+    .await;
+    let python = py_stats();
+
+    let init = |s: &lambda_emulator::metrics::FunctionStats, b: &lambda_emulator::metrics::FunctionStats| {
+        let colds = s.cold_starts - b.cold_starts;
+        (s.init_duration_ms_sum - b.init_duration_ms_sum) / colds.max(1) as f64
+    };
+    let billed = |s: &lambda_emulator::metrics::FunctionStats, b: &lambda_emulator::metrics::FunctionStats, count: usize| {
+        (s.billed_duration_ms_sum - b.billed_duration_ms_sum) as f64 / count.max(1) as f64
+    };
+    let py_init = Row::value(PEER, "Init Duration, Python worker", "ms", init(&python, &py_before));
+    report.add(py_init.clone());
+    report.add(Row::value(PEER, "Init Duration, worker-fn", "ms", init(&rust, &before)).against(&py_init));
+    let py_row = py_first.row(PEER, "workflow start → first workflow task, Python worker");
+    report.add(py_row.clone());
+    report.add(rust_first.row(PEER, "order start → first workflow task, worker-fn").against(&py_row));
+    let py_billed = Row::value(PEER, "billed ms per workflow, Python worker (polls to deadline − 7 s)", "ms", billed(&python, &py_before, py_first.len()))
+        .note(format!("{} invocations", python.invocations - py_before.invocations));
+    report.add(py_billed.clone());
+    report.add(
+        Row::value(PEER, "billed ms per order, worker-fn (idle exit 300 ms)", "ms", billed(&rust, &before, rust_first.len()))
+            .against(&py_billed)
+            .note(format!("{} invocations", rust.invocations - before.invocations)),
+    );
+    let py_memory = Row::value(PEER, "peak memory (REPORT Max Memory Used), Python worker", "MB", max_memory_used(&log_dir, &py));
+    report.add(py_memory.clone());
+    report.add(
+        Row::value(PEER, "peak memory (REPORT Max Memory Used), worker-fn", "MB", max_memory_used(&log_dir, WORKER_FUNCTION))
+            .against(&py_memory),
+    );
+}
+
+/// Starts the Python fixture's `Greet` workflow and waits for its result (Temporal CLI).
+async fn greet(app: &TestApp, task_queue: &str, workflow_id: &str) -> Result<(), String> {
+    let run = |args: Vec<String>| {
+        let mut command = app._temporal.cli();
+        command.args(args);
+        tokio::task::spawn_blocking(move || command.output())
+    };
+    let start = ["workflow", "start", "--type", "Greet", "--task-queue", task_queue, "--workflow-id", workflow_id, "--input", "\"bench\""];
+    let started = run(start.map(String::from).to_vec()).await.expect("CLI thread").map_err(|e| e.to_string())?;
+    if !started.status.success() {
+        return Err(String::from_utf8_lossy(&started.stderr).into_owned());
+    }
+    let result = ["workflow", "result", "--workflow-id", workflow_id, "--output", "json", "--command-timeout", "120s"];
+    let result = run(result.map(String::from).to_vec()).await.expect("CLI thread").map_err(|e| e.to_string())?;
+    let parsed: Value = serde_json::from_slice(&result.stdout).unwrap_or_default();
+    if parsed["status"] != "COMPLETED" {
+        return Err(format!("not completed: {}", String::from_utf8_lossy(&result.stdout)));
+    }
+    Ok(())
+}
+
+/// The largest `Max Memory Used` of `function`'s REPORT lines in `log_dir`.
+fn max_memory_used(log_dir: &Path, function: &str) -> f64 {
+    let text = std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap_or_default();
+    text.lines()
+        .filter(|line| line.contains("REPORT RequestId:"))
+        .filter_map(|line| line.split("Max Memory Used: ").nth(1)?.split(' ').next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max)
+}
+
+async fn wait_for(done: impl Fn() -> bool) {
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(Instant::now() < give_up, "the function did not settle in 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// What each trial waits for before its order starts.
@@ -630,7 +806,22 @@ async fn first_lambda_task(
     workflow_id: &str,
     from: Option<SystemTime>,
 ) -> Option<Result<Duration, Early>> {
+    first_task_since(app, workflow_id, from, WORKER_FUNCTION).await
+}
+
+/// How long after its start a workflow's first task started on `function`.
+async fn first_task_on(app: &TestApp, workflow_id: &str, function: &str) -> Option<Result<Duration, Early>> {
+    first_task_since(app, workflow_id, None, function).await
+}
+
+async fn first_task_since(
+    app: &TestApp,
+    workflow_id: &str,
+    from: Option<SystemTime>,
+    function: &str,
+) -> Option<Result<Duration, Early>> {
     use temporalio_client::WorkflowFetchHistoryOptions;
+    let on_function = |identity: &str| identity.contains(&format!(":function:{function}"));
     let events = shared::orders::handle(&app.client, workflow_id)
         .fetch_history(WorkflowFetchHistoryOptions::default())
         .into_events()
@@ -640,8 +831,8 @@ async fn first_lambda_task(
     events
         .iter()
         .filter(|e| match &e.attributes {
-            Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => is_lambda(&a.identity),
-            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => is_lambda(&a.identity),
+            Some(Attributes::WorkflowTaskStartedEventAttributes(a)) => on_function(&a.identity),
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => on_function(&a.identity),
             _ => false,
         })
         .filter_map(event_time)
