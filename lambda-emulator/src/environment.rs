@@ -2,8 +2,9 @@
 //! through Lambda's lifecycle (AWS "Lambda execution environment lifecycle"):
 //!
 //! - **Init**: spawn, then wait until the runtime *and every registered extension* call `next`
-//!   (see [`crate::readiness`]), within Lambda's 10 s; otherwise the invocation fails and the
-//!   environment is discarded.
+//!   (see [`crate::readiness`]), within Lambda's 10 s; otherwise the environment is discarded and
+//!   the pool retries Init once in a new one within the invocation, under the function's timeout
+//!   ("suppressed init", [`Environment::suppressed_init`]).
 //! - **Invoke**: one invocation at a time, deadline enforced; `START`, `END` and `REPORT` lines in
 //!   the function's log as Lambda writes them. The environment is busy until the runtime and the
 //!   extensions subscribed to `INVOKE` are back in `next` ([`Environment::settle`]), and is then
@@ -46,6 +47,8 @@ pub(crate) struct Environment {
     exited: watch::Receiver<Option<String>>,
     runtime_api: JoinHandle<()>,
     init_timeout: Duration,
+    /// This environment is Lambda's retry of a timed-out Init, bounded by the function timeout.
+    suppressed: bool,
     /// Set once an invocation went wrong in a way that leaves the sandbox unusable.
     broken: AtomicBool,
     /// When the process was spawned, until the runtime picks its first invocation (then `None`):
@@ -70,6 +73,8 @@ pub(crate) struct RunResult {
     pub init: Option<Duration>,
     /// The most memory the environment used so far, in MB (Lambda's "Max Memory Used").
     pub max_memory_mb: u64,
+    /// Init did not end within its limit (the runtime never took the invocation).
+    pub init_timed_out: bool,
     /// Lambda's "Duration": from the runtime taking the invocation (`GET /next`) to its end —
     /// the init phase is not part of it. When the runtime never took it (init failed or timed
     /// out, the process died first), the time the attempt took.
@@ -140,6 +145,7 @@ impl Environment {
             exited,
             runtime_api,
             init_timeout: config.init_timeout,
+            suppressed: false,
             broken: AtomicBool::new(false),
             spawned_at: std::sync::Mutex::new(Some(spawned_at)),
             timed_out: AtomicBool::new(false),
@@ -149,6 +155,16 @@ impl Environment {
             logs,
             tmp,
         })
+    }
+
+    /// Makes this environment Lambda's retry of an Init that timed out: its Init may take the
+    /// function's whole timeout, and running out of it is the invocation's timeout (AWS "Lambda
+    /// execution environment lifecycle": "If the Init phase times out, Lambda retries it at the
+    /// time of the first function invocation with the configured function timeout").
+    pub(crate) fn suppressed_init(mut self) -> Self {
+        self.suppressed = true;
+        self.init_timeout = self.function.timeout;
+        self
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -227,8 +243,13 @@ impl Environment {
                 return self.discard(InvokeOutcome::FunctionError(document));
             }
             () = tokio::time::sleep(self.init_timeout) => {
+                if self.suppressed {
+                    return self.discard(InvokeOutcome::FunctionError(timeout_error(&request_id, self.function.timeout)));
+                }
                 let detail = format!("Init phase timed out after {:.2} seconds", self.init_timeout.as_secs_f64());
-                return self.fail("Sandbox.Timedout", &request_id, &detail);
+                let mut result = self.fail("Sandbox.Timedout", &request_id, &detail);
+                result.init_timed_out = true;
+                return result;
             }
         };
         *picked_at = Some(Instant::now());
@@ -267,7 +288,7 @@ impl Environment {
 
     fn discard(&self, outcome: InvokeOutcome) -> RunResult {
         self.broken.store(true, Ordering::Relaxed);
-        RunResult { outcome, reusable: false, init: None, max_memory_mb: 0, duration: Duration::ZERO }
+        RunResult { outcome, reusable: false, init: None, max_memory_mb: 0, init_timed_out: false, duration: Duration::ZERO }
     }
 
     /// Lambda's shutdown phase (AWS "Lambda execution environment lifecycle", Shutdown phase;
@@ -311,7 +332,7 @@ impl Environment {
 
 impl RunResult {
     fn reusable(outcome: InvokeOutcome) -> Self {
-        Self { outcome, reusable: true, init: None, max_memory_mb: 0, duration: Duration::ZERO }
+        Self { outcome, reusable: true, init: None, max_memory_mb: 0, init_timed_out: false, duration: Duration::ZERO }
     }
 }
 

@@ -94,7 +94,7 @@ impl FunctionPool {
         let request_id = input.request_id.clone();
         let started = Instant::now();
         self.metrics.invocation_started(matches!(slot, Slot::Cold));
-        let env = match slot {
+        let mut env = match slot {
             Slot::Warm(env) => Some(env),
             Slot::Cold => match Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await {
                 Ok(env) => Some(Arc::new(env)),
@@ -104,11 +104,30 @@ impl FunctionPool {
                 }
             },
         };
-        let (outcome, reusable, duration, init) = match &env {
-            Some(env) => {
-                let result = env.invoke(input).await;
-                (result.outcome, result.reusable, result.duration, result.init)
-            }
+        let mut result = match &env {
+            Some(env) => Some(env.invoke(input.clone()).await),
+            None => None,
+        };
+        if let (Some(first), Some(timed_out)) = (&env, &result)
+            && timed_out.init_timed_out
+        {
+            // Lambda retries a timed-out Init once, in a new environment, within this invocation
+            // and under the function's timeout ("suppressed init"); the new environment takes the
+            // old one's place in the concurrency count.
+            let old = first.clone();
+            tokio::spawn(async move { old.shutdown(ShutdownReason::Failure).await });
+            env = Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await.ok().map(|retry| Arc::new(retry.suppressed_init()));
+            result = match &env {
+                Some(retry) => {
+                    let mut retried = retry.invoke(input).await;
+                    retried.duration = started.elapsed();
+                    Some(retried)
+                }
+                None => None,
+            };
+        }
+        let (outcome, reusable, duration, init) = match result {
+            Some(result) => (result.outcome, result.reusable, result.duration, result.init),
             None => {
                 let detail = format!("fork/exec {}: cannot start the function's binary", self.function.binary.display());
                 let error = platform_error("Runtime.InvalidEntrypoint", &request_id, &detail);

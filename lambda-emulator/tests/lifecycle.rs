@@ -42,8 +42,9 @@ fn pid(body: &Value) -> u32 {
 }
 
 /// Init ends only when the runtime *and every registered extension* have called `next`: a
-/// function whose extension registers and never polls never gets its first event, and the
-/// invocation fails once Lambda's init timeout is up.
+/// function whose extension registers and never polls never gets its first event — not within
+/// Lambda's init limit, nor in the retry of Init under the function's timeout — and the
+/// invocation times out.
 #[tokio::test]
 async fn an_extension_that_never_calls_next_keeps_init_from_ending() {
     let records = temp_dir("init").join("invocations");
@@ -56,10 +57,23 @@ async fn an_extension_that_never_calls_next_keeps_init_from_ending() {
 
     let error = failure(&call(&emulator, "silent-extension", json!({})).await);
     assert_eq!(error["errorType"], "Sandbox.Timedout", "{error}");
-    assert!(error["errorMessage"].as_str().unwrap().contains("Init phase timed out"), "{error}");
+    assert!(error["errorMessage"].as_str().unwrap().contains("Task timed out after 3.00 seconds"), "{error}");
     assert!(!records.exists(), "the runtime never got the event");
     // The same registration with its run loop driven (as lambda_runtime's helper does) is served.
     success(&call(&emulator, "polling-extension", json!({})).await);
+}
+
+/// An Init that runs past Lambda's init limit is retried once in a new environment within the
+/// invocation, under the function's timeout ("suppressed init"): a slow Init that fits in the
+/// function's timeout succeeds on the retry.
+#[tokio::test]
+async fn an_init_past_the_init_limit_is_retried_under_the_function_timeout() {
+    let mut slow = function("slow-init", &[("EMULATOR_TEST_INIT_SLEEP_MS", "1500")]);
+    slow.timeout = Duration::from_secs(10);
+    let config = EmulatorConfig { init_timeout: Duration::from_secs(1), ..test_config() };
+    let emulator = start_with(config, vec![slow]).await;
+    let body = success(&call(&emulator, "slow-init", json!({})).await);
+    assert!(process_alive(pid(&body)), "the retried environment serves, warm");
 }
 
 /// After an `INVOKE`, the environment stays busy until the extensions subscribed to it call next
