@@ -1,9 +1,10 @@
 //! Asynchronous (`Event`) invocations: accepted at once, then run in the background the way
-//! Lambda's internal queue does — throttles are retried with a growing back-off (Lambda keeps
-//! trying for up to six hours), function errors are retried `async_retry_delays.len()` times
-//! (Lambda: twice, about one and two minutes apart), and then the event is dropped with a log
-//! line (Lambda would send it to an on-failure destination or DLQ, which are not emulated).
-//! Every attempt keeps the event's request id, as in Lambda.
+//! Lambda's internal queue does — throttles are retried with a growing back-off, but only while
+//! the event is younger than the maximum event age (Lambda's `MaximumEventAgeInSeconds`, six
+//! hours by default; AWS "Asynchronous invocation"), function errors are retried
+//! `async_retry_delays.len()` times (Lambda: twice, about one and two minutes apart), and then the
+//! event is dropped with a log line (Lambda would send it to an on-failure destination or DLQ,
+//! which are not emulated). Every attempt keeps the event's request id, as in Lambda.
 
 use std::sync::Arc;
 
@@ -24,7 +25,13 @@ async fn run_with_retries(pool: &Arc<FunctionPool>, config: &EmulatorConfig, inp
     let function = pool.config().name.clone();
     let mut retries = config.async_retry_delays.iter();
     let mut backoff = config.throttle_retry_delay;
+    let accepted = tokio::time::Instant::now();
     loop {
+        if accepted.elapsed() >= config.max_event_age {
+            tracing::warn!(%function, request_id = %input.request_id, max_event_age = ?config.max_event_age,
+                "event dropped: older than the maximum event age");
+            return;
+        }
         match pool.invoke(input.clone()).await {
             Err(InvokeError::Throttled) => {
                 tracing::debug!(%function, request_id = %input.request_id, ?backoff, "event throttled; retrying");

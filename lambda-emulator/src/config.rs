@@ -30,6 +30,9 @@ pub struct EmulatorConfig {
     /// Delays before each retry of a failed `Event` invocation; its length is the retry count
     /// (Lambda: 2 retries, about 1 and 2 minutes apart).
     pub async_retry_delays: Vec<Duration>,
+    /// An `Event` invocation still not run (throttled, or waiting to retry) this long after it
+    /// was accepted is dropped (Lambda's `MaximumEventAgeInSeconds`: 6 hours by default).
+    pub max_event_age: Duration,
     /// First back-off when an `Event` invocation or an SQS batch finds the function throttled;
     /// it doubles up to [`EmulatorConfig::throttle_retry_max`].
     pub throttle_retry_delay: Duration,
@@ -62,6 +65,7 @@ impl Default for EmulatorConfig {
             init_timeout: Duration::from_secs(10),
             account_concurrency: 1000,
             async_retry_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
+            max_event_age: Duration::from_secs(6 * 60 * 60),
             throttle_retry_delay: Duration::from_millis(100),
             throttle_retry_max: Duration::from_secs(5),
             log_dir: None,

@@ -310,6 +310,10 @@ impl Environment {
             let _ = tokio::time::timeout(budget, exited.wait_for(Option::is_some)).await;
         }
         self.signal(Signal::SIGKILL);
+        // SIGKILL is delivered asynchronously: wait until the process is gone (and reaped), so a
+        // caller that stops the emulator next leaves nothing running behind it.
+        let mut exited = self.exited.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(Option::is_some)).await;
         self.runtime_api.abort();
         tracing::debug!(function = %self.function.name, pid = self.pid, ?reason, ?budget, extensions = ?self.channel.extensions().names(), "environment shut down");
     }
@@ -414,10 +418,49 @@ async fn forward_output(
     channel: Arc<RuntimeChannel>,
     logs: Arc<LogSink>,
 ) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut reader = BufReader::new(stream);
+    while let Some(line) = capped_line(&mut reader, MAX_LOG_LINE).await {
         logs.line(&function, channel.last_request().as_deref(), &line);
     }
+}
+
+/// The longest line forwarded whole: CloudWatch Logs' limit on one log event (256 KB, "CloudWatch
+/// Logs quotas"). A function printing more on one line (a runaway payload dump) must not make the
+/// emulator hold it all in memory.
+pub(crate) const MAX_LOG_LINE: usize = 256 * 1024;
+
+/// The next line of `reader` (without its newline), cut at `max` bytes with a note of how much
+/// was dropped; `None` at the end of the stream.
+async fn capped_line(reader: &mut (impl tokio::io::AsyncBufRead + Unpin), max: usize) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut line = Vec::new();
+    let read = (&mut *reader).take(max as u64 + 1).read_until(b'\n', &mut line).await.ok()?;
+    if read == 0 {
+        return None;
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if line.len() > max {
+        // Over the cap with no end in sight: drop the rest of the line, counting it.
+        let mut dropped = line.len() - max;
+        line.truncate(max);
+        loop {
+            let mut rest = Vec::new();
+            let n = (&mut *reader).take(64 * 1024).read_until(b'\n', &mut rest).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            let ended = rest.last() == Some(&b'\n');
+            dropped += n - usize::from(ended);
+            if ended {
+                break;
+            }
+        }
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        text.push_str(&format!(" … [line cut at {max} bytes; {dropped} more dropped]"));
+        return Some(text);
+    }
+    Some(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// How Go (Lambda's init, which reports `Runtime exited with error: signal: killed`) names a
@@ -447,5 +490,23 @@ fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
             (None, None) => "exited".into(),
         },
         Err(error) => format!("wait failed: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_over_the_cap_are_cut_and_the_next_line_is_whole() {
+        let long = "x".repeat(100);
+        let input = format!("short\n{long}\nafter\nno newline at the end");
+        let mut reader = BufReader::new(input.as_bytes());
+        assert_eq!(capped_line(&mut reader, 10).await.as_deref(), Some("short"));
+        let cut = capped_line(&mut reader, 10).await.unwrap();
+        assert!(cut.starts_with("xxxxxxxxxx … [line cut at 10 bytes; 90 more dropped]"), "{cut}");
+        assert_eq!(capped_line(&mut reader, 10).await.as_deref(), Some("after"));
+        assert_eq!(capped_line(&mut reader, 100).await.as_deref(), Some("no newline at the end"));
+        assert_eq!(capped_line(&mut reader, 10).await, None);
     }
 }

@@ -49,6 +49,10 @@ struct Args {
     /// Seconds between a retry of a failed Event invocation and the next (Lambda: 60 then 120).
     #[arg(long, value_delimiter = ',', default_values_t = [60.0, 120.0])]
     async_retry_delays: Vec<f64>,
+    /// Seconds an Event invocation may wait (throttled or between retries) before it is dropped
+    /// (Lambda's MaximumEventAgeInSeconds).
+    #[arg(long, default_value_t = 21_600.0)]
+    max_event_age: f64,
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// `AWS::StackName` when resolving the template.
@@ -101,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         region: args.region,
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),
         async_retry_delays: args.async_retry_delays.iter().map(|s| Duration::from_secs_f64(*s)).collect(),
+        max_event_age: Duration::from_secs_f64(args.max_event_age),
         log_dir: args.log_dir,
         extra_env: args.env.into_iter().collect(),
         sqs_endpoint: args.sqs_endpoint,

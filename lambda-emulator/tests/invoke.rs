@@ -147,6 +147,27 @@ async fn reserved_concurrency_throttles_sync_invokes_and_queues_events() {
     assert_eq!(stats.concurrent_executions_max, 1);
 }
 
+/// An event throttled for longer than the maximum event age is dropped, not retried for ever
+/// (Lambda's `MaximumEventAgeInSeconds`; six hours by default, 1 s here).
+#[tokio::test]
+async fn an_event_throttled_past_the_maximum_event_age_is_dropped() {
+    let mut function = test_function("never-free");
+    function.reserved_concurrency = Some(0);
+    let records = temp_dir("records").join("invocations");
+    function.environment.insert("EMULATOR_TEST_RECORD_FILE".into(), records.display().to_string());
+    let config = lambda_emulator::EmulatorConfig { max_event_age: Duration::from_secs(1), ..test_config() };
+    let emulator = start_with(config, vec![function]).await;
+    let url = invoke_url(&emulator, "never-free");
+    let event = client().post(&url).header("X-Amz-Invocation-Type", "Event").json(&json!({})).send().await.unwrap();
+    assert_eq!(event.status(), 202);
+    eventually("the event to be pending", async || (emulator.stats("never-free").unwrap().async_events_pending == 1).then_some(())).await;
+    eventually("the too-old event to be dropped", async || (emulator.stats("never-free").unwrap().async_events_pending == 0).then_some(())).await;
+    let stats = emulator.stats("never-free").unwrap();
+    assert!(stats.throttles >= 2, "it was retried while young: {stats:?}");
+    assert_eq!(stats.invocations, 0);
+    assert!(!records.exists(), "the function never ran");
+}
+
 /// Without reserved concurrency the account's limit applies, and Lambda's 429 says so.
 #[tokio::test]
 async fn the_account_limit_throttles_with_its_own_reason() {
