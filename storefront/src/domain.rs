@@ -68,9 +68,8 @@ fn text(value: &str, max: usize, multiline: bool) -> Result<(), String> {
     if count > max {
         return Err(format!("must be at most {max} characters, got {count}"));
     }
-    let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\t'));
-    if !value.chars().all(allowed) {
-        return Err("must not contain control characters".into());
+    if let Some(c) = shared::domain::text::forbidden_character(value, multiline) {
+        return Err(format!("must not contain control or invisible formatting characters ({})", shared::domain::text::describe(c)));
     }
     Ok(())
 }
@@ -280,6 +279,8 @@ mod tests {
     fn text_allows_unicode_but_not_control_characters() {
         assert!(Line::try_from("Straße 5, 東京".to_owned()).is_ok());
         assert!(Line::try_from("a\u{0}b".to_owned()).is_err());
+        assert!(Line::try_from("Evil\u{202E}gpj.exe".to_owned()).is_err(), "a right-to-left override");
+        assert!(Line::try_from("a\u{200B}b".to_owned()).is_err(), "a zero-width space");
         assert!(Line::try_from("   ".to_owned()).is_err());
         assert!(Message::try_from("line one\nline two".to_owned()).is_ok());
     }

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod money;
 mod newtype;
 pub mod order;
+pub mod text;
 pub mod validation;
 
 pub use address::{Address, CountryCode, PostalCode};

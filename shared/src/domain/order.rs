@@ -89,8 +89,9 @@ fn plain_text(value: &str, what: &str, max: usize) -> Result<(), ValidationError
         Err(RuleViolation::new("required", format!("{what} must not be blank")))
     } else if value.chars().count() > max {
         Err(RuleViolation::new("length", format!("{what} must be at most {max} characters")))
-    } else if value.chars().any(char::is_control) {
-        Err(RuleViolation::new("charset", format!("{what} must not contain control characters")))
+    } else if let Some(c) = super::text::forbidden_character(value, false) {
+        let c = super::text::describe(c);
+        Err(RuleViolation::new("charset", format!("{what} must not contain control or invisible formatting characters ({c})")))
     } else {
         Ok(())
     };
@@ -407,6 +408,23 @@ mod tests {
                 ("shippingAddress.country", "iso3166"),
             ]
         );
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_in_free_text_are_refused() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
+        v["shippingAddress"]["name"] = "Evil Corp\u{202E}gpj.exe".into();
+        v["shippingAddress"]["city"] = "Ber\u{200B}lin".into();
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
+            panic!("expected invalid");
+        };
+        let pairs: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule.as_str())).collect();
+        assert_eq!(pairs, vec![("shippingAddress.city", "charset"), ("shippingAddress.name", "charset")]);
+        assert!(errors.iter().any(|e| e.message.contains("U+202E")), "{errors:?}");
+
+        let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-2")).unwrap();
+        v["shippingAddress"]["name"] = "می\u{200C}خواهم".into();
+        assert!(parse_order(v.to_string().as_bytes()).is_ok(), "ZWNJ is part of Persian spelling");
     }
 
     #[test]
