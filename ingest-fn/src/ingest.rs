@@ -102,6 +102,27 @@ pub async fn ingest(
 /// An order from a request or message body: `shared`'s rules, plus `require_single_object`;
 /// a rejection lists every field error (see [`shape_errors`] for the shape errors).
 pub fn parse(body: &[u8]) -> Result<shared::Order, Rejection> {
+    parse_uncapped(body).map_err(|rejection| Rejection { errors: capped(rejection.errors), ..rejection })
+}
+
+/// How many field errors a rejection lists; the rest are counted in one last entry. A 64 KiB body
+/// of unknown keys (`{"a1":0,"a2":0,…}`) would otherwise answer, and log, about a megabyte.
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    if errors.len() > MAX_LISTED_ERRORS {
+        let rest = errors.len() - MAX_LISTED_ERRORS;
+        errors.truncate(MAX_LISTED_ERRORS);
+        errors.push(FieldError {
+            field: String::new(),
+            rule: "truncated".into(),
+            message: format!("{rest} more errors not listed"),
+        });
+    }
+    errors
+}
+
+fn parse_uncapped(body: &[u8]) -> Result<shared::Order, Rejection> {
     match require_single_object(body).and_then(|()| parse_order(body)) {
         Ok(order) => Ok(order),
         Err(OrderRejection::Invalid(errors)) => Err(Rejection {
@@ -360,6 +381,22 @@ mod tests {
         let mut v: Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         edit(&mut v);
         v.to_string()
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_lists_twenty_errors_and_counts_the_rest() {
+        let keys: Vec<String> = (0..500).map(|n| format!("\"a{n}\":0")).collect();
+        let body = format!("{{{}}}", keys.join(","));
+        let rejection = parse(body.as_bytes()).unwrap_err();
+        assert_eq!(rejection.errors.len(), MAX_LISTED_ERRORS + 1);
+        let last = rejection.errors.last().unwrap();
+        assert_eq!(last.rule, "truncated");
+        assert!(last.message.starts_with(&format!("{} more errors", rejection_total(&body) - MAX_LISTED_ERRORS)), "{last:?}");
+        assert!(reason(&rejection.errors).len() < 4096, "the log line stays small");
+    }
+
+    fn rejection_total(body: &str) -> usize {
+        parse_uncapped(body.as_bytes()).unwrap_err().errors.len()
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! - valid, started or a duplicate of a started order → success (deleted from the queue);
 //! - Temporal unavailable → reported as failed: SQS redelivers it after the visibility timeout,
 //!   and after `maxReceiveCount` deliveries the queue's redrive policy moves it to the DLQ;
-//! - never valid (malformed, breaks a rule, or a different order under an existing ID) → sent to
-//!   the DLQ by us with the reason (see [`crate::dead_letter`]) and reported as success; logged
+//! - never valid (over the HTTP API's 64 KiB body limit, malformed, breaks a rule, or a different
+//!   order under an existing ID) → sent to the DLQ by us with the reason (see [`crate::dead_letter`]) and reported as success; logged
 //!   once, with the reason. If that send fails, it is reported as failed (redrive is the net).
 //!
 //! Records of a batch run concurrently (each waits on Temporal independently). SQS messages are
@@ -18,6 +18,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt as _;
 use ulid::Ulid;
 
+use crate::config::MAX_BODY_BYTES;
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::ingest::{Ingested, RejectionKind, Source, ingest, reason};
 use crate::starter::OrderStarter;
@@ -61,7 +62,12 @@ async fn process(
         reason,
         ingest_id: ingest_id.to_string(),
     };
-    let letter = match ingest(starter, body.as_bytes(), ingest_id, Source::Sqs).await {
+    // The same cap as the HTTP API's: a queue accepts up to 256 KiB (1 MiB since 2025), and an
+    // order never needs more than 64 KiB; a larger body is not parsed at all.
+    let letter = if body.len() > MAX_BODY_BYTES {
+        letter("too-large", format!("the body is {} bytes; an order may be at most {MAX_BODY_BYTES}", body.len()))
+    } else {
+        match ingest(starter, body.as_bytes(), ingest_id, Source::Sqs).await {
         Ingested::Started(_) | Ingested::Duplicate(_) => return true,
         Ingested::Unavailable(_) => return false,
         Ingested::Rejected(rejection) => {
@@ -75,6 +81,7 @@ async fn process(
             "order-conflict",
             format!("{workflow_id} was started with different order contents"),
         ),
+        }
     };
     let message_id = record.message_id.as_deref().unwrap_or_default();
     match dead_letters.send(record, &letter).await {
@@ -196,6 +203,20 @@ mod tests {
         // No DLQ configured at all: the same — fail and let the redrive policy move it.
         let response = handle(&starter, &None::<FakeDeadLetters>, &batch(&bodies[1..2])).await;
         assert_eq!(failed(&response), ["m0"]);
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_http_limit_are_dead_lettered_unparsed() {
+        let starter = FakeStarter::default();
+        let dlq = FakeDeadLetters::default();
+        let mut huge: Value = serde_json::from_str(&sample_order_json("S-big")).unwrap();
+        huge["notes"] = "x".repeat(MAX_BODY_BYTES).into();
+        let response = handle(&starter, &dlq, &batch(&[huge.to_string(), sample_order_json("S-ok")])).await;
+        assert!(failed(&response).is_empty());
+        assert_eq!(starter.count(), 1, "only the normal one started");
+        let sent = dlq.sent.lock().unwrap().clone();
+        assert_eq!((sent.len(), sent[0].1.rule), (1, "too-large"));
+        assert!(sent[0].1.reason.contains("at most 65536"), "{:?}", sent[0].1);
     }
 
     #[tokio::test]
