@@ -209,10 +209,6 @@ impl Environment {
         }
     }
 
-    /// Why this environment is being reset, for the shutdown phase.
-    pub(crate) fn end_reason(&self) -> ShutdownReason {
-        if self.timed_out.load(Ordering::Relaxed) { ShutdownReason::Timeout } else { ShutdownReason::Failure }
-    }
 
     fn log(&self, request_id: &str, line: &str) {
         self.logs.line(&self.function.name, Some(request_id), line);
@@ -296,7 +292,14 @@ impl Environment {
     /// the environment is killed at once — the runtime never sees SIGTERM; with extensions, all
     /// internal here, the runtime gets SIGTERM and the phase's 500 ms budget to exit, then
     /// SIGKILL ends whatever is left of the group.
-    pub(crate) async fn shutdown(&self, reason: ShutdownReason) {
+    pub(crate) async fn shutdown(&self) {
+        // A healthy environment ends because it idled out or the emulator stops; a broken one
+        // because an invocation timed out or failed.
+        let reason = match (self.is_usable(), self.timed_out.load(Ordering::Relaxed)) {
+            (true, _) => ShutdownReason::Spindown,
+            (false, true) => ShutdownReason::Timeout,
+            (false, false) => ShutdownReason::Failure,
+        };
         self.broken.store(true, Ordering::Relaxed);
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return;
@@ -347,11 +350,11 @@ impl Drop for Environment {
     }
 }
 
-/// Lambda's `REPORT` line. Billed Duration is the duration rounded up to the millisecond, plus
-/// the init phase on a cold start: Lambda bills Init for `provided.al2023` (custom) runtimes.
+/// Lambda's `REPORT` line; Billed Duration by the same rule as the metrics
+/// ([`crate::metrics::billed_ms`]).
 fn report_line(request_id: &str, result: &RunResult, memory_mb: u32) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let billed = (result.duration + result.init.unwrap_or_default()).as_micros().div_ceil(1000);
+    let billed = crate::metrics::billed_ms(result.duration, result.init);
     let mut line = format!(
         "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB",
         ms(result.duration),

@@ -89,7 +89,7 @@ impl FunctionMetrics {
     /// a `provided.al2023` (custom) runtime.
     pub(crate) fn invocation_finished(&self, duration: Duration, init: Option<Duration>, failed: bool, memory_mb: u32) {
         let ms = duration.as_secs_f64() * 1000.0;
-        let billed_ms = (duration + init.unwrap_or_default()).as_nanos().div_ceil(1_000_000) as u64;
+        let billed_ms = billed_ms(duration, init);
         self.with(|s| {
             s.stats.errors += u64::from(failed);
             s.stats.concurrent_executions = s.stats.concurrent_executions.saturating_sub(1);
@@ -203,6 +203,13 @@ pub fn prometheus_text(functions: &[(String, FunctionStats)]) -> String {
 
 fn escape_label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Lambda's billed duration: the invoke phase plus, on a cold start, the init phase (billed for
+/// `provided.al2023` runtimes), rounded up to the millisecond. The `REPORT` line and the metrics
+/// both use it.
+pub(crate) fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
+    (duration + init.unwrap_or_default()).as_nanos().div_ceil(1_000_000) as u64
 }
 
 #[cfg(test)]

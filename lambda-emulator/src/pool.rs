@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use crate::config::EmulatorConfig;
 use crate::environment::Environment;
-use crate::extensions_api::ShutdownReason;
 use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome, InvokeResult, platform_error};
 use crate::logs::LogSink;
 use crate::metrics::FunctionMetrics;
@@ -115,7 +114,7 @@ impl FunctionPool {
             // and under the function's timeout ("suppressed init"); the new environment takes the
             // old one's place in the concurrency count.
             let old = first.clone();
-            tokio::spawn(async move { old.shutdown(ShutdownReason::Failure).await });
+            tokio::spawn(async move { old.shutdown().await });
             env = Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await.ok().map(|retry| Arc::new(retry.suppressed_init()));
             result = match &env {
                 Some(retry) => {
@@ -138,20 +137,16 @@ impl FunctionPool {
         let result = Ok(InvokeResult { request_id, outcome });
         match env {
             Some(env) if reusable => {
-                let mut answer = Some(answer);
-                {
-                    let settle = env.settle(self.function.timeout);
-                    tokio::pin!(settle);
-                    if tokio::time::timeout(SETTLE_BEFORE_ANSWER, &mut settle).await.is_err() {
-                        if let Some(answer) = answer.take() {
-                            let _ = answer.send(result.clone());
-                        }
-                        settle.await;
-                    }
-                }
-                self.give_back(Some(env), true);
-                if let Some(answer) = answer {
+                let limit = self.function.timeout;
+                if tokio::time::timeout(SETTLE_BEFORE_ANSWER, env.settle(limit)).await.is_ok() {
+                    self.give_back(Some(env), true);
                     let _ = answer.send(result);
+                } else {
+                    // Still in its invoke phase: the caller has its answer, the environment stays
+                    // busy until the phase ends (within what is left of the same limit).
+                    let _ = answer.send(result);
+                    env.settle(limit.saturating_sub(SETTLE_BEFORE_ANSWER)).await;
+                    self.give_back(Some(env), true);
                 }
             }
             env => {
@@ -190,8 +185,7 @@ impl FunctionPool {
                 state.live -= 1;
                 if let Some(env) = env {
                     // A healthy environment only ends here because the emulator is closing.
-                    let reason = if reusable && env.is_usable() { ShutdownReason::Spindown } else { env.end_reason() };
-                    tokio::spawn(async move { env.shutdown(reason).await });
+                    tokio::spawn(async move { env.shutdown().await });
                 }
             }
         }
@@ -212,8 +206,7 @@ impl FunctionPool {
             expired
         };
         for (env, _) in expired {
-            let reason = if env.is_usable() { ShutdownReason::Spindown } else { env.end_reason() };
-            tokio::spawn(async move { env.shutdown(reason).await });
+            tokio::spawn(async move { env.shutdown().await });
         }
     }
 
@@ -228,7 +221,7 @@ impl FunctionPool {
         };
         let mut shutdowns = tokio::task::JoinSet::new();
         for (env, _) in idle {
-            shutdowns.spawn(async move { env.shutdown(ShutdownReason::Spindown).await });
+            shutdowns.spawn(async move { env.shutdown().await });
         }
         shutdowns.join_all().await;
     }

@@ -603,14 +603,14 @@ async fn python_peer(n: usize, dir: &Path, report: &mut BenchReport) {
     // The Python worker: greetings, each on a new environment.
     let emulator = app.emulator.as_ref().expect("emulator");
     let py_stats = || emulator.stats(&py).expect("the Python function's stats");
+    let py_no_environment = || {
+        let s = py_stats();
+        s.concurrent_executions == 0 && s.environments == 0
+    };
     let py_before = py_stats();
     let mut py_first = Samples::default();
     for i in 0..n {
-        wait_for(|| {
-            let s = py_stats();
-            s.concurrent_executions == 0 && s.environments == 0
-        })
-        .await;
+        wait_for(py_no_environment).await;
         let workflow_id = format!("py-peer-{id}-{i}");
         if let Err(error) = greet(&app, &fixture.task_queue, &workflow_id).await {
             println!("  (Python workflow {workflow_id} not counted: {error})");
@@ -620,11 +620,7 @@ async fn python_peer(n: usize, dir: &Path, report: &mut BenchReport) {
             py_first.push(first);
         }
     }
-    wait_for(|| {
-        let s = py_stats();
-        s.concurrent_executions == 0 && s.environments == 0
-    })
-    .await;
+    wait_for(py_no_environment).await;
     let python = py_stats();
 
     let init = |s: &lambda_emulator::metrics::FunctionStats, b: &lambda_emulator::metrics::FunctionStats| {
