@@ -62,12 +62,20 @@ impl Storefront {
     ) -> Result<Self> {
         let port = if port == 0 { pick_free_port()? } else { port };
         let mut cmd = Command::new(built_bin("storefront")?);
-        cmd.arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--db").arg(db).args(extra_args);
+        cmd.arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--db")
+            .arg(db)
+            .args(extra_args);
         cmd.envs(env.iter().cloned());
         let log = logs_dir().join(format!("storefront-{port}.log"));
         let mut child = ChildGuard::spawn("storefront", cmd, &log, Duration::from_secs(5))?;
         child.wait_until_ready(Duration::from_secs(30), || is_listening(port))?;
-        Ok(Self { child, url: format!("http://127.0.0.1:{port}"), db: db.to_path_buf() })
+        Ok(Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            db: db.to_path_buf(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -99,7 +107,10 @@ impl WorkerSetup {
     /// setup from: one list, so the two always poll the same queue as the same version.
     pub fn worker_env(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("TEMPORAL_CONFIG_FILE", workspace_root().join("temporal.toml").display().to_string()),
+            (
+                "TEMPORAL_CONFIG_FILE",
+                workspace_root().join("temporal.toml").display().to_string(),
+            ),
             ("TEMPORAL_ADDRESS", self.temporal_address.clone()),
             ("TEMPORAL_NAMESPACE", self.namespace.clone()),
             ("TEMPORAL_TASK_QUEUE", self.task_queue.clone()),
@@ -139,7 +150,8 @@ impl LocalWorker {
     /// [`LocalWorker::start`] with extra variables, e.g. a short `SHOPFLOW_GRACE_PERIOD`.
     pub fn start_with_env(setup: &WorkerSetup, env: &[(&str, String)]) -> Result<Self> {
         let mut cmd = Command::new(built_bin("local-worker")?);
-        cmd.envs(setup.worker_env()).env("SHOPFLOW_LOG_FORMAT", "json");
+        cmd.envs(setup.worker_env())
+            .env("SHOPFLOW_LOG_FORMAT", "json");
         cmd.envs(env.iter().cloned());
         let log = logs_dir().join(format!("local-worker-{}.log", setup.task_queue));
         let mut child = ChildGuard::spawn("local-worker", cmd, &log, Duration::from_secs(20))?;
@@ -154,7 +166,11 @@ impl LocalWorker {
     /// Make `setup`'s version the deployment's current one, then start. Current before the first
     /// poll, so the first workflow on the queue is routed to this version.
     pub fn start_current(setup: &WorkerSetup) -> Result<Self> {
-        crate::deployment::set_current_version(&setup.temporal_address, &setup.deployment, &setup.build_id)?;
+        crate::deployment::set_current_version(
+            &setup.temporal_address,
+            &setup.deployment,
+            &setup.build_id,
+        )?;
         Self::start(setup)
     }
 
@@ -199,7 +215,9 @@ impl LocalWorker {
 }
 
 fn count_in(path: &std::path::Path, needle: &str) -> usize {
-    std::fs::read_to_string(path).map(|s| s.matches(needle).count()).unwrap_or(0)
+    std::fs::read_to_string(path)
+        .map(|s| s.matches(needle).count())
+        .unwrap_or(0)
 }
 
 /// How to run the local Lambda emulator over the project's `template.yaml`.
@@ -252,8 +270,13 @@ impl LambdaEmulator {
         let log = logs_dir().join(format!("lambda-emulator-{}.log", setup.lambda_port));
         let mut child = ChildGuard::spawn("lambda-emulator", cmd, &log, Duration::from_secs(15))?;
         let (lambda, http) = (setup.lambda_port, setup.http_port);
-        child.wait_until_ready(Duration::from_secs(30), || is_listening(lambda) && is_listening(http))?;
-        Ok(Self { child, setup: setup.clone() })
+        child.wait_until_ready(Duration::from_secs(30), || {
+            is_listening(lambda) && is_listening(http)
+        })?;
+        Ok(Self {
+            child,
+            setup: setup.clone(),
+        })
     }
 
     pub fn lambda_url(&self) -> String {

@@ -40,7 +40,15 @@ pub fn version_args<'a>(
     build_id: &'a str,
     rest: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut args = vec!["worker", "deployment", subcommand, "--deployment-name", deployment, "--build-id", build_id];
+    let mut args = vec![
+        "worker",
+        "deployment",
+        subcommand,
+        "--deployment-name",
+        deployment,
+        "--build-id",
+        build_id,
+    ];
     args.extend_from_slice(rest);
     args
 }
@@ -68,7 +76,11 @@ pub fn create_deployment_version(
             server_address,
             deployment,
             build_id,
-            &["--aws-lambda-function-arn", arn, "--aws-lambda-skip-role-and-external-id"],
+            &[
+                "--aws-lambda-function-arn",
+                arn,
+                "--aws-lambda-skip-role-and-external-id",
+            ],
         )?;
     }
     Ok(())
@@ -102,7 +114,12 @@ pub fn set_current_version(server_address: &str, deployment: &str, build_id: &st
     run(
         &cli,
         server_address,
-        &version_args("set-current-version", deployment, build_id, &["--allow-no-pollers", "--yes"]),
+        &version_args(
+            "set-current-version",
+            deployment,
+            build_id,
+            &["--allow-no-pollers", "--yes"],
+        ),
     )
     .map(drop)
 }
@@ -151,7 +168,13 @@ pub fn register_lambda_version(
     function_arn: &str,
 ) -> Result<()> {
     create_deployment_version(server_address, deployment, build_id, Some(function_arn))?;
-    wait_for_task_queue(server_address, deployment, build_id, task_queue, std::time::Duration::from_secs(60))?;
+    wait_for_task_queue(
+        server_address,
+        deployment,
+        build_id,
+        task_queue,
+        std::time::Duration::from_secs(60),
+    )?;
     set_current_version(server_address, deployment, build_id)?;
     Ok(())
 }

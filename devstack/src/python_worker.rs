@@ -83,4 +83,3 @@ impl PythonWorkerFunction {
         .to_vec()
     }
 }
-

@@ -28,14 +28,19 @@ impl Relay {
                     let target = target.clone();
                     let forward = tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     });
                     connections.lock().unwrap().push(forward);
                 }
             }
         });
-        Ok(Self { address, connections, accepting })
+        Ok(Self {
+            address,
+            connections,
+            accepting,
+        })
     }
 
     /// `host:port` to give the worker instead of the server's.

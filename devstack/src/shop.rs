@@ -41,7 +41,10 @@ impl Ledger {
 
     /// The rows of one order.
     pub fn of(&self, order_id: &str) -> Vec<&Effect> {
-        self.effects.iter().filter(|e| e.order_id == order_id).collect()
+        self.effects
+            .iter()
+            .filter(|e| e.order_id == order_id)
+            .collect()
     }
 }
 
@@ -69,18 +72,33 @@ pub fn check_invariants(
     for e in &ledger.effects {
         let key = (e.kind.clone(), e.idempotency_key.clone(), e.sku.clone());
         if !seen_keys.insert(key) {
-            problems.push(format!("order {}: {} with key {} recorded twice", e.order_id, e.kind, e.idempotency_key));
+            problems.push(format!(
+                "order {}: {} with key {} recorded twice",
+                e.order_id, e.kind, e.idempotency_key
+            ));
         }
     }
     let mut kept: HashMap<String, i64> = HashMap::new();
     for (order_id, ending) in endings {
         let rows = ledger.of(order_id);
         let n = |kind: &str| rows.iter().filter(|e| e.kind == kind).count();
-        let (reserve, release, charge, refund, ship, cancel, notify) =
-            (n("reserve"), n("release"), n("charge"), n("refund"), n("ship"), n("cancel_shipment"), n("notify"));
+        let (reserve, release, charge, refund, ship, cancel, notify) = (
+            n("reserve"),
+            n("release"),
+            n("charge"),
+            n("refund"),
+            n("ship"),
+            n("cancel_shipment"),
+            n("notify"),
+        );
         match ending {
             Ending::Completed => {
-                if reserve == 0 || charge != 1 || ship != 1 || refund + release + cancel != 0 || notify > 1 {
+                if reserve == 0
+                    || charge != 1
+                    || ship != 1
+                    || refund + release + cancel != 0
+                    || notify > 1
+                {
                     problems.push(format!(
                         "order {order_id} completed but its ledger has reserve={reserve} charge={charge} ship={ship} \
                          refund={refund} release={release} cancel={cancel} notify={notify}"
@@ -93,7 +111,12 @@ pub fn check_invariants(
                 }
             }
             Ending::Compensated => {
-                if release != reserve || refund != charge || cancel != ship || charge > 1 || ship > 1 {
+                if release != reserve
+                    || refund != charge
+                    || cancel != ship
+                    || charge > 1
+                    || ship > 1
+                {
                     problems.push(format!(
                         "order {order_id} compensated but its ledger has reserve={reserve} release={release} \
                          charge={charge} refund={refund} ship={ship} cancel={cancel}"
@@ -121,7 +144,10 @@ pub struct ShopAdmin {
 
 impl ShopAdmin {
     pub fn new(base_url: &str) -> Self {
-        Self { http: reqwest::Client::new(), base: base_url.trim_end_matches('/').to_owned() }
+        Self {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub async fn ledger(&self, order_id: Option<&str>) -> Result<Ledger> {
@@ -129,7 +155,12 @@ impl ShopAdmin {
         if let Some(id) = order_id {
             url.push_str(&format!("?orderId={id}"));
         }
-        let response = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
         if !response.status().is_success() {
             bail!("GET {url}: {}", response.status());
         }
@@ -143,7 +174,13 @@ impl ShopAdmin {
     /// Replace the fault configuration (fields left out reset to their defaults).
     pub async fn set_faults(&self, faults: serde_json::Value) -> Result<()> {
         let url = format!("{}/admin/faults", self.base);
-        self.http.put(&url).json(&faults).send().await?.error_for_status().with_context(|| format!("PUT {url}"))?;
+        self.http
+            .put(&url)
+            .json(&faults)
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("PUT {url}"))?;
         Ok(())
     }
 
@@ -195,22 +232,46 @@ mod tests {
 
     #[test]
     fn a_consistent_ledger_passes() {
-        let endings = HashMap::from([("A".into(), Ending::Completed), ("B".into(), Ending::Compensated)]);
-        let problems = check_invariants(&HashMap::from([("MUG".into(), 10)]), &completed_ledger(), &endings);
+        let endings = HashMap::from([
+            ("A".into(), Ending::Completed),
+            ("B".into(), Ending::Compensated),
+        ]);
+        let problems = check_invariants(
+            &HashMap::from([("MUG".into(), 10)]),
+            &completed_ledger(),
+            &endings,
+        );
         assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]
     fn double_charges_missing_refunds_and_lost_stock_are_reported() {
         let mut ledger = completed_ledger();
-        ledger.effects.push(effect(9, "charge", "A", "order-A/charge", None));
+        ledger
+            .effects
+            .push(effect(9, "charge", "A", "order-A/charge", None));
         ledger.effects.retain(|e| e.kind != "refund");
         ledger.stock.insert("MUG".into(), 7);
-        let endings = HashMap::from([("A".into(), Ending::Completed), ("B".into(), Ending::Compensated)]);
+        let endings = HashMap::from([
+            ("A".into(), Ending::Completed),
+            ("B".into(), Ending::Compensated),
+        ]);
         let problems = check_invariants(&HashMap::from([("MUG".into(), 10)]), &ledger, &endings);
-        assert!(problems.iter().any(|p| p.contains("recorded twice")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("order A completed")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("order B compensated")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("not conserved")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("recorded twice")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("order A completed")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("order B compensated")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("not conserved")),
+            "{problems:?}"
+        );
     }
 }

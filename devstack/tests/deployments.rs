@@ -26,9 +26,12 @@ fn describe_version(
     deployment: &str,
     build_id: &str,
 ) -> (bool, String) {
-    run(server
-        .cli()
-        .args(devstack::deployment::version_args("describe-version", deployment, build_id, &[])))
+    run(server.cli().args(devstack::deployment::version_args(
+        "describe-version",
+        deployment,
+        build_id,
+        &[],
+    )))
 }
 
 /// A dev server whose Worker Controller calls a fake Lambda endpoint.
@@ -89,7 +92,10 @@ fn an_existing_version_gets_the_compute_config_asked_for() {
 
     create_deployment_version(&address, "shopflow", "v1", Some(ARN)).unwrap();
     let (ok, text) = describe_version(&server, "shopflow", "v1");
-    assert!(ok && text.contains("aws-lambda"), "compute config not attached: {text}");
+    assert!(
+        ok && text.contains("aws-lambda"),
+        "compute config not attached: {text}"
+    );
 
     // A redeploy naming another function moves the version to it: the server checks the new
     // function (GetFunction) — `describe-version` shows only the provider, not the ARN.

@@ -102,7 +102,10 @@ pub async fn ingest(
 /// An order from a request or message body: `shared`'s rules, plus `require_single_object`;
 /// a rejection lists every field error (see [`shape_errors`] for the shape errors).
 pub fn parse(body: &[u8]) -> Result<shared::Order, Rejection> {
-    parse_uncapped(body).map_err(|rejection| Rejection { errors: capped(rejection.errors), ..rejection })
+    parse_uncapped(body).map_err(|rejection| Rejection {
+        errors: capped(rejection.errors),
+        ..rejection
+    })
 }
 
 /// How many field errors a rejection lists; the rest are counted in one last entry. A 64 KiB body
@@ -391,8 +394,17 @@ mod tests {
         assert_eq!(rejection.errors.len(), MAX_LISTED_ERRORS + 1);
         let last = rejection.errors.last().unwrap();
         assert_eq!(last.rule, "truncated");
-        assert!(last.message.starts_with(&format!("{} more errors", rejection_total(&body) - MAX_LISTED_ERRORS)), "{last:?}");
-        assert!(reason(&rejection.errors).len() < 4096, "the log line stays small");
+        assert!(
+            last.message.starts_with(&format!(
+                "{} more errors",
+                rejection_total(&body) - MAX_LISTED_ERRORS
+            )),
+            "{last:?}"
+        );
+        assert!(
+            reason(&rejection.errors).len() < 4096,
+            "the log line stays small"
+        );
     }
 
     fn rejection_total(body: &str) -> usize {

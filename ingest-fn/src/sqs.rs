@@ -65,22 +65,28 @@ async fn process(
     // The same cap as the HTTP API's: a queue accepts up to 256 KiB (1 MiB since 2025), and an
     // order never needs more than 64 KiB; a larger body is not parsed at all.
     let letter = if body.len() > MAX_BODY_BYTES {
-        letter("too-large", format!("the body is {} bytes; an order may be at most {MAX_BODY_BYTES}", body.len()))
+        letter(
+            "too-large",
+            format!(
+                "the body is {} bytes; an order may be at most {MAX_BODY_BYTES}",
+                body.len()
+            ),
+        )
     } else {
         match ingest(starter, body.as_bytes(), ingest_id, Source::Sqs).await {
-        Ingested::Started(_) | Ingested::Duplicate(_) => return true,
-        Ingested::Unavailable(_) => return false,
-        Ingested::Rejected(rejection) => {
-            let rule = match rejection.kind {
-                RejectionKind::Malformed => "malformed-json",
-                RejectionKind::Invalid => "invalid-order",
-            };
-            letter(rule, reason(&rejection.errors))
-        }
-        Ingested::Conflict { workflow_id, .. } => letter(
-            "order-conflict",
-            format!("{workflow_id} was started with different order contents"),
-        ),
+            Ingested::Started(_) | Ingested::Duplicate(_) => return true,
+            Ingested::Unavailable(_) => return false,
+            Ingested::Rejected(rejection) => {
+                let rule = match rejection.kind {
+                    RejectionKind::Malformed => "malformed-json",
+                    RejectionKind::Invalid => "invalid-order",
+                };
+                letter(rule, reason(&rejection.errors))
+            }
+            Ingested::Conflict { workflow_id, .. } => letter(
+                "order-conflict",
+                format!("{workflow_id} was started with different order contents"),
+            ),
         }
     };
     let message_id = record.message_id.as_deref().unwrap_or_default();
@@ -211,12 +217,21 @@ mod tests {
         let dlq = FakeDeadLetters::default();
         let mut huge: Value = serde_json::from_str(&sample_order_json("S-big")).unwrap();
         huge["notes"] = "x".repeat(MAX_BODY_BYTES).into();
-        let response = handle(&starter, &dlq, &batch(&[huge.to_string(), sample_order_json("S-ok")])).await;
+        let response = handle(
+            &starter,
+            &dlq,
+            &batch(&[huge.to_string(), sample_order_json("S-ok")]),
+        )
+        .await;
         assert!(failed(&response).is_empty());
         assert_eq!(starter.count(), 1, "only the normal one started");
         let sent = dlq.sent.lock().unwrap().clone();
         assert_eq!((sent.len(), sent[0].1.rule), (1, "too-large"));
-        assert!(sent[0].1.reason.contains("at most 65536"), "{:?}", sent[0].1);
+        assert!(
+            sent[0].1.reason.contains("at most 65536"),
+            "{:?}",
+            sent[0].1
+        );
     }
 
     #[tokio::test]

@@ -22,7 +22,12 @@ fn main() {
         let payload = br#"{"action":"echo","order":{"id":"o-1","items":[1,2,3]}}"#.as_slice();
 
         let over_http = measure(async || {
-            let response = client.post(&url).body(payload).send().await.expect("invoke");
+            let response = client
+                .post(&url)
+                .body(payload)
+                .send()
+                .await
+                .expect("invoke");
             assert_eq!(response.status(), 200);
             response.bytes().await.expect("body");
         })
@@ -37,7 +42,10 @@ fn main() {
         report("library invoke (no Invoke API HTTP hop)", in_process);
 
         let stats = emulator.stats("bench").expect("stats");
-        println!("environments started: {} (cold starts), invocations: {}", stats.cold_starts, stats.invocations);
+        println!(
+            "environments started: {} (cold starts), invocations: {}",
+            stats.cold_starts, stats.invocations
+        );
         emulator.shutdown().await;
     });
 }

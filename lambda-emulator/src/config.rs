@@ -71,9 +71,16 @@ impl Default for EmulatorConfig {
             log_dir: None,
             function_output_to_stderr: false,
             extra_env: BTreeMap::new(),
-            pass_env: ["PATH", "LANG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "RUST_BACKTRACE"]
-                .map(String::from)
-                .to_vec(),
+            pass_env: [
+                "PATH",
+                "LANG",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "RUST_BACKTRACE",
+            ]
+            .map(String::from)
+            .to_vec(),
             sqs_endpoint: None,
             sqs_wait_time: Duration::from_secs(20),
             http_integration_timeout: Duration::from_secs(30),

@@ -37,7 +37,10 @@ impl Listen {
     /// Both listeners on loopback, on ports the system picks.
     pub fn ephemeral() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self { lambda: any, http: any }
+        Self {
+            lambda: any,
+            http: any,
+        }
     }
 }
 
@@ -52,13 +55,22 @@ pub struct RunningEmulator {
 
 impl RunningEmulator {
     /// Binds both listeners, registers `functions` and starts serving.
-    pub async fn start(config: EmulatorConfig, functions: Vec<FunctionConfig>, listen: Listen) -> anyhow::Result<Self> {
+    pub async fn start(
+        config: EmulatorConfig,
+        functions: Vec<FunctionConfig>,
+        listen: Listen,
+    ) -> anyhow::Result<Self> {
         let lambda_listener = TcpListener::bind(listen.lambda).await?;
         let http_listener = TcpListener::bind(listen.http).await?;
-        let sqs = config.sqs_endpoint.as_deref().map(|endpoint| sqs::client(endpoint, &config.region));
+        let sqs = config
+            .sqs_endpoint
+            .as_deref()
+            .map(|endpoint| sqs::client(endpoint, &config.region));
         let shared = Arc::new(Shared {
             registry: Registry::new(config.region.clone()),
-            logs: Arc::new(LogSink::new(config.log_dir.clone()).to_stderr(config.function_output_to_stderr)),
+            logs: Arc::new(
+                LogSink::new(config.log_dir.clone()).to_stderr(config.function_output_to_stderr),
+            ),
             config: Arc::new(config),
             sqs,
             api_calls: ApiCalls::default(),
@@ -69,7 +81,8 @@ impl RunningEmulator {
         let http_app = http_api::router(shared.clone());
         let mut tasks = vec![
             tokio::spawn(async move {
-                if let Err(error) = axum::serve(lambda_listener.tap_io(no_delay), lambda_app).await {
+                if let Err(error) = axum::serve(lambda_listener.tap_io(no_delay), lambda_app).await
+                {
                     tracing::error!(%error, "Lambda API server stopped");
                 }
             }),
@@ -81,7 +94,12 @@ impl RunningEmulator {
             }),
             tokio::spawn(housekeeping(shared.clone())),
         ];
-        let mut emulator = Self { shared, lambda_addr, http_addr, tasks: Vec::new() };
+        let mut emulator = Self {
+            shared,
+            lambda_addr,
+            http_addr,
+            tasks: Vec::new(),
+        };
         for function in functions {
             emulator.register(function);
         }
@@ -96,17 +114,28 @@ impl RunningEmulator {
     pub fn register(&mut self, mut function: FunctionConfig) -> String {
         match std::path::absolute(&function.binary) {
             Ok(binary) => function.binary = binary,
-            Err(error) => tracing::warn!(function = %function.name, binary = %function.binary.display(), %error, "cannot make the binary's path absolute"),
+            Err(error) => {
+                tracing::warn!(function = %function.name, binary = %function.binary.display(), %error, "cannot make the binary's path absolute")
+            }
         }
         let arn = function_arn(&self.shared.config.region, &function.name);
-        let pool = Arc::new(FunctionPool::new(function, self.shared.config.clone(), self.shared.logs.clone()));
+        let pool = Arc::new(FunctionPool::new(
+            function,
+            self.shared.config.clone(),
+            self.shared.logs.clone(),
+        ));
         if let Some(previous) = self.shared.registry.insert(pool.clone()) {
             tokio::spawn(async move { previous.close().await });
         }
         for source in pool.config().sqs_sources.iter().filter(|s| s.enabled) {
             match &self.shared.sqs {
                 Some(client) => {
-                    let poller = sqs::Poller::new(client.clone(), pool.clone(), source.clone(), self.shared.clone());
+                    let poller = sqs::Poller::new(
+                        client.clone(),
+                        pool.clone(),
+                        source.clone(),
+                        self.shared.clone(),
+                    );
                     self.tasks.push(tokio::spawn(poller.run()));
                 }
                 None => tracing::warn!(
@@ -144,9 +173,17 @@ impl RunningEmulator {
 
     /// Invokes a function synchronously without HTTP (benchmarks, embedding).
     /// `name` is any form the Invoke API accepts; the function sees it as its invoked ARN.
-    pub async fn invoke(&self, name: &str, payload: impl Into<axum::body::Bytes>) -> Result<InvokeResult, InvokeError> {
+    pub async fn invoke(
+        &self,
+        name: &str,
+        payload: impl Into<axum::body::Bytes>,
+    ) -> Result<InvokeResult, InvokeError> {
         let (pool, reference) = self.resolve(name).ok_or(InvokeError::UnknownFunction)?;
-        pool.invoke(InvokeInput::new(payload.into(), self.shared.registry.invoked_arn(&reference))).await
+        pool.invoke(InvokeInput::new(
+            payload.into(),
+            self.shared.registry.invoked_arn(&reference),
+        ))
+        .await
     }
 
     /// A function's counters, if it exists.
@@ -204,7 +241,8 @@ impl Drop for RunningEmulator {
 /// Reaps idle environments often enough to honour short idle timeouts, and closes one second of
 /// the metrics series every second.
 async fn housekeeping(shared: Arc<Shared>) {
-    let reap_every = (shared.config.idle_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let reap_every =
+        (shared.config.idle_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(reap_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_sample = Instant::now() + Duration::from_secs(1);

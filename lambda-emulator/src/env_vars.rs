@@ -28,14 +28,18 @@ pub struct EnvVarsFile {
 
 impl EnvVarsFile {
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
         let document: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let Value::Object(sections) = document else {
-            return Err("expected an object of functions (and Parameters), each an object of variables".into());
+            return Err(
+                "expected an object of functions (and Parameters), each an object of variables"
+                    .into(),
+            );
         };
         let mut file = Self::default();
         for (section, variables) in sections {
@@ -60,10 +64,13 @@ impl EnvVarsFile {
             for (key, value) in self.all.iter().chain(own.flatten()) {
                 match function.environment.get_mut(key) {
                     Some(slot) => slot.clone_from(value),
-                    None => tracing::warn!(function = %function.name, variable = %key, "not declared in the template for this function; ignored (as sam local does)"),
+                    None => {
+                        tracing::warn!(function = %function.name, variable = %key, "not declared in the template for this function; ignored (as sam local does)")
+                    }
                 }
             }
-            crate::variables::validate(&function.environment).map_err(|e| format!("{}: {e}", function.name))?;
+            crate::variables::validate(&function.environment)
+                .map_err(|e| format!("{}: {e}", function.name))?;
         }
         Ok(())
     }
@@ -80,7 +87,11 @@ fn variables_of(section: &str, value: Value) -> Result<BTreeMap<String, String>,
                 Value::String(text) => text,
                 Value::Number(number) => number.to_string(),
                 Value::Bool(flag) => flag.to_string(),
-                other => return Err(format!("{section}.{key}: a variable is a string, number or boolean, not {other}")),
+                other => {
+                    return Err(format!(
+                        "{section}.{key}: a variable is a string, number or boolean, not {other}"
+                    ));
+                }
             };
             Ok((key, text))
         })
@@ -94,7 +105,10 @@ mod tests {
     fn function(name: &str, logical_id: &str, variables: &[(&str, &str)]) -> FunctionConfig {
         let mut function = FunctionConfig::new(name, "/bin/true");
         function.logical_id = Some(logical_id.into());
-        function.environment = variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        function.environment = variables
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         function
     }
 
@@ -107,13 +121,24 @@ mod tests {
         )
         .unwrap();
         let mut functions = [
-            function("shop-ingest", "IngestFunction", &[("LEVEL", "info"), ("SECRET", "")]),
-            function("shop-worker", "WorkerFunction", &[("LEVEL", "info"), ("ON", "false")]),
+            function(
+                "shop-ingest",
+                "IngestFunction",
+                &[("LEVEL", "info"), ("SECRET", "")],
+            ),
+            function(
+                "shop-worker",
+                "WorkerFunction",
+                &[("LEVEL", "info"), ("ON", "false")],
+            ),
         ];
         file.apply(&mut functions).unwrap();
         assert_eq!(functions[0].environment["LEVEL"], "debug");
         assert_eq!(functions[0].environment["SECRET"], "s3cret");
-        assert!(!functions[0].environment.contains_key("RETRIES"), "only declared variables are overridden");
+        assert!(
+            !functions[0].environment.contains_key("RETRIES"),
+            "only declared variables are overridden"
+        );
         assert!(!functions[0].environment.contains_key("UNDECLARED"));
         assert_eq!(functions[1].environment["ON"], "true");
     }
@@ -126,10 +151,19 @@ mod tests {
             ("{\"F\": {\"A\": [1]}}", "F.A: a variable is a string"),
             ("not json", "not JSON"),
         ] {
-            assert!(EnvVarsFile::parse(text).unwrap_err().contains(expected), "{text}");
+            assert!(
+                EnvVarsFile::parse(text).unwrap_err().contains(expected),
+                "{text}"
+            );
         }
         let big = format!("{{\"F\": {{\"A\": \"{}\"}}}}", "v".repeat(5000));
         let mut functions = [function("f", "F", &[("A", "")])];
-        assert!(EnvVarsFile::parse(&big).unwrap().apply(&mut functions).unwrap_err().contains("4KB"));
+        assert!(
+            EnvVarsFile::parse(&big)
+                .unwrap()
+                .apply(&mut functions)
+                .unwrap_err()
+                .contains("4KB")
+        );
     }
 }

@@ -90,7 +90,10 @@ impl Environment {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let runtime_addr = listener.local_addr()?;
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new(function.name.clone(), logs.clone())));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(
+            function.name.clone(),
+            logs.clone(),
+        )));
         let app = runtime_api::router(channel.clone());
         let runtime_api = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener.tap_io(crate::emulator::no_delay), app).await {
@@ -109,10 +112,19 @@ impl Environment {
         // refuses to deploy a function that sets one; see `crate::variables`).
         command
             .env_clear()
-            .envs(config.pass_env.iter().filter_map(|name| Some((name, std::env::var_os(name)?))))
+            .envs(
+                config
+                    .pass_env
+                    .iter()
+                    .filter_map(|name| Some((name, std::env::var_os(name)?))),
+            )
             .envs(&function.environment)
             .envs(&config.extra_env)
-            .envs(lambda_variables(&function, config, &runtime_addr.to_string()))
+            .envs(lambda_variables(
+                &function,
+                config,
+                &runtime_addr.to_string(),
+            ))
             .env("TMPDIR", &tmp)
             .current_dir(task_root(&function.binary))
             .stdin(Stdio::null())
@@ -128,15 +140,30 @@ impl Environment {
             }
         };
         let pid = child.id().unwrap_or_default();
-        for stream in [child.stdout.take().map(boxed), child.stderr.take().map(boxed)].into_iter().flatten() {
-            tokio::spawn(forward_output(stream, function.name.clone(), channel.clone(), logs.clone()));
+        for stream in [
+            child.stdout.take().map(boxed),
+            child.stderr.take().map(boxed),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            tokio::spawn(forward_output(
+                stream,
+                function.name.clone(),
+                channel.clone(),
+                logs.clone(),
+            ));
         }
         let (exit_tx, exited) = watch::channel(None);
         tokio::spawn(async move {
             let status = child.wait().await;
             let _ = exit_tx.send(Some(describe_exit(status)));
         });
-        let memory = MemoryWatch::start(pid, u64::from(function.memory_mb) * 1024 * 1024, exited.clone());
+        let memory = MemoryWatch::start(
+            pid,
+            u64::from(function.memory_mb) * 1024 * 1024,
+            exited.clone(),
+        );
         tracing::debug!(function = %function.name, pid, "environment started");
         Ok(Self {
             pid,
@@ -187,7 +214,10 @@ impl Environment {
         result.max_memory_mb = self.memory.peak_mb();
         if picked_at.is_some() {
             self.log(&request_id, &format!("END RequestId: {request_id}"));
-            self.log(&request_id, &report_line(&request_id, &result, self.function.memory_mb));
+            self.log(
+                &request_id,
+                &report_line(&request_id, &result, self.function.memory_mb),
+            );
         }
         result
     }
@@ -209,7 +239,6 @@ impl Environment {
         }
     }
 
-
     fn log(&self, request_id: &str, line: &str) {
         self.logs.line(&self.function.name, Some(request_id), line);
     }
@@ -219,9 +248,18 @@ impl Environment {
         let request_id = input.request_id.clone();
         let (picked_tx, picked) = oneshot::channel();
         let (reply_tx, reply) = oneshot::channel();
-        let invocation = Invocation { input, timeout: self.function.timeout, picked: picked_tx, reply: reply_tx };
+        let invocation = Invocation {
+            input,
+            timeout: self.function.timeout,
+            picked: picked_tx,
+            reply: reply_tx,
+        };
         if self.channel.submit(invocation).await.is_err() {
-            return self.fail("Runtime.Unknown", &request_id, "the environment's runtime API is gone");
+            return self.fail(
+                "Runtime.Unknown",
+                &request_id,
+                "the environment's runtime API is gone",
+            );
         }
         let mut exited = self.exited.clone();
         let mut init_error = self.channel.init_error();
@@ -249,8 +287,16 @@ impl Environment {
             }
         };
         *picked_at = Some(Instant::now());
-        let init = self.spawned_at.lock().expect("spawn time").take().map(|t| t.elapsed());
-        self.log(&request_id, &format!("START RequestId: {request_id} Version: $LATEST"));
+        let init = self
+            .spawned_at
+            .lock()
+            .expect("spawn time")
+            .take()
+            .map(|t| t.elapsed());
+        self.log(
+            &request_id,
+            &format!("START RequestId: {request_id} Version: $LATEST"),
+        );
         let mut result = tokio::select! {
             reply = reply => match reply {
                 Ok(RuntimeReply::Response(body)) => RunResult::reusable(InvokeOutcome::Success(body)),
@@ -274,17 +320,34 @@ impl Environment {
 
     /// The process ended mid-phase: killed for its memory, or exited/crashed by itself.
     fn exit_failure(&self, request_id: &str, status: &str) -> RunResult {
-        let error_type = if self.memory.killed() { "Runtime.OutOfMemory" } else { "Runtime.ExitError" };
-        self.fail(error_type, request_id, &format!("Runtime exited with error: {status}"))
+        let error_type = if self.memory.killed() {
+            "Runtime.OutOfMemory"
+        } else {
+            "Runtime.ExitError"
+        };
+        self.fail(
+            error_type,
+            request_id,
+            &format!("Runtime exited with error: {status}"),
+        )
     }
 
     fn fail(&self, error_type: &str, request_id: &str, detail: &str) -> RunResult {
-        self.discard(InvokeOutcome::FunctionError(platform_error(error_type, request_id, detail)))
+        self.discard(InvokeOutcome::FunctionError(platform_error(
+            error_type, request_id, detail,
+        )))
     }
 
     fn discard(&self, outcome: InvokeOutcome) -> RunResult {
         self.broken.store(true, Ordering::Relaxed);
-        RunResult { outcome, reusable: false, init: None, max_memory_mb: 0, init_timed_out: false, duration: Duration::ZERO }
+        RunResult {
+            outcome,
+            reusable: false,
+            init: None,
+            max_memory_mb: 0,
+            init_timed_out: false,
+            duration: Duration::ZERO,
+        }
     }
 
     /// Lambda's shutdown phase (AWS "Lambda execution environment lifecycle", Shutdown phase;
@@ -316,7 +379,8 @@ impl Environment {
         // SIGKILL is delivered asynchronously: wait until the process is gone (and reaped), so a
         // caller that stops the emulator next leaves nothing running behind it.
         let mut exited = self.exited.clone();
-        let _ = tokio::time::timeout(Duration::from_secs(5), exited.wait_for(Option::is_some)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), exited.wait_for(Option::is_some)).await;
         self.runtime_api.abort();
         tracing::debug!(function = %self.function.name, pid = self.pid, ?reason, ?budget, extensions = ?self.channel.extensions().names(), "environment shut down");
     }
@@ -339,7 +403,14 @@ impl Environment {
 
 impl RunResult {
     fn reusable(outcome: InvokeOutcome) -> Self {
-        Self { outcome, reusable: true, init: None, max_memory_mb: 0, init_timed_out: false, duration: Duration::ZERO }
+        Self {
+            outcome,
+            reusable: true,
+            init: None,
+            max_memory_mb: 0,
+            init_timed_out: false,
+            duration: Duration::ZERO,
+        }
     }
 }
 
@@ -376,7 +447,11 @@ fn environment_tmp_dir() -> std::path::PathBuf {
 }
 
 /// The variables Lambda sets for a `provided.al2023` function.
-fn lambda_variables(function: &FunctionConfig, config: &EmulatorConfig, runtime_api: &str) -> BTreeMap<String, String> {
+fn lambda_variables(
+    function: &FunctionConfig,
+    config: &EmulatorConfig,
+    runtime_api: &str,
+) -> BTreeMap<String, String> {
     let task_root = task_root(&function.binary).display().to_string();
     let stream = format!(
         "{}/[$LATEST]{}",
@@ -386,14 +461,20 @@ fn lambda_variables(function: &FunctionConfig, config: &EmulatorConfig, runtime_
     [
         ("AWS_LAMBDA_FUNCTION_NAME", function.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_mb.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            function.memory_mb.to_string(),
+        ),
         ("AWS_LAMBDA_RUNTIME_API", runtime_api.into()),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
         ("AWS_REGION", config.region.clone()),
         ("AWS_DEFAULT_REGION", config.region.clone()),
         ("LAMBDA_TASK_ROOT", task_root.clone()),
         ("LAMBDA_RUNTIME_DIR", task_root),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name)),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", function.name),
+        ),
         ("AWS_LAMBDA_LOG_STREAM_NAME", stream),
         ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".into()),
         ("_HANDLER", "bootstrap".into()),
@@ -408,7 +489,10 @@ fn lambda_variables(function: &FunctionConfig, config: &EmulatorConfig, runtime_
 /// Lambda's `/var/task`: locally, the folder holding the binary (absolute, as the emulator
 /// registers functions with absolute binary paths).
 fn task_root(binary: &Path) -> &Path {
-    binary.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    binary
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 fn boxed(stream: impl AsyncRead + Send + Unpin + 'static) -> Box<dyn AsyncRead + Send + Unpin> {
@@ -434,10 +518,17 @@ pub(crate) const MAX_LOG_LINE: usize = 256 * 1024;
 
 /// The next line of `reader` (without its newline), cut at `max` bytes with a note of how much
 /// was dropped; `None` at the end of the stream.
-async fn capped_line(reader: &mut (impl tokio::io::AsyncBufRead + Unpin), max: usize) -> Option<String> {
+async fn capped_line(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    max: usize,
+) -> Option<String> {
     use tokio::io::AsyncReadExt as _;
     let mut line = Vec::new();
-    let read = (&mut *reader).take(max as u64 + 1).read_until(b'\n', &mut line).await.ok()?;
+    let read = (&mut *reader)
+        .take(max as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .await
+        .ok()?;
     if read == 0 {
         return None;
     }
@@ -449,7 +540,11 @@ async fn capped_line(reader: &mut (impl tokio::io::AsyncBufRead + Unpin), max: u
         line.truncate(max);
         loop {
             let mut rest = Vec::new();
-            let n = (&mut *reader).take(64 * 1024).read_until(b'\n', &mut rest).await.unwrap_or(0);
+            let n = (&mut *reader)
+                .take(64 * 1024)
+                .read_until(b'\n', &mut rest)
+                .await
+                .unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -460,7 +555,9 @@ async fn capped_line(reader: &mut (impl tokio::io::AsyncBufRead + Unpin), max: u
             }
         }
         let mut text = String::from_utf8_lossy(&line).into_owned();
-        text.push_str(&format!(" … [line cut at {max} bytes; {dropped} more dropped]"));
+        text.push_str(&format!(
+            " … [line cut at {max} bytes; {dropped} more dropped]"
+        ));
         return Some(text);
     }
     Some(String::from_utf8_lossy(&line).into_owned())
@@ -507,9 +604,15 @@ mod tests {
         let mut reader = BufReader::new(input.as_bytes());
         assert_eq!(capped_line(&mut reader, 10).await.as_deref(), Some("short"));
         let cut = capped_line(&mut reader, 10).await.unwrap();
-        assert!(cut.starts_with("xxxxxxxxxx … [line cut at 10 bytes; 90 more dropped]"), "{cut}");
+        assert!(
+            cut.starts_with("xxxxxxxxxx … [line cut at 10 bytes; 90 more dropped]"),
+            "{cut}"
+        );
         assert_eq!(capped_line(&mut reader, 10).await.as_deref(), Some("after"));
-        assert_eq!(capped_line(&mut reader, 100).await.as_deref(), Some("no newline at the end"));
+        assert_eq!(
+            capped_line(&mut reader, 100).await.as_deref(),
+            Some("no newline at the end")
+        );
         assert_eq!(capped_line(&mut reader, 10).await, None);
     }
 }

@@ -133,7 +133,12 @@ pub(crate) struct Extensions {
 
 impl Extensions {
     pub(crate) fn new(function_name: impl Into<String>, logs: Arc<LogSink>) -> Self {
-        Self { function_name: function_name.into(), logs, registry: Mutex::default(), readiness: Readiness::default() }
+        Self {
+            function_name: function_name.into(),
+            logs,
+            registry: Mutex::default(),
+            readiness: Readiness::default(),
+        }
     }
 
     /// The change counter shared with the runtime's own `next` (see [`crate::readiness`]).
@@ -155,7 +160,11 @@ impl Extensions {
     /// How long the shutdown phase may take: nothing without extensions (Lambda then sends no
     /// SIGTERM at all, only SIGKILL), [`INTERNAL_EXTENSIONS_SHUTDOWN`] with any.
     pub(crate) fn shutdown_budget(&self) -> Duration {
-        if self.lock().extensions.is_empty() { Duration::ZERO } else { INTERNAL_EXTENSIONS_SHUTDOWN }
+        if self.lock().extensions.is_empty() {
+            Duration::ZERO
+        } else {
+            INTERNAL_EXTENSIONS_SHUTDOWN
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -171,18 +180,32 @@ impl Extensions {
         }
         for (_, extension) in &registry.extensions {
             let events: Vec<&str> = extension.events.iter().map(|e| e.as_str()).collect();
-            let line = format!("EXTENSION\tName: {}\tState: Ready\tEvents: [{}]", extension.name, events.join(","));
+            let line = format!(
+                "EXTENSION\tName: {}\tState: Ready\tEvents: [{}]",
+                extension.name,
+                events.join(",")
+            );
             self.logs.line(&self.function_name, None, &line);
         }
     }
 
     /// Names of the registered extensions, in registration order.
     pub(crate) fn names(&self) -> Vec<String> {
-        self.lock().extensions.iter().map(|(_, e)| e.name.clone()).collect()
+        self.lock()
+            .extensions
+            .iter()
+            .map(|(_, e)| e.name.clone())
+            .collect()
     }
 
     /// Tells subscribed extensions that invocation `request_id` starts.
-    pub(crate) fn invoke(&self, request_id: &str, invoked_arn: &str, trace_id: &str, deadline_ms: u128) {
+    pub(crate) fn invoke(
+        &self,
+        request_id: &str,
+        invoked_arn: &str,
+        trace_id: &str,
+        deadline_ms: u128,
+    ) {
         self.publish(EventType::Invoke, || {
             json!({
                 "eventType": "INVOKE",
@@ -210,13 +233,22 @@ impl Extensions {
     fn register(&self, name: String, events: BTreeSet<EventType>) -> Result<Uuid, Refusal> {
         let mut registry = self.lock();
         if registry.closed {
-            return Err(Refusal::new("Extension.RegistrationClosed", "Extension registration closed already"));
+            return Err(Refusal::new(
+                "Extension.RegistrationClosed",
+                "Extension registration closed already",
+            ));
         }
         if registry.extensions.len() >= MAX_EXTENSIONS {
-            return Err(Refusal::new("Extension.TooManyExtensions", &format!("Extension limit ({MAX_EXTENSIONS}) reached")));
+            return Err(Refusal::new(
+                "Extension.TooManyExtensions",
+                &format!("Extension limit ({MAX_EXTENSIONS}) reached"),
+            ));
         }
         if registry.extensions.iter().any(|(_, e)| e.name == name) {
-            return Err(Refusal::new("Extension.InvalidExtensionState", "Extension with this name already registered"));
+            return Err(Refusal::new(
+                "Extension.InvalidExtensionState",
+                "Extension with this name already registered",
+            ));
         }
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let id = Uuid::new_v4();
@@ -238,15 +270,24 @@ impl Extensions {
     /// The extension a request names in `Lambda-Extension-Identifier`, or Lambda's refusal.
     fn caller(&self, headers: &HeaderMap) -> Result<Arc<Registered>, Refusal> {
         let Some(value) = headers.get(ID_HEADER) else {
-            return Err(Refusal::new("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"));
+            return Err(Refusal::new(
+                "Extension.MissingExtensionIdentifier",
+                "Missing Lambda-Extension-Identifier header",
+            ));
         };
         let Some(id) = value.to_str().ok().and_then(|v| Uuid::parse_str(v).ok()) else {
-            return Err(Refusal::new("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"));
+            return Err(Refusal::new(
+                "Extension.InvalidExtensionIdentifier",
+                "Invalid Lambda-Extension-Identifier",
+            ));
         };
         let registry = self.lock();
         match registry.extensions.iter().find(|(known, _)| *known == id) {
             Some((_, extension)) => Ok(extension.clone()),
-            None => Err(Refusal::new("Extension.UnknownExtensionIdentifier", &format!("Unknown extension {id}"))),
+            None => Err(Refusal::new(
+                "Extension.UnknownExtensionIdentifier",
+                &format!("Unknown extension {id}"),
+            )),
         }
     }
 }
@@ -267,8 +308,16 @@ struct RegisterRequest {
     events: Vec<String>,
 }
 
-async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
-    let name = headers.get(NAME_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default().trim();
+async fn register(
+    State(extensions): State<Arc<Extensions>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let name = headers
+        .get(NAME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim();
     if name.is_empty() {
         return forbidden("Extension.InvalidExtensionName", "Empty extension name");
     }
@@ -280,12 +329,20 @@ async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap,
     for event in &request.events {
         match EventType::parse(event) {
             Some(event_type) => events.insert(event_type),
-            None => return forbidden("Extension.InvalidEventType", &format!("{event}: ErrorInvalidEventType")),
+            None => {
+                return forbidden(
+                    "Extension.InvalidEventType",
+                    &format!("{event}: ErrorInvalidEventType"),
+                );
+            }
         };
     }
     if events.contains(&EventType::Shutdown) {
         // Every extension is internal here (see the module doc); Lambda refuses this for those.
-        return forbidden("Extension.InvalidEventType", "SHUTDOWN: ErrorInvalidEventType (internal extensions cannot subscribe to SHUTDOWN)");
+        return forbidden(
+            "Extension.InvalidEventType",
+            "SHUTDOWN: ErrorInvalidEventType (internal extensions cannot subscribe to SHUTDOWN)",
+        );
     }
     let id = match extensions.register(name.to_owned(), events) {
         Ok(id) => id,
@@ -297,12 +354,21 @@ async fn register(State(extensions): State<Arc<Extensions>>, headers: HeaderMap,
         "functionVersion": "$LATEST",
         "handler": "bootstrap",
     });
-    let features = headers.get(ACCEPT_FEATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if features.split(',').any(|feature| feature.trim() == "accountId") {
+    let features = headers
+        .get(ACCEPT_FEATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if features
+        .split(',')
+        .any(|feature| feature.trim() == "accountId")
+    {
         document["accountId"] = json!(ACCOUNT_ID);
     }
     let mut response = (StatusCode::OK, Json(document)).into_response();
-    response.headers_mut().insert(ID_HEADER, HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"));
+    response.headers_mut().insert(
+        ID_HEADER,
+        HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"),
+    );
     response
 }
 
@@ -327,30 +393,57 @@ async fn next(State(extensions): State<Arc<Extensions>>, headers: HeaderMap) -> 
             extension.undelivered.fetch_sub(1, Ordering::SeqCst);
             extensions.readiness.bump();
             let mut response = Json(event).into_response();
-            let event_id = HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a header value");
-            response.headers_mut().insert("lambda-extension-event-identifier", event_id);
+            let event_id = HeaderValue::from_str(&Uuid::new_v4().to_string())
+                .expect("a UUID is a header value");
+            response
+                .headers_mut()
+                .insert("lambda-extension-event-identifier", event_id);
             response
         }
-        None => error_response(StatusCode::GONE, "Extension.EnvironmentGone", "the environment shut down"),
+        None => error_response(
+            StatusCode::GONE,
+            "Extension.EnvironmentGone",
+            "the environment shut down",
+        ),
     }
 }
 
-async fn init_error(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn init_error(
+    State(extensions): State<Arc<Extensions>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     report_error(&extensions, &headers, &body, "init")
 }
 
-async fn exit_error(State(extensions): State<Arc<Extensions>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn exit_error(
+    State(extensions): State<Arc<Extensions>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     report_error(&extensions, &headers, &body, "exit")
 }
 
 /// `init/error` and `exit/error`: Lambda records the error type; the emulator logs it.
-fn report_error(extensions: &Extensions, headers: &HeaderMap, body: &[u8], phase: &str) -> Response {
+fn report_error(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    body: &[u8],
+    phase: &str,
+) -> Response {
     let extension = match extensions.caller(headers) {
         Ok(extension) => extension,
         Err(refusal) => return refusal.into_response(),
     };
-    let Some(error_type) = headers.get(ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) else {
-        return forbidden("Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found");
+    let Some(error_type) = headers
+        .get(ERROR_TYPE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    else {
+        return forbidden(
+            "Extension.MissingHeader",
+            "Lambda-Extension-Function-Error-Type not found",
+        );
     };
     tracing::warn!(
         function = %extensions.function_name,
@@ -370,7 +463,10 @@ struct Refusal {
 
 impl Refusal {
     fn new(error_type: &'static str, message: &str) -> Self {
-        Self { error_type, message: message.to_owned() }
+        Self {
+            error_type,
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -393,31 +489,60 @@ mod tests {
     }
 
     async fn serve(extensions: Arc<Extensions>) -> String {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}/2020-01-01/extension", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let url = format!(
+            "http://{}/2020-01-01/extension",
+            listener.local_addr().unwrap()
+        );
         tokio::spawn(async move { axum::serve(listener, router(extensions)).await });
         url
     }
 
     async fn register_as(url: &str, name: &str, body: &str) -> reqwest::Response {
-        reqwest::Client::new().post(format!("{url}/register")).header("Lambda-Extension-Name", name).body(body.to_owned()).send().await.unwrap()
+        reqwest::Client::new()
+            .post(format!("{url}/register"))
+            .header("Lambda-Extension-Name", name)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn error_type(response: reqwest::Response) -> (u16, String) {
         let status = response.status().as_u16();
         let document: Value = response.json().await.unwrap();
-        (status, document["errorType"].as_str().unwrap_or_default().to_owned())
+        (
+            status,
+            document["errorType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
     }
 
     async fn next_event(url: &str, id: &str) -> Value {
-        let response = reqwest::Client::new().get(format!("{url}/event/next")).header("Lambda-Extension-Identifier", id).send().await.unwrap();
+        let response = reqwest::Client::new()
+            .get(format!("{url}/event/next"))
+            .header("Lambda-Extension-Identifier", id)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
-        assert!(response.headers().contains_key("lambda-extension-event-identifier"));
+        assert!(
+            response
+                .headers()
+                .contains_key("lambda-extension-event-identifier")
+        );
         response.json().await.unwrap()
     }
 
     fn id_of(response: &reqwest::Response) -> String {
-        response.headers()["lambda-extension-identifier"].to_str().unwrap().to_owned()
+        response.headers()["lambda-extension-identifier"]
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[tokio::test]
@@ -438,8 +563,15 @@ mod tests {
             document,
             json!({ "functionName": "orders", "functionVersion": "$LATEST", "handler": "bootstrap", "accountId": ACCOUNT_ID })
         );
-        let without_feature: Value = register_as(&url, "other", r#"{"events":[]}"#).await.json().await.unwrap();
-        assert!(without_feature.get("accountId").is_none(), "accountId only when asked for: {without_feature}");
+        let without_feature: Value = register_as(&url, "other", r#"{"events":[]}"#)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            without_feature.get("accountId").is_none(),
+            "accountId only when asked for: {without_feature}"
+        );
     }
 
     #[tokio::test]
@@ -450,23 +582,57 @@ mod tests {
             ("", r#"{"events":[]}"#, "Extension.InvalidExtensionName"),
             ("x", "not json", "InvalidRequestFormat"),
             ("x", r#"{"events":"INVOKE"}"#, "InvalidRequestFormat"),
-            ("x", r#"{"events":["INVOKE","REBOOT"]}"#, "Extension.InvalidEventType"),
-            ("x", r#"{"events":["invoke"]}"#, "Extension.InvalidEventType"),
+            (
+                "x",
+                r#"{"events":["INVOKE","REBOOT"]}"#,
+                "Extension.InvalidEventType",
+            ),
+            (
+                "x",
+                r#"{"events":["invoke"]}"#,
+                "Extension.InvalidEventType",
+            ),
         ];
         for (name, body, expected) in cases {
-            assert_eq!(error_type(register_as(&url, name, body).await).await, (403, expected.to_owned()), "{name:?} {body:?}");
+            assert_eq!(
+                error_type(register_as(&url, name, body).await).await,
+                (403, expected.to_owned()),
+                "{name:?} {body:?}"
+            );
         }
         let padding = "x".repeat(3 * 1024 * 1024);
-        let oversized = register_as(&url, "big", &format!(r#"{{"events":[],"padding":"{padding}"}}"#)).await;
-        assert_eq!(oversized.status(), 413, "bodies beyond the request limit are refused");
+        let oversized = register_as(
+            &url,
+            "big",
+            &format!(r#"{{"events":[],"padding":"{padding}"}}"#),
+        )
+        .await;
+        assert_eq!(
+            oversized.status(),
+            413,
+            "bodies beyond the request limit are refused"
+        );
         assert!(extensions.names().is_empty(), "nothing was registered");
 
-        assert_eq!(register_as(&url, "dup", "{}").await.status(), 200, "no events field means no subscriptions");
-        assert_eq!(error_type(register_as(&url, "dup", "{}").await).await, (403, "Extension.InvalidExtensionState".to_owned()));
+        assert_eq!(
+            register_as(&url, "dup", "{}").await.status(),
+            200,
+            "no events field means no subscriptions"
+        );
+        assert_eq!(
+            error_type(register_as(&url, "dup", "{}").await).await,
+            (403, "Extension.InvalidExtensionState".to_owned())
+        );
         for n in 1..MAX_EXTENSIONS {
-            assert_eq!(register_as(&url, &format!("e{n}"), "{}").await.status(), 200);
+            assert_eq!(
+                register_as(&url, &format!("e{n}"), "{}").await.status(),
+                200
+            );
         }
-        assert_eq!(error_type(register_as(&url, "eleventh", "{}").await).await, (403, "Extension.TooManyExtensions".to_owned()));
+        assert_eq!(
+            error_type(register_as(&url, "eleventh", "{}").await).await,
+            (403, "Extension.TooManyExtensions".to_owned())
+        );
     }
 
     #[tokio::test]
@@ -475,7 +641,10 @@ mod tests {
         let url = serve(extensions.clone()).await;
         assert_eq!(register_as(&url, "early", "{}").await.status(), 200);
         extensions.close_registration();
-        assert_eq!(error_type(register_as(&url, "late", "{}").await).await, (403, "Extension.RegistrationClosed".to_owned()));
+        assert_eq!(
+            error_type(register_as(&url, "late", "{}").await).await,
+            (403, "Extension.RegistrationClosed".to_owned())
+        );
         assert_eq!(extensions.names(), ["early"]);
     }
 
@@ -486,7 +655,12 @@ mod tests {
         let invoked = id_of(&register_as(&url, "invoked", r#"{"events":["INVOKE"]}"#).await);
         let nothing = id_of(&register_as(&url, "nothing", r#"{"events":[]}"#).await);
 
-        extensions.invoke("req-1", "arn:aws:lambda:us-east-1:000000000000:function:f", "Root=1-abc", 42);
+        extensions.invoke(
+            "req-1",
+            "arn:aws:lambda:us-east-1:000000000000:function:f",
+            "Root=1-abc",
+            42,
+        );
         extensions.invoke("req-2", "arn", "Root=1-def", 43);
         let invoke = next_event(&url, &invoked).await;
         assert_eq!(
@@ -502,16 +676,30 @@ mod tests {
         assert_eq!(next_event(&url, &invoked).await["requestId"], "req-2");
         // An extension subscribed to nothing was given nothing: its `next` would wait on.
         let registry = extensions.lock();
-        let (_, quiet) = registry.extensions.iter().find(|(id, _)| id.to_string() == nothing).unwrap();
-        assert!(quiet.queue_rx.try_lock().unwrap().try_recv().is_err(), "no event for an extension subscribed to none");
+        let (_, quiet) = registry
+            .extensions
+            .iter()
+            .find(|(id, _)| id.to_string() == nothing)
+            .unwrap();
+        assert!(
+            quiet.queue_rx.try_lock().unwrap().try_recv().is_err(),
+            "no event for an extension subscribed to none"
+        );
     }
 
     #[tokio::test]
     async fn internal_extensions_may_not_subscribe_to_shutdown() {
         let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
-        for body in [r#"{"events":["SHUTDOWN"]}"#, r#"{"events":["INVOKE","SHUTDOWN"]}"#] {
-            assert_eq!(error_type(register_as(&url, "agent", body).await).await, (403, "Extension.InvalidEventType".to_owned()), "{body}");
+        for body in [
+            r#"{"events":["SHUTDOWN"]}"#,
+            r#"{"events":["INVOKE","SHUTDOWN"]}"#,
+        ] {
+            assert_eq!(
+                error_type(register_as(&url, "agent", body).await).await,
+                (403, "Extension.InvalidEventType".to_owned()),
+                "{body}"
+            );
         }
         assert!(extensions.names().is_empty());
     }
@@ -521,22 +709,39 @@ mod tests {
         let extensions = Arc::new(extensions("f"));
         let url = serve(extensions.clone()).await;
         assert!(extensions.all_ready(), "no extensions hold nothing up");
-        assert_eq!(extensions.shutdown_budget(), Duration::ZERO, "no extension: SIGKILL at once");
+        assert_eq!(
+            extensions.shutdown_budget(),
+            Duration::ZERO,
+            "no extension: SIGKILL at once"
+        );
         let id = id_of(&register_as(&url, "agent", r#"{"events":["INVOKE"]}"#).await);
-        assert!(!extensions.all_ready(), "registered but never called next: Init cannot end");
+        assert!(
+            !extensions.all_ready(),
+            "registered but never called next: Init cannot end"
+        );
         assert_eq!(extensions.shutdown_budget(), INTERNAL_EXTENSIONS_SHUTDOWN);
 
         let poll = {
             let (url, id) = (url.clone(), id.clone());
             tokio::spawn(async move { next_event(&url, &id).await })
         };
-        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready()).await.expect("parked in next");
+        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready())
+            .await
+            .expect("parked in next");
         extensions.invoke("req-1", "arn", "Root=1-abc", 42);
-        assert!(!extensions.all_ready(), "an INVOKE not yet taken back to next keeps the environment busy");
+        assert!(
+            !extensions.all_ready(),
+            "an INVOKE not yet taken back to next keeps the environment busy"
+        );
         assert_eq!(poll.await.unwrap()["requestId"], "req-1");
-        assert!(!extensions.all_ready(), "handed the event, not back in next yet");
+        assert!(
+            !extensions.all_ready(),
+            "handed the event, not back in next yet"
+        );
         let again = tokio::spawn(async move { next_event(&url, &id).await });
-        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready()).await.expect("back in next");
+        tokio::time::timeout(Duration::from_secs(5), extensions.until_all_ready())
+            .await
+            .expect("back in next");
         again.abort();
     }
 
@@ -548,8 +753,13 @@ mod tests {
         let known = id_of(&register_as(&url, "known", "{}").await);
         for endpoint in ["event/next", "init/error", "exit/error"] {
             let request = |id: Option<&str>| {
-                let builder = if endpoint == "event/next" { client.get(format!("{url}/{endpoint}")) } else { client.post(format!("{url}/{endpoint}")) };
-                let builder = builder.header("Lambda-Extension-Function-Error-Type", "Extension.Crash");
+                let builder = if endpoint == "event/next" {
+                    client.get(format!("{url}/{endpoint}"))
+                } else {
+                    client.post(format!("{url}/{endpoint}"))
+                };
+                let builder =
+                    builder.header("Lambda-Extension-Function-Error-Type", "Extension.Crash");
                 match id {
                     Some(id) => builder.header("Lambda-Extension-Identifier", id),
                     None => builder,
@@ -558,15 +768,34 @@ mod tests {
             for (id, expected) in [
                 (None, "Extension.MissingExtensionIdentifier"),
                 (Some("not-a-uuid"), "Extension.InvalidExtensionIdentifier"),
-                (Some("7c9e6679-7425-40de-944b-e07fc1f90ae7"), "Extension.UnknownExtensionIdentifier"),
+                (
+                    Some("7c9e6679-7425-40de-944b-e07fc1f90ae7"),
+                    "Extension.UnknownExtensionIdentifier",
+                ),
             ] {
-                assert_eq!(error_type(request(id).send().await.unwrap()).await, (403, expected.to_owned()), "{endpoint} {id:?}");
+                assert_eq!(
+                    error_type(request(id).send().await.unwrap()).await,
+                    (403, expected.to_owned()),
+                    "{endpoint} {id:?}"
+                );
             }
             if endpoint != "event/next" {
-                let accepted = request(Some(&known)).body("{\"errorMessage\":\"boom\"}").send().await.unwrap();
+                let accepted = request(Some(&known))
+                    .body("{\"errorMessage\":\"boom\"}")
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(accepted.status(), 202, "{endpoint}");
-                let no_type = client.post(format!("{url}/{endpoint}")).header("Lambda-Extension-Identifier", &known).send().await.unwrap();
-                assert_eq!(error_type(no_type).await, (403, "Extension.MissingHeader".to_owned()));
+                let no_type = client
+                    .post(format!("{url}/{endpoint}"))
+                    .header("Lambda-Extension-Identifier", &known)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    error_type(no_type).await,
+                    (403, "Extension.MissingHeader".to_owned())
+                );
             }
         }
     }

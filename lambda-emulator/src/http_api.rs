@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
-    ApiGatewayV2httpResponse,
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
 };
 use aws_lambda_events::encodings::Body as EventBody;
 use axum::Router;
@@ -40,7 +40,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(handle).with_state(shared)
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let pools = shared.registry.all();
     let Some(matched) = match_route(&pools, &parts.method, parts.uri.path()) else {
@@ -66,11 +70,17 @@ async fn handle(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInf
     input.request_id = request_id.clone();
     // Past the integration timeout the client gets its 503 while the invocation runs to its
     // end (`invoke` runs it in its own task), as API Gateway leaves the Lambda call running.
-    let invoked = tokio::time::timeout(shared.config.http_integration_timeout, matched.pool.invoke(input)).await;
+    let invoked = tokio::time::timeout(
+        shared.config.http_integration_timeout,
+        matched.pool.invoke(input),
+    )
+    .await;
     let mut response = match invoked {
         Ok(Ok(result)) => match result.outcome {
             InvokeOutcome::Success(payload) => map_response(&payload),
-            InvokeOutcome::FunctionError(_) => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            InvokeOutcome::FunctionError(_) => {
+                message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
         },
         // API Gateway answers a throttled integration with a 5xx; 503 tells clients to retry.
         Ok(Err(_)) => message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
@@ -99,15 +109,29 @@ fn match_route(pools: &[Arc<FunctionPool>], method: &Method, path: &str) -> Opti
     let mut best: Option<((u8, usize, bool), Matched)> = None;
     for pool in pools {
         for route in &pool.config().http_routes {
-            let method_matches = route.method == "ANY" || route.method.eq_ignore_ascii_case(method.as_str());
+            let method_matches =
+                route.method == "ANY" || route.method.eq_ignore_ascii_case(method.as_str());
             if !method_matches {
                 continue;
             }
-            let Some((rank, parameters)) = match_path(route, path) else { continue };
+            let Some((rank, parameters)) = match_path(route, path) else {
+                continue;
+            };
             let score = (rank, route.path.len(), route.method != "ANY");
             if best.as_ref().is_none_or(|(b, _)| score > *b) {
-                let route_key = if route.path == "$default" { "$default".into() } else { format!("{} {}", route.method, route.path) };
-                best = Some((score, Matched { pool: pool.clone(), route_key, path_parameters: parameters }));
+                let route_key = if route.path == "$default" {
+                    "$default".into()
+                } else {
+                    format!("{} {}", route.method, route.path)
+                };
+                best = Some((
+                    score,
+                    Matched {
+                        pool: pool.clone(),
+                        route_key,
+                        path_parameters: parameters,
+                    },
+                ));
             }
         }
     }
@@ -152,9 +176,17 @@ fn match_path(route: &HttpRoute, path: &str) -> Option<(u8, HashMap<String, Stri
 /// `isBase64Encoded` breaks on AWS. A request without a content type is passed as text when it is
 /// UTF-8 (the emulator's choice; see the README's differences).
 fn is_text(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     essence.starts_with("text/")
-        || matches!(essence.as_str(), "application/json" | "application/xml" | "application/javascript")
+        || matches!(
+            essence.as_str(),
+            "application/json" | "application/xml" | "application/javascript"
+        )
         || essence.ends_with("+json")
         || essence.ends_with("+xml")
 }
@@ -185,9 +217,20 @@ fn build_event(
     let mut headers = HeaderMap::new();
     let mut cookies = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
         } else if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
             headers.insert(name.clone(), value);
         }
@@ -211,7 +254,10 @@ fn build_event(
     let raw_query = parts.uri.query().unwrap_or_default();
     let mut query: HashMap<String, Vec<String>> = HashMap::new();
     for (key, value) in url::form_urlencoded::parse(raw_query.as_bytes()) {
-        query.entry(key.into_owned()).or_default().push(value.into_owned());
+        query
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
     }
     let now = chrono::Utc::now();
 
@@ -220,15 +266,27 @@ fn build_event(
     http.path = Some(parts.uri.path().to_owned());
     http.protocol = Some(format!("{:?}", parts.version));
     http.source_ip = Some(peer.ip().to_string());
-    http.user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    http.user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(matched.route_key.clone());
     context.account_id = Some(ACCOUNT_ID.into());
     context.stage = Some("$default".into());
     context.request_id = Some(request_id.to_owned());
     context.apiid = Some(API_ID.into());
-    context.domain_name = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    context.domain_prefix = context.domain_name.as_deref().and_then(|d| d.split('.').next()).map(str::to_owned);
+    context.domain_name = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    context.domain_prefix = context
+        .domain_name
+        .as_deref()
+        .and_then(|d| d.split('.').next())
+        .map(str::to_owned);
     context.time = Some(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
     context.time_epoch = now.timestamp_millis();
     context.http = http;
@@ -244,7 +302,10 @@ fn build_event(
     event.path_parameters = matched.path_parameters.clone();
     event.request_context = context;
     if !body.is_empty() {
-        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         match std::str::from_utf8(&body) {
             Ok(text) if content_type.is_none_or(is_text) => event.body = Some(text.to_owned()),
             _ => {
@@ -256,10 +317,20 @@ fn build_event(
     let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
     // The struct also models custom-authorizer v1 fields that a 2.0 HTTP payload does not have.
     if let Some(object) = value.as_object_mut() {
-        for field in ["type", "methodArn", "httpMethod", "identitySource", "authorizationToken", "resource"] {
+        for field in [
+            "type",
+            "methodArn",
+            "httpMethod",
+            "identitySource",
+            "authorizationToken",
+            "resource",
+        ] {
             object.remove(field);
         }
-        if object.get("stageVariables").is_some_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty)) {
+        if object
+            .get("stageVariables")
+            .is_some_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty))
+        {
             object.remove("stageVariables");
         }
     }
@@ -271,9 +342,15 @@ pub(crate) fn map_response(payload: &[u8]) -> Response {
     let Ok(mut value) = serde_json::from_slice::<Value>(payload) else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    let structured = value.as_object().is_some_and(|o| o.contains_key("statusCode"));
+    let structured = value
+        .as_object()
+        .is_some_and(|o| o.contains_key("statusCode"));
     if !structured {
-        return ([(header::CONTENT_TYPE, "application/json")], payload.to_vec()).into_response();
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            payload.to_vec(),
+        )
+            .into_response();
     }
     // `cookies` is optional on the wire but required by the struct.
     if let Some(object) = value.as_object_mut() {
@@ -282,12 +359,17 @@ pub(crate) fn map_response(payload: &[u8]) -> Response {
     let Ok(answer) = serde_json::from_value::<ApiGatewayV2httpResponse>(value) else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    let Some(status) = u16::try_from(answer.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()) else {
+    let Some(status) = u16::try_from(answer.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
     let body = match answer.body {
         None | Some(EventBody::Empty) => Vec::new(),
-        Some(EventBody::Text(text)) if answer.is_base64_encoded => match BASE64.decode(text.as_bytes()) {
+        Some(EventBody::Text(text)) if answer.is_base64_encoded => match BASE64
+            .decode(text.as_bytes())
+        {
             Ok(bytes) => bytes,
             Err(_) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         },
@@ -298,11 +380,18 @@ pub(crate) fn map_response(payload: &[u8]) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, value) in answer.multi_value_headers.iter().chain(answer.headers.iter()) {
+    for (name, value) in answer
+        .multi_value_headers
+        .iter()
+        .chain(answer.headers.iter())
+    {
         headers.append(name.clone(), value.clone());
     }
     if !headers.contains_key(header::CONTENT_TYPE) {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     for cookie in answer.cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -321,7 +410,10 @@ mod tests {
     use super::*;
 
     fn route(method: &str, path: &str) -> HttpRoute {
-        HttpRoute { method: method.into(), path: path.into() }
+        HttpRoute {
+            method: method.into(),
+            path: path.into(),
+        }
     }
 
     #[test]
@@ -336,7 +428,10 @@ mod tests {
         let greedy = route("ANY", "/files/{proxy+}");
         assert_eq!(match_path(&greedy, "/files/a/b").unwrap().1["proxy"], "a/b");
         assert!(match_path(&greedy, "/files").is_none());
-        assert_eq!(match_path(&route("ANY", "$default"), "/anything").map(|m| m.0), Some(0));
+        assert_eq!(
+            match_path(&route("ANY", "$default"), "/anything").map(|m| m.0),
+            Some(0)
+        );
     }
 
     #[tokio::test]
@@ -344,7 +439,9 @@ mod tests {
         let response = map_response(br#"{"plain":true}"#);
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert_eq!(&body[..], br#"{"plain":true}"#);
     }
 
@@ -361,14 +458,23 @@ mod tests {
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()["x-one"], "1");
         assert_eq!(response.headers()["set-cookie"], "a=b");
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert_eq!(&body[..], b"\x00\xffbinary");
     }
 
     #[tokio::test]
     async fn a_malformed_function_answer_is_a_500() {
-        for payload in [&b"not json"[..], br#"{"statusCode":"abc"}"#, br#"{"statusCode":99999}"#] {
-            assert_eq!(map_response(payload).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        for payload in [
+            &b"not json"[..],
+            br#"{"statusCode":"abc"}"#,
+            br#"{"statusCode":99999}"#,
+        ] {
+            assert_eq!(
+                map_response(payload).status(),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
         }
     }
 }

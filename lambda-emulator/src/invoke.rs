@@ -21,7 +21,12 @@ pub struct InvokeInput {
 impl InvokeInput {
     /// A new invocation with a fresh request id and trace id.
     pub fn new(payload: Bytes, invoked_arn: String) -> Self {
-        Self { request_id: uuid::Uuid::new_v4().to_string(), payload, invoked_arn, trace_id: new_trace_id() }
+        Self {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            payload,
+            invoked_arn,
+            trace_id: new_trace_id(),
+        }
     }
 }
 
@@ -82,7 +87,9 @@ pub(crate) fn timeout_error(request_id: &str, timeout: Duration) -> Bytes {
 /// An X-Ray style trace header (`Root=1-<epoch hex>-<96 random bits>`), as Lambda passes in
 /// `Lambda-Runtime-Trace-Id`.
 pub(crate) fn new_trace_id() -> String {
-    let epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{epoch:08x}-{};Sampled=0", &random[..24])
 }

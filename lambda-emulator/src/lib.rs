@@ -32,9 +32,9 @@ mod readiness;
 pub mod registry;
 mod runtime_api;
 mod sandbox;
-pub mod variables;
 mod sqs;
 pub mod template;
+pub mod variables;
 
 mod http_api;
 

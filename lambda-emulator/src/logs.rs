@@ -16,7 +16,11 @@ pub(crate) struct LogSink {
 
 impl LogSink {
     pub(crate) fn new(dir: Option<PathBuf>) -> Self {
-        Self { dir, to_stderr: false, files: Mutex::default() }
+        Self {
+            dir,
+            to_stderr: false,
+            files: Mutex::default(),
+        }
     }
 
     /// Forwards to stderr instead of stdout (a one-shot `invoke` keeps stdout for the answer).
@@ -40,7 +44,10 @@ impl LogSink {
             Some(file) => file,
             None => {
                 let opened = std::fs::create_dir_all(dir).and_then(|()| {
-                    File::options().create(true).append(true).open(dir.join(format!("{function}.log")))
+                    File::options()
+                        .create(true)
+                        .append(true)
+                        .open(dir.join(format!("{function}.log")))
                 });
                 match opened {
                     Ok(file) => files.entry(function.to_owned()).or_insert(file),

@@ -85,26 +85,47 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
 
-    let template_dir = args.template.parent().map(PathBuf::from).unwrap_or_default();
-    let mut options = TemplateOptions::new(args.bin_dir.clone().unwrap_or_else(|| template_dir.join("target/debug")));
+    let template_dir = args
+        .template
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let mut options = TemplateOptions::new(
+        args.bin_dir
+            .clone()
+            .unwrap_or_else(|| template_dir.join("target/debug")),
+    );
     options.region.clone_from(&args.region);
     options.stack_name.clone_from(&args.stack_name);
-    options.binaries = args.function_binaries.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect();
+    options.binaries = args
+        .function_binaries
+        .iter()
+        .map(|(k, v)| (k.clone(), PathBuf::from(v)))
+        .collect();
     options.parameters = args.parameters.iter().cloned().collect::<HashMap<_, _>>();
-    let mut functions = template::load(&args.template, &options).with_context(|| format!("reading {}", args.template.display()))?;
+    let mut functions = template::load(&args.template, &options)
+        .with_context(|| format!("reading {}", args.template.display()))?;
     if let Some(file) = &args.env_vars {
-        EnvVarsFile::load(file).and_then(|vars| vars.apply(&mut functions)).map_err(anyhow::Error::msg)?;
+        EnvVarsFile::load(file)
+            .and_then(|vars| vars.apply(&mut functions))
+            .map_err(anyhow::Error::msg)?;
     }
 
     let config = EmulatorConfig {
         region: args.region,
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),
-        async_retry_delays: args.async_retry_delays.iter().map(|s| Duration::from_secs_f64(*s)).collect(),
+        async_retry_delays: args
+            .async_retry_delays
+            .iter()
+            .map(|s| Duration::from_secs_f64(*s))
+            .collect(),
         max_event_age: Duration::from_secs_f64(args.max_event_age),
         log_dir: args.log_dir,
         extra_env: args.env.into_iter().collect(),
@@ -147,13 +168,20 @@ async fn invoke_once(
     wanted: &str,
     event: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let Some(mut function) = functions.into_iter().find(|f| f.name == wanted || f.logical_id.as_deref() == Some(wanted)) else {
+    let Some(mut function) = functions
+        .into_iter()
+        .find(|f| f.name == wanted || f.logical_id.as_deref() == Some(wanted))
+    else {
         anyhow::bail!("no function {wanted:?} in the template");
     };
     let payload = match event {
         None => "{}".to_owned(),
-        Some(path) if path.as_os_str() == "-" => std::io::read_to_string(std::io::stdin()).context("reading the event from stdin")?,
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        Some(path) if path.as_os_str() == "-" => {
+            std::io::read_to_string(std::io::stdin()).context("reading the event from stdin")?
+        }
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
     };
     serde_json::from_str::<serde_json::Value>(&payload).context("the event is not JSON")?;
     function.sqs_sources.clear();
@@ -161,7 +189,10 @@ async fn invoke_once(
     config.sqs_endpoint = None;
     let name = function.name.clone();
     let emulator = RunningEmulator::start(config, vec![function], Listen::ephemeral()).await?;
-    let result = emulator.invoke(&name, payload).await.map_err(|e| anyhow::anyhow!("invoking {name}: {e}"));
+    let result = emulator
+        .invoke(&name, payload)
+        .await
+        .map_err(|e| anyhow::anyhow!("invoking {name}: {e}"));
     emulator.shutdown().await;
     let result = result?;
     println!("{}", String::from_utf8_lossy(result.outcome.payload()));

@@ -77,9 +77,14 @@ impl FunctionMetrics {
             s.stats.invocations += 1;
             s.stats.cold_starts += u64::from(cold);
             s.stats.concurrent_executions += 1;
-            s.stats.concurrent_executions_max = s.stats.concurrent_executions_max.max(s.stats.concurrent_executions);
+            s.stats.concurrent_executions_max = s
+                .stats
+                .concurrent_executions_max
+                .max(s.stats.concurrent_executions);
             s.started_this_second += 1;
-            s.max_concurrent_this_second = s.max_concurrent_this_second.max(s.stats.concurrent_executions);
+            s.max_concurrent_this_second = s
+                .max_concurrent_this_second
+                .max(s.stats.concurrent_executions);
         });
     }
 
@@ -87,7 +92,13 @@ impl FunctionMetrics {
     /// the environment's Init Duration, kept apart as in Lambda's `REPORT` line. The billed
     /// duration is both together rounded up to the millisecond: Lambda bills the init phase of
     /// a `provided.al2023` (custom) runtime.
-    pub(crate) fn invocation_finished(&self, duration: Duration, init: Option<Duration>, failed: bool, memory_mb: u32) {
+    pub(crate) fn invocation_finished(
+        &self,
+        duration: Duration,
+        init: Option<Duration>,
+        failed: bool,
+        memory_mb: u32,
+    ) {
         let ms = duration.as_secs_f64() * 1000.0;
         let billed_ms = billed_ms(duration, init);
         self.with(|s| {
@@ -114,7 +125,9 @@ impl FunctionMetrics {
     }
 
     pub(crate) fn async_event_done(&self) {
-        self.with(|s| s.stats.async_events_pending = s.stats.async_events_pending.saturating_sub(1));
+        self.with(|s| {
+            s.stats.async_events_pending = s.stats.async_events_pending.saturating_sub(1)
+        });
     }
 
     pub(crate) fn set_environments(&self, count: u32) {
@@ -123,7 +136,9 @@ impl FunctionMetrics {
 
     /// Closes the current second of the series.
     pub(crate) fn tick(&self) {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         self.with(|s| {
             let sample = Sample {
                 t,
@@ -157,11 +172,21 @@ pub struct ApiCalls {
 
 impl ApiCalls {
     pub(crate) fn record(&self, operation: &'static str) {
-        *self.counts.lock().expect("api calls lock").entry(operation).or_default() += 1;
+        *self
+            .counts
+            .lock()
+            .expect("api calls lock")
+            .entry(operation)
+            .or_default() += 1;
     }
 
     pub fn get(&self, operation: &str) -> u64 {
-        self.counts.lock().expect("api calls lock").get(operation).copied().unwrap_or_default()
+        self.counts
+            .lock()
+            .expect("api calls lock")
+            .get(operation)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn all(&self) -> std::collections::BTreeMap<&'static str, u64> {
@@ -174,42 +199,108 @@ impl ApiCalls {
 pub fn prometheus_text(functions: &[(String, FunctionStats)]) -> String {
     type Field = fn(&FunctionStats) -> f64;
     let families: [(&str, &str, &str, Field); 12] = [
-        ("lambda_invocations_total", "counter", "Invocations (each attempt counts).", |s| s.invocations as f64),
-        ("lambda_errors_total", "counter", "Invocations that ended in a function error.", |s| s.errors as f64),
-        ("lambda_throttles_total", "counter", "Invocation requests throttled.", |s| s.throttles as f64),
-        ("lambda_cold_starts_total", "counter", "Invocations that started an environment.", |s| s.cold_starts as f64),
-        ("lambda_concurrent_executions", "gauge", "Invocations running now.", |s| f64::from(s.concurrent_executions)),
-        ("lambda_concurrent_executions_max", "gauge", "Most invocations ever running at once.", |s| {
-            f64::from(s.concurrent_executions_max)
-        }),
-        ("lambda_async_events_pending", "gauge", "Event invocations not yet finished.", |s| s.async_events_pending as f64),
-        ("lambda_environments", "gauge", "Execution environments alive.", |s| f64::from(s.environments)),
-        ("lambda_duration_milliseconds_sum", "counter", "Sum of invocation durations.", |s| s.duration_ms_sum),
-        ("lambda_duration_milliseconds_max", "gauge", "Longest invocation.", |s| s.duration_ms_max),
-        ("lambda_billed_duration_milliseconds_sum", "counter", "Sum of billed durations (1 ms granularity).", |s| {
-            s.billed_duration_ms_sum as f64
-        }),
-        ("lambda_gb_seconds_total", "counter", "Billed GB-seconds.", |s| s.gb_seconds),
+        (
+            "lambda_invocations_total",
+            "counter",
+            "Invocations (each attempt counts).",
+            |s| s.invocations as f64,
+        ),
+        (
+            "lambda_errors_total",
+            "counter",
+            "Invocations that ended in a function error.",
+            |s| s.errors as f64,
+        ),
+        (
+            "lambda_throttles_total",
+            "counter",
+            "Invocation requests throttled.",
+            |s| s.throttles as f64,
+        ),
+        (
+            "lambda_cold_starts_total",
+            "counter",
+            "Invocations that started an environment.",
+            |s| s.cold_starts as f64,
+        ),
+        (
+            "lambda_concurrent_executions",
+            "gauge",
+            "Invocations running now.",
+            |s| f64::from(s.concurrent_executions),
+        ),
+        (
+            "lambda_concurrent_executions_max",
+            "gauge",
+            "Most invocations ever running at once.",
+            |s| f64::from(s.concurrent_executions_max),
+        ),
+        (
+            "lambda_async_events_pending",
+            "gauge",
+            "Event invocations not yet finished.",
+            |s| s.async_events_pending as f64,
+        ),
+        (
+            "lambda_environments",
+            "gauge",
+            "Execution environments alive.",
+            |s| f64::from(s.environments),
+        ),
+        (
+            "lambda_duration_milliseconds_sum",
+            "counter",
+            "Sum of invocation durations.",
+            |s| s.duration_ms_sum,
+        ),
+        (
+            "lambda_duration_milliseconds_max",
+            "gauge",
+            "Longest invocation.",
+            |s| s.duration_ms_max,
+        ),
+        (
+            "lambda_billed_duration_milliseconds_sum",
+            "counter",
+            "Sum of billed durations (1 ms granularity).",
+            |s| s.billed_duration_ms_sum as f64,
+        ),
+        (
+            "lambda_gb_seconds_total",
+            "counter",
+            "Billed GB-seconds.",
+            |s| s.gb_seconds,
+        ),
     ];
     let mut out = String::new();
     for (name, kind, help, field) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for (function, stats) in functions {
-            let _ = writeln!(out, "{name}{{function=\"{}\"}} {}", escape_label(function), field(stats));
+            let _ = writeln!(
+                out,
+                "{name}{{function=\"{}\"}} {}",
+                escape_label(function),
+                field(stats)
+            );
         }
     }
     out
 }
 
 fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Lambda's billed duration: the invoke phase plus, on a cold start, the init phase (billed for
 /// `provided.al2023` runtimes), rounded up to the millisecond. The `REPORT` line and the metrics
 /// both use it.
 pub(crate) fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
-    (duration + init.unwrap_or_default()).as_nanos().div_ceil(1_000_000) as u64
+    (duration + init.unwrap_or_default())
+        .as_nanos()
+        .div_ceil(1_000_000) as u64
 }
 
 #[cfg(test)]
@@ -224,18 +315,36 @@ mod tests {
         let stats = metrics.stats();
         assert_eq!(stats.billed_duration_ms_sum, 2);
         assert!((stats.gb_seconds - 0.002).abs() < 1e-12);
-        assert_eq!((stats.invocations, stats.cold_starts, stats.concurrent_executions), (1, 1, 0));
+        assert_eq!(
+            (
+                stats.invocations,
+                stats.cold_starts,
+                stats.concurrent_executions
+            ),
+            (1, 1, 0)
+        );
     }
 
     #[test]
     fn init_is_billed_but_kept_out_of_duration() {
         let metrics = FunctionMetrics::default();
         metrics.invocation_started(true);
-        metrics.invocation_finished(Duration::from_micros(2_500), Some(Duration::from_micros(40_200)), false, 1024);
+        metrics.invocation_finished(
+            Duration::from_micros(2_500),
+            Some(Duration::from_micros(40_200)),
+            false,
+            1024,
+        );
         let stats = metrics.stats();
-        assert!((stats.duration_ms_sum - 2.5).abs() < 1e-9, "Duration excludes init: {stats:?}");
+        assert!(
+            (stats.duration_ms_sum - 2.5).abs() < 1e-9,
+            "Duration excludes init: {stats:?}"
+        );
         assert!((stats.init_duration_ms_sum - 40.2).abs() < 1e-9);
-        assert_eq!(stats.billed_duration_ms_sum, 43, "init + duration, rounded up once");
+        assert_eq!(
+            stats.billed_duration_ms_sum, 43,
+            "init + duration, rounded up once"
+        );
     }
 
     #[test]
@@ -248,8 +357,20 @@ mod tests {
         metrics.invocation_finished(Duration::from_millis(1), None, true, 128);
         metrics.tick();
         let series = metrics.series();
-        assert_eq!((series[0].invocations_started, series[0].concurrent_executions_max), (2, 2));
-        assert_eq!((series[1].invocations_started, series[1].concurrent_executions), (0, 0));
+        assert_eq!(
+            (
+                series[0].invocations_started,
+                series[0].concurrent_executions_max
+            ),
+            (2, 2)
+        );
+        assert_eq!(
+            (
+                series[1].invocations_started,
+                series[1].concurrent_executions
+            ),
+            (0, 0)
+        );
     }
 
     #[test]

@@ -41,8 +41,18 @@ enum Slot {
 }
 
 impl FunctionPool {
-    pub(crate) fn new(function: FunctionConfig, config: Arc<EmulatorConfig>, logs: Arc<LogSink>) -> Self {
-        Self { function: Arc::new(function), config, logs, metrics: FunctionMetrics::default(), state: Mutex::default() }
+    pub(crate) fn new(
+        function: FunctionConfig,
+        config: Arc<EmulatorConfig>,
+        logs: Arc<LogSink>,
+    ) -> Self {
+        Self {
+            function: Arc::new(function),
+            config,
+            logs,
+            metrics: FunctionMetrics::default(),
+            state: Mutex::default(),
+        }
     }
 
     pub(crate) fn config(&self) -> &Arc<FunctionConfig> {
@@ -63,7 +73,9 @@ impl FunctionPool {
     }
 
     fn limit(&self) -> u32 {
-        self.function.reserved_concurrency.unwrap_or(self.config.account_concurrency)
+        self.function
+            .reserved_concurrency
+            .unwrap_or(self.config.account_concurrency)
     }
 
     /// Runs one invocation. It runs in its own task, so a caller that goes away (a closed HTTP
@@ -75,14 +87,21 @@ impl FunctionPool {
     /// as soon as it has its answer then finds the environment warm, as it would on Lambda,
     /// where the answer's trip over the network takes longer than that. An environment that
     /// takes longer (an extension still working on the `INVOKE`) stays busy after the answer.
-    pub(crate) async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeResult, InvokeError> {
+    pub(crate) async fn invoke(
+        self: &Arc<Self>,
+        input: InvokeInput,
+    ) -> Result<InvokeResult, InvokeError> {
         let pool = self.clone();
         let (result_tx, result) = tokio::sync::oneshot::channel();
         tokio::spawn(async move { pool.run(input, result_tx).await });
         result.await.unwrap_or(Err(InvokeError::ShuttingDown))
     }
 
-    async fn run(&self, input: InvokeInput, answer: tokio::sync::oneshot::Sender<Result<InvokeResult, InvokeError>>) {
+    async fn run(
+        &self,
+        input: InvokeInput,
+        answer: tokio::sync::oneshot::Sender<Result<InvokeResult, InvokeError>>,
+    ) {
         let slot = match self.take_slot() {
             Ok(slot) => slot,
             Err(error) => {
@@ -95,13 +114,17 @@ impl FunctionPool {
         self.metrics.invocation_started(matches!(slot, Slot::Cold));
         let mut env = match slot {
             Slot::Warm(env) => Some(env),
-            Slot::Cold => match Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await {
-                Ok(env) => Some(Arc::new(env)),
-                Err(error) => {
-                    tracing::warn!(function = %self.function.name, binary = %self.function.binary.display(), %error, "cannot start the function");
-                    None
+            Slot::Cold => {
+                match Environment::spawn(self.function.clone(), &self.config, self.logs.clone())
+                    .await
+                {
+                    Ok(env) => Some(Arc::new(env)),
+                    Err(error) => {
+                        tracing::warn!(function = %self.function.name, binary = %self.function.binary.display(), %error, "cannot start the function");
+                        None
+                    }
                 }
-            },
+            }
         };
         let mut result = match &env {
             Some(env) => Some(env.invoke(input.clone()).await),
@@ -115,7 +138,10 @@ impl FunctionPool {
             // old one's place in the concurrency count.
             let old = first.clone();
             tokio::spawn(async move { old.shutdown().await });
-            env = Environment::spawn(self.function.clone(), &self.config, self.logs.clone()).await.ok().map(|retry| Arc::new(retry.suppressed_init()));
+            env = Environment::spawn(self.function.clone(), &self.config, self.logs.clone())
+                .await
+                .ok()
+                .map(|retry| Arc::new(retry.suppressed_init()));
             result = match &env {
                 Some(retry) => {
                     let mut retried = retry.invoke(input).await;
@@ -126,19 +152,43 @@ impl FunctionPool {
             };
         }
         let (outcome, reusable, duration, init) = match result {
-            Some(result) => (result.outcome, result.reusable, result.duration, result.init),
+            Some(result) => (
+                result.outcome,
+                result.reusable,
+                result.duration,
+                result.init,
+            ),
             None => {
-                let detail = format!("fork/exec {}: cannot start the function's binary", self.function.binary.display());
+                let detail = format!(
+                    "fork/exec {}: cannot start the function's binary",
+                    self.function.binary.display()
+                );
                 let error = platform_error("Runtime.InvalidEntrypoint", &request_id, &detail);
-                (InvokeOutcome::FunctionError(error), false, started.elapsed(), None)
+                (
+                    InvokeOutcome::FunctionError(error),
+                    false,
+                    started.elapsed(),
+                    None,
+                )
             }
         };
-        self.metrics.invocation_finished(duration, init, outcome.is_error(), self.function.memory_mb);
-        let result = Ok(InvokeResult { request_id, outcome });
+        self.metrics.invocation_finished(
+            duration,
+            init,
+            outcome.is_error(),
+            self.function.memory_mb,
+        );
+        let result = Ok(InvokeResult {
+            request_id,
+            outcome,
+        });
         match env {
             Some(env) if reusable => {
                 let limit = self.function.timeout;
-                if tokio::time::timeout(SETTLE_BEFORE_ANSWER, env.settle(limit)).await.is_ok() {
+                if tokio::time::timeout(SETTLE_BEFORE_ANSWER, env.settle(limit))
+                    .await
+                    .is_ok()
+                {
                     self.give_back(Some(env), true);
                     let _ = answer.send(result);
                 } else {
@@ -180,7 +230,9 @@ impl FunctionPool {
     fn give_back(&self, env: Option<Arc<Environment>>, reusable: bool) {
         let mut state = self.lock();
         match env {
-            Some(env) if reusable && env.is_usable() && !state.closing => state.idle.push((env, Instant::now())),
+            Some(env) if reusable && env.is_usable() && !state.closing => {
+                state.idle.push((env, Instant::now()))
+            }
             env => {
                 state.live -= 1;
                 if let Some(env) = env {
@@ -197,9 +249,12 @@ impl FunctionPool {
         let expired: Vec<_> = {
             let mut state = self.lock();
             let idle_timeout = self.config.idle_timeout;
-            let (expired, kept) = std::mem::take(&mut state.idle)
-                .into_iter()
-                .partition(|(env, since)| !env.is_usable() || now.duration_since(*since) >= idle_timeout);
+            let (expired, kept) =
+                std::mem::take(&mut state.idle)
+                    .into_iter()
+                    .partition(|(env, since)| {
+                        !env.is_usable() || now.duration_since(*since) >= idle_timeout
+                    });
             state.idle = kept;
             state.live -= expired.len() as u32;
             self.metrics.set_environments(state.live);

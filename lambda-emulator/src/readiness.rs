@@ -22,7 +22,9 @@ pub(crate) struct Readiness {
 
 impl Default for Readiness {
     fn default() -> Self {
-        Self { changed: watch::Sender::new(()) }
+        Self {
+            changed: watch::Sender::new(()),
+        }
     }
 }
 
@@ -85,8 +87,14 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "nobody parked yet");
         let parked = Parked::new(&flag, &readiness);
-        tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
         drop(parked);
-        assert!(!flag.load(Ordering::SeqCst), "leaving next (or dropping the connection) un-parks");
+        assert!(
+            !flag.load(Ordering::SeqCst),
+            "leaving next (or dropping the connection) un-parks"
+        );
     }
 }

@@ -106,19 +106,36 @@ impl FunctionRef {
             [name] => (None, None, *name, None),
             [name, qualifier] => (None, None, *name, Some(*qualifier)),
             [account, "function", name] => (None, Some(*account), *name, None),
-            [account, "function", name, qualifier] => (None, Some(*account), *name, Some(*qualifier)),
-            ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
-                if partition.starts_with("aws") && rest.len() <= 1 =>
-            {
+            [account, "function", name, qualifier] => {
+                (None, Some(*account), *name, Some(*qualifier))
+            }
+            [
+                "arn",
+                partition,
+                "lambda",
+                region,
+                account,
+                "function",
+                name,
+                rest @ ..,
+            ] if partition.starts_with("aws") && rest.len() <= 1 => {
                 (Some(*region), Some(*account), *name, rest.first().copied())
             }
             _ => return Err(invalid()),
         };
-        let is_word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let is_word = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
         let name_ok = is_word(name) && name.len() <= 64;
-        let account_ok = account.is_none_or(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-        let qualifier_ok = qualifier.is_none_or(|q| q == "$LATEST" || (is_word(q) && q.len() <= 128));
-        let region_ok = region.is_none_or(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        let account_ok =
+            account.is_none_or(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        let qualifier_ok =
+            qualifier.is_none_or(|q| q == "$LATEST" || (is_word(q) && q.len() <= 128));
+        let region_ok = region.is_none_or(|r| {
+            !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
         if !(name_ok && account_ok && qualifier_ok && region_ok) {
             return Err(invalid());
         }
@@ -154,7 +171,10 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn new(region: String) -> Self {
-        Self { region, functions: RwLock::default() }
+        Self {
+            region,
+            functions: RwLock::default(),
+        }
     }
 
     pub(crate) fn region(&self) -> &str {
@@ -163,11 +183,20 @@ impl Registry {
 
     pub(crate) fn insert(&self, pool: Arc<FunctionPool>) -> Option<Arc<FunctionPool>> {
         let name = pool.config().name.clone();
-        self.functions.write().expect("registry lock").insert(name, pool)
+        self.functions
+            .write()
+            .expect("registry lock")
+            .insert(name, pool)
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<FunctionPool>> {
-        let mut pools: Vec<_> = self.functions.read().expect("registry lock").values().cloned().collect();
+        let mut pools: Vec<_> = self
+            .functions
+            .read()
+            .expect("registry lock")
+            .values()
+            .cloned()
+            .collect();
         pools.sort_by(|a, b| a.config().name.cmp(&b.config().name));
         pools
     }
@@ -178,18 +207,30 @@ impl Registry {
     pub(crate) fn resolve(&self, reference: &FunctionRef) -> Option<Arc<FunctionPool>> {
         let here = reference.region.as_deref().is_none_or(|r| r == self.region)
             && reference.account.as_deref().is_none_or(|a| a == ACCOUNT_ID)
-            && reference.qualifier.as_deref().is_none_or(|q| q == "$LATEST");
+            && reference
+                .qualifier
+                .as_deref()
+                .is_none_or(|q| q == "$LATEST");
         if !here {
             return None;
         }
-        self.functions.read().expect("registry lock").get(&reference.name).cloned()
+        self.functions
+            .read()
+            .expect("registry lock")
+            .get(&reference.name)
+            .cloned()
     }
 
     /// The ARN Lambda names in a "Function not found" message for `reference`.
     pub(crate) fn not_found_arn(&self, reference: &FunctionRef) -> String {
         let region = reference.region.as_deref().unwrap_or(&self.region);
         let account = reference.account.as_deref().unwrap_or(ACCOUNT_ID);
-        arn(region, account, &reference.name, reference.qualifier.as_deref())
+        arn(
+            region,
+            account,
+            &reference.name,
+            reference.qualifier.as_deref(),
+        )
     }
 
     /// The ARN Lambda hands the function as the one it was invoked with
@@ -198,7 +239,12 @@ impl Registry {
     /// qualifier when it gave one (by name, ARN or `?Qualifier=`) — a function tells how it was
     /// called (`$LATEST`, an alias) from it.
     pub(crate) fn invoked_arn(&self, reference: &FunctionRef) -> String {
-        arn(&self.region, ACCOUNT_ID, &reference.name, reference.qualifier.as_deref())
+        arn(
+            &self.region,
+            ACCOUNT_ID,
+            &reference.name,
+            reference.qualifier.as_deref(),
+        )
     }
 }
 
@@ -213,8 +259,12 @@ mod tests {
         let qualified = FunctionRef::parse("my-fn:$LATEST").unwrap();
         assert_eq!(qualified.qualifier.as_deref(), Some("$LATEST"));
         let partial = FunctionRef::parse("000000000000:function:my_fn").unwrap();
-        assert_eq!((partial.name.as_str(), partial.account.as_deref()), ("my_fn", Some("000000000000")));
-        let full = FunctionRef::parse("arn:aws:lambda:eu-west-1:000000000000:function:f:prod").unwrap();
+        assert_eq!(
+            (partial.name.as_str(), partial.account.as_deref()),
+            ("my_fn", Some("000000000000"))
+        );
+        let full =
+            FunctionRef::parse("arn:aws:lambda:eu-west-1:000000000000:function:f:prod").unwrap();
         assert_eq!(full.region.as_deref(), Some("eu-west-1"));
         assert_eq!(full.qualifier.as_deref(), Some("prod"));
     }
@@ -229,7 +279,11 @@ mod tests {
             ("f:$LATEST", format!("{arn}:$LATEST")),
             (&format!("{arn}:$LATEST"), format!("{arn}:$LATEST")),
         ] {
-            assert_eq!(registry.invoked_arn(&FunctionRef::parse(reference).unwrap()), expected, "{reference}");
+            assert_eq!(
+                registry.invoked_arn(&FunctionRef::parse(reference).unwrap()),
+                expected,
+                "{reference}"
+            );
         }
     }
 
@@ -247,7 +301,10 @@ mod tests {
             "../../etc/passwd",
             &"x".repeat(65),
         ] {
-            assert!(FunctionRef::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                FunctionRef::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -70,7 +70,10 @@ impl RuntimeChannel {
 
     /// Queues an invocation for the runtime's next `GET /next`.
     pub(crate) async fn submit(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.queue_tx.send(invocation).await.map_err(|error| error.0)
+        self.queue_tx
+            .send(invocation)
+            .await
+            .map_err(|error| error.0)
     }
 
     pub(crate) fn last_request(&self) -> Option<String> {
@@ -97,7 +100,10 @@ impl RuntimeChannel {
 pub(crate) fn router(channel: Arc<RuntimeChannel>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(channel.clone())
@@ -115,15 +121,28 @@ async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
         channel.extensions.until_all_ready().await;
         channel.queue_rx.lock().await.recv().await
     };
-    let Some(Invocation { input, timeout, picked, reply }) = invocation else {
+    let Some(Invocation {
+        input,
+        timeout,
+        picked,
+        reply,
+    }) = invocation
+    else {
         return (StatusCode::GONE, "environment shut down").into_response();
     };
     let deadline = Instant::now() + timeout;
-    let deadline_ms = (SystemTime::now() + timeout).duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let deadline_ms = (SystemTime::now() + timeout)
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     *channel.in_flight.lock().expect("runtime lock") = Some((input.request_id.clone(), reply));
     *channel.last_request.lock().expect("runtime lock") = Some(input.request_id.clone());
     let _ = picked.send(deadline);
-    channel.extensions.invoke(&input.request_id, &input.invoked_arn, &input.trace_id, deadline_ms);
+    channel.extensions.invoke(
+        &input.request_id,
+        &input.invoked_arn,
+        &input.trace_id,
+        deadline_ms,
+    );
     let mut response = Response::new(Body::from(input.payload));
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
@@ -139,7 +158,11 @@ async fn next(State(channel): State<Arc<RuntimeChannel>>) -> Response {
     response
 }
 
-async fn response(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<String>, body: Body) -> Response {
+async fn response(
+    State(channel): State<Arc<RuntimeChannel>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
     match axum::body::to_bytes(body, SYNC_PAYLOAD_LIMIT).await {
         Ok(bytes) => complete(&channel, &id, RuntimeReply::Response(bytes)),
         Err(_) => {
@@ -147,11 +170,17 @@ async fn response(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<Str
             let document = platform_error(
                 "Function.ResponseSizeTooLarge",
                 &id,
-                &format!("Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."),
+                &format!(
+                    "Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."
+                ),
             );
             let answer = complete(&channel, &id, RuntimeReply::Error(document));
             if answer.status().is_success() {
-                error_response(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "RequestTooLarge")
+                error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestTooLarge",
+                    "RequestTooLarge",
+                )
             } else {
                 answer
             }
@@ -159,7 +188,11 @@ async fn response(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<Str
     }
 }
 
-async fn error(State(channel): State<Arc<RuntimeChannel>>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn error(
+    State(channel): State<Arc<RuntimeChannel>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     complete(&channel, &id, RuntimeReply::Error(error_document(body)))
 }
 
@@ -178,7 +211,11 @@ fn complete(channel: &RuntimeChannel, id: &str, reply: RuntimeReply) -> Response
         }
         other => {
             *in_flight = other;
-            error_response(StatusCode::BAD_REQUEST, "InvalidRequestID", "Invalid request ID")
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestID",
+                "Invalid request ID",
+            )
         }
     }
 }
@@ -199,7 +236,11 @@ pub(crate) fn accepted() -> Response {
 
 /// Lambda's error document for a refused Runtime or Extensions API call.
 pub(crate) fn error_response(status: StatusCode, error_type: &str, message: &str) -> Response {
-    (status, Json(json!({ "errorType": error_type, "errorMessage": message }))).into_response()
+    (
+        status,
+        Json(json!({ "errorType": error_type, "errorMessage": message })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -207,33 +248,76 @@ mod tests {
     use super::*;
 
     async fn serve(channel: Arc<RuntimeChannel>) -> String {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}/2018-06-01/runtime", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let url = format!(
+            "http://{}/2018-06-01/runtime",
+            listener.local_addr().unwrap()
+        );
         tokio::spawn(async move { axum::serve(listener, router(channel)).await });
         url
     }
 
-    fn invocation(id: &str) -> (Invocation, oneshot::Receiver<Instant>, oneshot::Receiver<RuntimeReply>) {
+    fn invocation(
+        id: &str,
+    ) -> (
+        Invocation,
+        oneshot::Receiver<Instant>,
+        oneshot::Receiver<RuntimeReply>,
+    ) {
         let (picked, picked_rx) = oneshot::channel();
         let (reply, reply_rx) = oneshot::channel();
-        let mut input = InvokeInput::new(Bytes::from_static(b"{\"k\":1}"), "arn:aws:lambda:us-east-1:000000000000:function:f".into());
+        let mut input = InvokeInput::new(
+            Bytes::from_static(b"{\"k\":1}"),
+            "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+        );
         input.request_id = id.into();
-        (Invocation { input, timeout: Duration::from_secs(3), picked, reply }, picked_rx, reply_rx)
+        (
+            Invocation {
+                input,
+                timeout: Duration::from_secs(3),
+                picked,
+                reply,
+            },
+            picked_rx,
+            reply_rx,
+        )
     }
 
     #[tokio::test]
     async fn next_hands_out_the_invocation_with_lambdas_headers() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(
+            "f",
+            Arc::new(crate::logs::LogSink::new(None)),
+        )));
         let url = serve(channel.clone()).await;
         let (invocation, picked, _reply) = invocation("req-1");
         channel.submit(invocation).await.ok().unwrap();
-        let response = reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+        let response = reqwest::get(format!("{url}/invocation/next"))
+            .await
+            .unwrap();
         let headers = response.headers().clone();
         assert_eq!(headers["lambda-runtime-aws-request-id"], "req-1");
-        assert_eq!(headers["lambda-runtime-invoked-function-arn"], "arn:aws:lambda:us-east-1:000000000000:function:f");
-        assert!(headers["lambda-runtime-trace-id"].to_str().unwrap().starts_with("Root=1-"));
-        let deadline_ms: u128 = headers["lambda-runtime-deadline-ms"].to_str().unwrap().parse().unwrap();
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        assert_eq!(
+            headers["lambda-runtime-invoked-function-arn"],
+            "arn:aws:lambda:us-east-1:000000000000:function:f"
+        );
+        assert!(
+            headers["lambda-runtime-trace-id"]
+                .to_str()
+                .unwrap()
+                .starts_with("Root=1-")
+        );
+        let deadline_ms: u128 = headers["lambda-runtime-deadline-ms"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
         assert!(deadline_ms > now_ms && deadline_ms <= now_ms + 3000);
         assert_eq!(&response.bytes().await.unwrap()[..], b"{\"k\":1}");
         picked.await.expect("the deadline is reported");
@@ -242,18 +326,38 @@ mod tests {
 
     #[tokio::test]
     async fn answers_for_unknown_or_finished_invocations_are_refused() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(
+            "f",
+            Arc::new(crate::logs::LogSink::new(None)),
+        )));
         let url = serve(channel.clone()).await;
         let client = reqwest::Client::new();
         let (invocation, _picked, reply) = invocation("req-2");
         channel.submit(invocation).await.ok().unwrap();
-        reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+        reqwest::get(format!("{url}/invocation/next"))
+            .await
+            .unwrap();
 
-        let wrong = client.post(format!("{url}/invocation/other/response")).body("{}").send().await.unwrap();
+        let wrong = client
+            .post(format!("{url}/invocation/other/response"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(wrong.status(), 400);
-        let right = client.post(format!("{url}/invocation/req-2/response")).body("{\"ok\":true}").send().await.unwrap();
+        let right = client
+            .post(format!("{url}/invocation/req-2/response"))
+            .body("{\"ok\":true}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(right.status(), 202);
-        let duplicate = client.post(format!("{url}/invocation/req-2/response")).body("{}").send().await.unwrap();
+        let duplicate = client
+            .post(format!("{url}/invocation/req-2/response"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(duplicate.status(), 400, "an invocation is answered once");
         match reply.await.unwrap() {
             RuntimeReply::Response(body) => assert_eq!(&body[..], b"{\"ok\":true}"),
@@ -263,20 +367,45 @@ mod tests {
 
     #[tokio::test]
     async fn errors_that_are_not_json_documents_are_wrapped() {
-        let channel = Arc::new(RuntimeChannel::new(Extensions::new("f", Arc::new(crate::logs::LogSink::new(None)))));
+        let channel = Arc::new(RuntimeChannel::new(Extensions::new(
+            "f",
+            Arc::new(crate::logs::LogSink::new(None)),
+        )));
         let url = serve(channel.clone()).await;
         let (invocation, _picked, reply) = invocation("req-3");
         channel.submit(invocation).await.ok().unwrap();
-        reqwest::get(format!("{url}/invocation/next")).await.unwrap();
+        reqwest::get(format!("{url}/invocation/next"))
+            .await
+            .unwrap();
         let client = reqwest::Client::new();
-        client.post(format!("{url}/invocation/req-3/error")).body("plain text panic").send().await.unwrap();
-        let RuntimeReply::Error(body) = reply.await.unwrap() else { panic!("expected an error") };
+        client
+            .post(format!("{url}/invocation/req-3/error"))
+            .body("plain text panic")
+            .send()
+            .await
+            .unwrap();
+        let RuntimeReply::Error(body) = reply.await.unwrap() else {
+            panic!("expected an error")
+        };
         let document: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(document["errorMessage"], "plain text panic");
 
         let mut init = channel.init_error();
-        client.post(format!("{url}/init/error")).body(r#"{"errorType":"Init","errorMessage":"no config"}"#).send().await.unwrap();
-        let reported = init.wait_for(Option::is_some).await.unwrap().clone().unwrap();
-        assert_eq!(&reported[..], br#"{"errorType":"Init","errorMessage":"no config"}"#);
+        client
+            .post(format!("{url}/init/error"))
+            .body(r#"{"errorType":"Init","errorMessage":"no config"}"#)
+            .send()
+            .await
+            .unwrap();
+        let reported = init
+            .wait_for(Option::is_some)
+            .await
+            .unwrap()
+            .clone()
+            .unwrap();
+        assert_eq!(
+            &reported[..],
+            br#"{"errorType":"Init","errorMessage":"no config"}"#
+        );
     }
 }

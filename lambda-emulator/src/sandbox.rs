@@ -40,8 +40,15 @@ pub(crate) struct MemoryWatch {
 impl MemoryWatch {
     /// Watches process group `pid` until the process exits (`exited` turns `Some`), killing the
     /// group when it uses more than `limit_bytes`.
-    pub(crate) fn start(pid: u32, limit_bytes: u64, mut exited: watch::Receiver<Option<String>>) -> Arc<Self> {
-        let memory = Arc::new(Self { peak_bytes: AtomicU64::new(0), killed: AtomicBool::new(false) });
+    pub(crate) fn start(
+        pid: u32,
+        limit_bytes: u64,
+        mut exited: watch::Receiver<Option<String>>,
+    ) -> Arc<Self> {
+        let memory = Arc::new(Self {
+            peak_bytes: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
+        });
         let watch = memory.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(MEMORY_SAMPLE_INTERVAL);
@@ -55,7 +62,12 @@ impl MemoryWatch {
                 watch.peak_bytes.fetch_max(used, Ordering::Relaxed);
                 if used > limit_bytes {
                     watch.killed.store(true, Ordering::SeqCst);
-                    tracing::debug!(pid, used, limit_bytes, "environment over its memory size; killing it");
+                    tracing::debug!(
+                        pid,
+                        used,
+                        limit_bytes,
+                        "environment over its memory size; killing it"
+                    );
                     let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
                     return;
                 }
@@ -66,7 +78,9 @@ impl MemoryWatch {
 
     /// The most memory the environment was seen using, in whole MB as Lambda reports it.
     pub(crate) fn peak_mb(&self) -> u64 {
-        self.peak_bytes.load(Ordering::Relaxed).div_ceil(1024 * 1024)
+        self.peak_bytes
+            .load(Ordering::Relaxed)
+            .div_ceil(1024 * 1024)
     }
 
     /// Whether the watch killed the environment for going over its memory size.
@@ -89,22 +103,35 @@ fn process_tree_rss(pid: u32) -> u64 {
 fn rss_bytes(pid: u32) -> u64 {
     // `statm`'s second field is the resident set in pages.
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * page_size()
 }
 
 fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |size| size as u64)
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map_or(4096, |size| size as u64)
 }
 
 /// Direct children of `pid`, from every thread's `children` list.
 fn children(pid: u32) -> Vec<u32> {
     let tasks = Path::new("/proc").join(pid.to_string()).join("task");
-    let Ok(threads) = std::fs::read_dir(tasks) else { return Vec::new() };
+    let Ok(threads) = std::fs::read_dir(tasks) else {
+        return Vec::new();
+    };
     threads
         .flatten()
         .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
-        .flat_map(|list| list.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<u32>>())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
         .collect()
 }
 
@@ -116,7 +143,10 @@ pub(crate) struct Freezer {
 
 impl Freezer {
     pub(crate) fn new(pgid: u32) -> Self {
-        Self { pgid: Pid::from_raw(pgid as i32), frozen: AtomicBool::new(false) }
+        Self {
+            pgid: Pid::from_raw(pgid as i32),
+            frozen: AtomicBool::new(false),
+        }
     }
 
     pub(crate) fn freeze(&self) {
@@ -140,8 +170,14 @@ mod tests {
     fn rss_is_read_for_a_live_process_and_zero_once_it_is_gone() {
         let me = std::process::id();
         assert!(rss_bytes(me) > 0);
-        assert!(process_tree_rss(me) >= rss_bytes(me) / 2, "the tree includes the process itself");
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(
+            process_tree_rss(me) >= rss_bytes(me) / 2,
+            "the tree includes the process itself"
+        );
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let pid = child.id();
         child.kill().unwrap();
         child.wait().unwrap();

@@ -39,7 +39,9 @@ const MAX_WAIT_SECONDS: u64 = 20;
 /// set; LocalStack accepts any. The HTTP client uses rustls with ring (see the workspace
 /// manifest for why), and serves plain `http://` endpoints too.
 pub fn client(endpoint: &str, region: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
     let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
     let config = aws_sdk_sqs::Config::builder()
@@ -61,8 +63,18 @@ pub(crate) struct Poller {
 }
 
 impl Poller {
-    pub(crate) fn new(client: Client, pool: Arc<FunctionPool>, source: SqsSource, shared: Arc<Shared>) -> Self {
-        Self { client, pool, source, shared }
+    pub(crate) fn new(
+        client: Client,
+        pool: Arc<FunctionPool>,
+        source: SqsSource,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Self {
+            client,
+            pool,
+            source,
+            shared,
+        }
     }
 
     pub(crate) async fn run(self) {
@@ -72,12 +84,16 @@ impl Poller {
             return;
         }
         let region = self.shared.registry.region().to_owned();
-        let queue_arn = format!("arn:aws:sqs:{region}:{ACCOUNT_ID}:{}", self.source.queue_name);
+        let queue_arn = format!(
+            "arn:aws:sqs:{region}:{ACCOUNT_ID}:{}",
+            self.source.queue_name
+        );
         tracing::info!(function = %self.pool.config().name, queue = %self.source.queue_name, "SQS event source polling");
         loop {
             let messages = self.receive_batch(&queue_url).await;
             if !messages.is_empty() {
-                self.deliver(&queue_url, &queue_arn, &region, messages).await;
+                self.deliver(&queue_url, &queue_arn, &region, messages)
+                    .await;
             }
         }
     }
@@ -92,12 +108,14 @@ impl Poller {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
             .send()
             .await;
-        let visibility = attributes
-            .ok()
-            .and_then(|a| a.attributes)
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse().ok()));
+        let visibility = attributes.ok().and_then(|a| a.attributes).and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+                .and_then(|v| v.parse().ok())
+        });
         match visibility {
-            Some(seconds) => visibility_covers_timeout(Duration::from_secs(seconds), self.pool.config().timeout),
+            Some(seconds) => {
+                visibility_covers_timeout(Duration::from_secs(seconds), self.pool.config().timeout)
+            }
             None => Ok(()),
         }
     }
@@ -106,7 +124,13 @@ impl Poller {
     async fn queue_url(&self) -> String {
         let mut delay = Duration::from_millis(200);
         loop {
-            match self.client.get_queue_url().queue_name(&self.source.queue_name).send().await {
+            match self
+                .client
+                .get_queue_url()
+                .queue_name(&self.source.queue_name)
+                .send()
+                .await
+            {
                 Ok(answer) => {
                     if let Some(url) = answer.queue_url {
                         return url;
@@ -151,7 +175,9 @@ impl Poller {
                         // A message whose visibility timeout ran out within the batching window
                         // comes back: it stays one record, with the newest receipt handle (the
                         // earlier one no longer deletes it).
-                        let earlier = batch.iter_mut().find(|m: &&mut Message| m.message_id.is_some() && m.message_id == message.message_id);
+                        let earlier = batch.iter_mut().find(|m: &&mut Message| {
+                            m.message_id.is_some() && m.message_id == message.message_id
+                        });
                         match earlier {
                             Some(earlier) => *earlier = message,
                             None => batch.push(message),
@@ -169,17 +195,26 @@ impl Poller {
             if batch.is_empty() {
                 continue;
             }
-            let end = *window_end.get_or_insert_with(|| Instant::now() + self.source.maximum_batching_window);
+            let end = *window_end
+                .get_or_insert_with(|| Instant::now() + self.source.maximum_batching_window);
             if batch.len() >= batch_size || Instant::now() >= end {
                 return batch;
             }
         }
     }
 
-    async fn deliver(&self, queue_url: &str, queue_arn: &str, region: &str, messages: Vec<Message>) {
+    async fn deliver(
+        &self,
+        queue_url: &str,
+        queue_arn: &str,
+        region: &str,
+        messages: Vec<Message>,
+    ) {
         let function = &self.pool.config().name;
         let event = sqs_event(&messages, queue_arn, region);
-        let Ok(payload) = serde_json::to_vec(&event) else { return };
+        let Ok(payload) = serde_json::to_vec(&event) else {
+            return;
+        };
         // The mapping SAM creates for an `SQS` event names the unqualified function ARN (no alias
         // here), and that is the ARN Lambda passes on.
         let input = InvokeInput::new(Bytes::from(payload), function_arn(region, function));
@@ -204,9 +239,15 @@ impl Poller {
                     "SQS batch failed; its messages return after the visibility timeout");
                 return;
             }
-            InvokeOutcome::Success(_) if !self.source.report_batch_item_failures => handles.values().copied().collect(),
+            InvokeOutcome::Success(_) if !self.source.report_batch_item_failures => {
+                handles.values().copied().collect()
+            }
             InvokeOutcome::Success(answer) => match failed_items(answer, &handles) {
-                Some(failed) => handles.iter().filter(|(id, _)| !failed.contains(**id)).map(|(_, h)| *h).collect(),
+                Some(failed) => handles
+                    .iter()
+                    .filter(|(id, _)| !failed.contains(**id))
+                    .map(|(_, h)| *h)
+                    .collect(),
                 None => {
                     tracing::warn!(%function, request_id = %result.request_id,
                         "invalid batchItemFailures; the whole batch counts as failed, as in Lambda");
@@ -220,9 +261,19 @@ impl Poller {
     async fn delete(&self, queue_url: &str, receipt_handles: &[&str]) {
         for chunk in receipt_handles.chunks(MAX_RECEIVE) {
             let entries = chunk.iter().enumerate().filter_map(|(index, handle)| {
-                DeleteMessageBatchRequestEntry::builder().id(index.to_string()).receipt_handle(*handle).build().ok()
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(*handle)
+                    .build()
+                    .ok()
             });
-            let outcome = self.client.delete_message_batch().queue_url(queue_url).set_entries(Some(entries.collect())).send().await;
+            let outcome = self
+                .client
+                .delete_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries.collect()))
+                .send()
+                .await;
             match outcome {
                 Ok(answer) if !answer.failed.is_empty() => {
                     tracing::warn!(queue = %self.source.queue_name, failed = answer.failed.len(), "some SQS deletes failed");
@@ -244,7 +295,10 @@ impl Poller {
 /// already have sent, hiding its messages until their visibility timeout. A long poll still
 /// returns as soon as messages are there, so a filling batch is not held up.
 fn long_poll_seconds(wait: Duration) -> i32 {
-    let seconds = wait.as_nanos().div_ceil(1_000_000_000).min(u128::from(MAX_WAIT_SECONDS));
+    let seconds = wait
+        .as_nanos()
+        .div_ceil(1_000_000_000)
+        .min(u128::from(MAX_WAIT_SECONDS));
     i32::try_from(seconds).unwrap_or(i32::MAX)
 }
 
@@ -253,14 +307,22 @@ fn long_poll_seconds(wait: Duration) -> i32 {
 /// A null or empty list means every message succeeded.
 fn failed_items(answer: &[u8], batch: &HashMap<&str, &str>) -> Option<HashSet<String>> {
     let value: serde_json::Value = serde_json::from_slice(answer).ok()?;
-    if value.is_null() || value.get("batchItemFailures").is_none_or(serde_json::Value::is_null) {
+    if value.is_null()
+        || value
+            .get("batchItemFailures")
+            .is_none_or(serde_json::Value::is_null)
+    {
         return Some(HashSet::new());
     }
     let response: SqsBatchResponse = serde_json::from_value(value).ok()?;
     response
         .batch_item_failures
         .into_iter()
-        .map(|item| batch.contains_key(item.item_identifier.as_str()).then_some(item.item_identifier))
+        .map(|item| {
+            batch
+                .contains_key(item.item_identifier.as_str())
+                .then_some(item.item_identifier)
+        })
         .collect()
 }
 
@@ -309,7 +371,10 @@ fn sqs_event(messages: &[Message], queue_arn: &str, region: &str) -> SqsEvent {
 
 /// `CreateEventSourceMapping`'s rule: "Queue visibility timeout: V seconds is less than Function
 /// timeout: T seconds".
-fn visibility_covers_timeout(visibility: Duration, function_timeout: Duration) -> Result<(), String> {
+fn visibility_covers_timeout(
+    visibility: Duration,
+    function_timeout: Duration,
+) -> Result<(), String> {
     if visibility < function_timeout {
         return Err(format!(
             "Invalid request provided: Queue visibility timeout: {} seconds is less than Function timeout: {} seconds",
@@ -326,32 +391,71 @@ mod tests {
 
     #[test]
     fn the_visibility_timeout_must_cover_the_function_timeout() {
-        assert!(visibility_covers_timeout(Duration::from_secs(30), Duration::from_secs(30)).is_ok());
-        let refusal = visibility_covers_timeout(Duration::from_secs(10), Duration::from_secs(30)).unwrap_err();
-        assert!(refusal.contains("Queue visibility timeout: 10 seconds is less than Function timeout: 30 seconds"), "{refusal}");
+        assert!(
+            visibility_covers_timeout(Duration::from_secs(30), Duration::from_secs(30)).is_ok()
+        );
+        let refusal = visibility_covers_timeout(Duration::from_secs(10), Duration::from_secs(30))
+            .unwrap_err();
+        assert!(
+            refusal.contains(
+                "Queue visibility timeout: 10 seconds is less than Function timeout: 30 seconds"
+            ),
+            "{refusal}"
+        );
     }
 
     #[test]
     fn long_polls_round_the_remaining_window_up_to_whole_seconds() {
-        assert_eq!(long_poll_seconds(Duration::ZERO), 0, "nothing left: one last short poll");
+        assert_eq!(
+            long_poll_seconds(Duration::ZERO),
+            0,
+            "nothing left: one last short poll"
+        );
         assert_eq!(long_poll_seconds(Duration::from_nanos(1)), 1);
-        assert_eq!(long_poll_seconds(Duration::from_millis(300)), 1, "under a second must not become a short poll");
+        assert_eq!(
+            long_poll_seconds(Duration::from_millis(300)),
+            1,
+            "under a second must not become a short poll"
+        );
         assert_eq!(long_poll_seconds(Duration::from_millis(999)), 1);
         assert_eq!(long_poll_seconds(Duration::from_secs(1)), 1);
         assert_eq!(long_poll_seconds(Duration::from_millis(1_001)), 2);
         assert_eq!(long_poll_seconds(Duration::from_secs(20)), 20);
-        assert_eq!(long_poll_seconds(Duration::from_secs(300)), 20, "SQS allows at most 20 s");
+        assert_eq!(
+            long_poll_seconds(Duration::from_secs(300)),
+            20,
+            "SQS allows at most 20 s"
+        );
     }
 
     #[test]
     fn batch_item_failures_are_validated_against_the_batch() {
         let batch: HashMap<&str, &str> = [("m1", "h1"), ("m2", "h2")].into();
-        let failed = failed_items(br#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#, &batch).unwrap();
+        let failed = failed_items(
+            br#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#,
+            &batch,
+        )
+        .unwrap();
         assert_eq!(failed, HashSet::from(["m2".to_owned()]));
-        assert_eq!(failed_items(br#"{"batchItemFailures":[]}"#, &batch), Some(HashSet::new()));
+        assert_eq!(
+            failed_items(br#"{"batchItemFailures":[]}"#, &batch),
+            Some(HashSet::new())
+        );
         assert_eq!(failed_items(b"null", &batch), Some(HashSet::new()));
-        assert_eq!(failed_items(br#"{"batchItemFailures":[{"itemIdentifier":"other"}]}"#, &batch), None);
-        assert_eq!(failed_items(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch), None);
-        assert_eq!(failed_items(br#"{"batchItemFailures":"nope"}"#, &batch), None);
+        assert_eq!(
+            failed_items(
+                br#"{"batchItemFailures":[{"itemIdentifier":"other"}]}"#,
+                &batch
+            ),
+            None
+        );
+        assert_eq!(
+            failed_items(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch),
+            None
+        );
+        assert_eq!(
+            failed_items(br#"{"batchItemFailures":"nope"}"#, &batch),
+            None
+        );
     }
 }

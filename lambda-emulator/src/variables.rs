@@ -43,14 +43,21 @@ pub const MAX_TOTAL_BYTES: usize = 4 * 1024;
 
 /// Refuses what Lambda refuses: a reserved key, or more than [`MAX_TOTAL_BYTES`] in all.
 pub fn validate(variables: &BTreeMap<String, String>) -> Result<(), String> {
-    let reserved: Vec<&str> = variables.keys().map(String::as_str).filter(|key| RESERVED.contains(key)).collect();
+    let reserved: Vec<&str> = variables
+        .keys()
+        .map(String::as_str)
+        .filter(|key| RESERVED.contains(key))
+        .collect();
     if !reserved.is_empty() {
         return Err(format!(
             "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {}",
             reserved.join(", ")
         ));
     }
-    let total: usize = variables.iter().map(|(key, value)| key.len() + value.len()).sum();
+    let total: usize = variables
+        .iter()
+        .map(|(key, value)| key.len() + value.len())
+        .sum();
     if total > MAX_TOTAL_BYTES {
         return Err(format!(
             "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {total} bytes"
@@ -91,20 +98,30 @@ const SYSTEM_LEVELS: &[&str] = &["DEBUG", "INFO", "WARN"];
 
 impl LoggingConfig {
     /// Parses the template's values as Lambda's `CreateFunction` validates them.
-    pub fn parse(format: Option<&str>, application_level: Option<&str>, system_level: Option<&str>) -> Result<Self, String> {
+    pub fn parse(
+        format: Option<&str>,
+        application_level: Option<&str>,
+        system_level: Option<&str>,
+    ) -> Result<Self, String> {
         let format = match format {
             None | Some("Text") => LogFormat::Text,
             Some("JSON") => LogFormat::Json,
             Some(other) => return Err(format!("LogFormat {other:?} is not one of Text, JSON")),
         };
-        let level = |value: Option<&str>, allowed: &[&str], name: &str| -> Result<Option<String>, String> {
-            match value {
-                None => Ok(None),
-                Some(_) if format == LogFormat::Text => Err(format!("{name} requires LogFormat JSON")),
-                Some(level) if allowed.contains(&level) => Ok(Some(level.to_owned())),
-                Some(level) => Err(format!("{name} {level:?} is not one of {}", allowed.join(", "))),
-            }
-        };
+        let level =
+            |value: Option<&str>, allowed: &[&str], name: &str| -> Result<Option<String>, String> {
+                match value {
+                    None => Ok(None),
+                    Some(_) if format == LogFormat::Text => {
+                        Err(format!("{name} requires LogFormat JSON"))
+                    }
+                    Some(level) if allowed.contains(&level) => Ok(Some(level.to_owned())),
+                    Some(level) => Err(format!(
+                        "{name} {level:?} is not one of {}",
+                        allowed.join(", ")
+                    )),
+                }
+            };
         Ok(Self {
             application_level: level(application_level, APPLICATION_LEVELS, "ApplicationLogLevel")?,
             system_level: level(system_level, SYSTEM_LEVELS, "SystemLogLevel")?,
@@ -116,7 +133,12 @@ impl LoggingConfig {
     pub fn variables(&self) -> Vec<(&'static str, String)> {
         let mut variables = vec![("AWS_LAMBDA_LOG_FORMAT", self.format.as_str().to_owned())];
         if self.format == LogFormat::Json {
-            variables.push(("AWS_LAMBDA_LOG_LEVEL", self.application_level.clone().unwrap_or_else(|| "INFO".into())));
+            variables.push((
+                "AWS_LAMBDA_LOG_LEVEL",
+                self.application_level
+                    .clone()
+                    .unwrap_or_else(|| "INFO".into()),
+            ));
         }
         variables
     }
@@ -125,8 +147,16 @@ impl LoggingConfig {
     pub fn to_json(&self, function_name: &str) -> serde_json::Value {
         let mut document = serde_json::json!({ "LogFormat": self.format.as_str(), "LogGroup": format!("/aws/lambda/{function_name}") });
         if self.format == LogFormat::Json {
-            document["ApplicationLogLevel"] = self.application_level.clone().unwrap_or_else(|| "INFO".into()).into();
-            document["SystemLogLevel"] = self.system_level.clone().unwrap_or_else(|| "INFO".into()).into();
+            document["ApplicationLogLevel"] = self
+                .application_level
+                .clone()
+                .unwrap_or_else(|| "INFO".into())
+                .into();
+            document["SystemLogLevel"] = self
+                .system_level
+                .clone()
+                .unwrap_or_else(|| "INFO".into())
+                .into();
         }
         document
     }
@@ -137,33 +167,74 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn reserved_keys_are_refused_and_named() {
-        let error = validate(&vars(&[("AWS_REGION", "eu-west-1"), ("OK", "1"), ("AWS_LAMBDA_RUNTIME_API", "x")])).unwrap_err();
-        assert!(error.contains("reserved keys") && error.contains("AWS_LAMBDA_RUNTIME_API, AWS_REGION"), "{error}");
-        assert!(validate(&vars(&[("AWS_ENDPOINT_URL_SQS", "http://localhost:4566"), ("TEMPORAL_ADDRESS", "x")])).is_ok());
+        let error = validate(&vars(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("OK", "1"),
+            ("AWS_LAMBDA_RUNTIME_API", "x"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.contains("reserved keys") && error.contains("AWS_LAMBDA_RUNTIME_API, AWS_REGION"),
+            "{error}"
+        );
+        assert!(
+            validate(&vars(&[
+                ("AWS_ENDPOINT_URL_SQS", "http://localhost:4566"),
+                ("TEMPORAL_ADDRESS", "x")
+            ]))
+            .is_ok()
+        );
     }
 
     #[test]
     fn more_than_four_kilobytes_in_all_is_refused() {
         let value = "v".repeat(2040);
-        assert!(validate(&vars(&[("A", &value), ("B", &value)])).is_ok(), "4,082 bytes");
-        let error = validate(&vars(&[("A", &value), ("B", &value), ("C", &"v".repeat(20))])).unwrap_err();
+        assert!(
+            validate(&vars(&[("A", &value), ("B", &value)])).is_ok(),
+            "4,082 bytes"
+        );
+        let error = validate(&vars(&[
+            ("A", &value),
+            ("B", &value),
+            ("C", &"v".repeat(20)),
+        ]))
+        .unwrap_err();
         assert!(error.contains("4KB"), "{error}");
     }
 
     #[test]
     fn logging_config_becomes_lambdas_variables() {
-        assert_eq!(LoggingConfig::default().variables(), [("AWS_LAMBDA_LOG_FORMAT", "Text".to_owned())]);
+        assert_eq!(
+            LoggingConfig::default().variables(),
+            [("AWS_LAMBDA_LOG_FORMAT", "Text".to_owned())]
+        );
         let json = LoggingConfig::parse(Some("JSON"), None, None).unwrap();
-        assert_eq!(json.variables(), [("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()), ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned())]);
+        assert_eq!(
+            json.variables(),
+            [
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+                ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned())
+            ]
+        );
         let debug = LoggingConfig::parse(Some("JSON"), Some("DEBUG"), Some("WARN")).unwrap();
-        assert_eq!(debug.variables()[1], ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".to_owned()));
+        assert_eq!(
+            debug.variables()[1],
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".to_owned())
+        );
         assert_eq!(debug.to_json("f")["SystemLogLevel"], "WARN");
-        assert!(LoggingConfig::parse(Some("Text"), Some("DEBUG"), None).unwrap_err().contains("requires LogFormat JSON"));
+        assert!(
+            LoggingConfig::parse(Some("Text"), Some("DEBUG"), None)
+                .unwrap_err()
+                .contains("requires LogFormat JSON")
+        );
         assert!(LoggingConfig::parse(Some("XML"), None, None).is_err());
         assert!(LoggingConfig::parse(Some("JSON"), Some("LOUD"), None).is_err());
     }

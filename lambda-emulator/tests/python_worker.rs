@@ -35,10 +35,20 @@ async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worke
     // The server needs the emulator's address when it starts, and the function the server's: bind
     // the emulator first, with no function, and register the function once the server runs (the
     // server looks at it only when the version is created).
-    let mut emulator = start_with(EmulatorConfig { log_dir: Some(logs.clone()), ..test_config() }, Vec::new()).await;
+    let mut emulator = start_with(
+        EmulatorConfig {
+            log_dir: Some(logs.clone()),
+            ..test_config()
+        },
+        Vec::new(),
+    )
+    .await;
     let lambda_endpoint = emulator.lambda_url();
     let server = tokio::task::spawn_blocking(move || {
-        TemporalDevServer::start(TemporalOptions { lambda_endpoint: Some(lambda_endpoint), ..TemporalOptions::default() })
+        TemporalDevServer::start(TemporalOptions {
+            lambda_endpoint: Some(lambda_endpoint),
+            ..TemporalOptions::default()
+        })
     })
     .await
     .unwrap()
@@ -57,9 +67,13 @@ async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worke
         python,
     };
     let mut options = TemplateOptions::new(PythonWorkerFunction::fixture_dir());
-    options.binaries.insert(PythonWorkerFunction::LOGICAL_ID.into(), PythonWorkerFunction::bootstrap());
+    options.binaries.insert(
+        PythonWorkerFunction::LOGICAL_ID.into(),
+        PythonWorkerFunction::bootstrap(),
+    );
     options.parameters.extend(fixture.parameters());
-    let mut functions = template::load(&PythonWorkerFunction::template(), &options).expect("the fixture template");
+    let mut functions =
+        template::load(&PythonWorkerFunction::template(), &options).expect("the fixture template");
     assert_eq!(functions.len(), 1, "the fixture template has one function");
     let function = functions.remove(0);
     let name = function.name.clone();
@@ -69,18 +83,33 @@ async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worke
     // create-version (GetFunction, then an Event invoke whose worker's first poll attaches the task
     // queue to the version), wait for that poll, make the version current.
     let registered = tokio::task::spawn_blocking({
-        let (address, deployment, task_queue, arn) = (server.address(), deployment.clone(), task_queue.clone(), arn.clone());
+        let (address, deployment, task_queue, arn) = (
+            server.address(),
+            deployment.clone(),
+            task_queue.clone(),
+            arn.clone(),
+        );
         move || devstack::register_lambda_version(&address, &deployment, "v1", &task_queue, &arn)
     })
     .await
     .unwrap();
     if let Err(error) = registered {
-        panic!("registering {deployment}:v1 with {arn}: {error:#}\n{}", function_log(&log_file));
+        panic!(
+            "registering {deployment}:v1 with {arn}: {error:#}\n{}",
+            function_log(&log_file)
+        );
     }
-    assert!(emulator.api_calls("GetFunction") >= 1, "create-version checks the function with GetFunction");
+    assert!(
+        emulator.api_calls("GetFunction") >= 1,
+        "create-version checks the function with GetFunction"
+    );
 
     // Right after registration the worker of the registration invocation normally still polls.
-    let greeter = Greeter { server: &server, task_queue: &task_queue, log_file: &log_file };
+    let greeter = Greeter {
+        server: &server,
+        task_queue: &task_queue,
+        log_file: &log_file,
+    };
     let took = greeter.greets(&format!("greet-{id}-1"), &name).await;
     eprintln!("workflow 1 (right after registration): started -> completed in {took:?}");
 
@@ -95,14 +124,32 @@ async fn the_python_sdks_lambda_worker_completes_a_workflow_invoked_by_the_worke
     let invokes = emulator.api_calls("Invoke:Event");
     let took = greeter.greets(&format!("greet-{id}-2"), &name).await;
     eprintln!("workflow 2 (invoked for it, no worker polling): started -> completed in {took:?}");
-    assert!(emulator.api_calls("Invoke:Event") > invokes, "the Worker Controller invoked the function for the waiting task");
-    assert_eq!(emulator.api_calls("Invoke:RequestResponse"), 0, "the Worker Controller invokes asynchronously");
+    assert!(
+        emulator.api_calls("Invoke:Event") > invokes,
+        "the Worker Controller invoked the function for the waiting task"
+    );
+    assert_eq!(
+        emulator.api_calls("Invoke:RequestResponse"),
+        0,
+        "the Worker Controller invokes asynchronously"
+    );
     let stats = emulator.stats(&name).expect("the function's stats");
-    assert_eq!(stats.errors, 0, "no invocation failed:\n{}", function_log(&log_file));
-    eprintln!("{} invocations, {} cold start(s), init {:.0} ms at most", stats.invocations, stats.cold_starts, stats.init_duration_ms_max);
+    assert_eq!(
+        stats.errors,
+        0,
+        "no invocation failed:\n{}",
+        function_log(&log_file)
+    );
+    eprintln!(
+        "{} invocations, {} cold start(s), init {:.0} ms at most",
+        stats.invocations, stats.cold_starts, stats.init_duration_ms_max
+    );
 
     // An invocation still polling is ended when the test's runtime drops the emulator's tasks.
-    tokio::task::spawn_blocking(move || server.stop()).await.unwrap().expect("stop the dev server");
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap()
+        .expect("stop the dev server");
 }
 
 /// Starts `Greet` workflows on the Python worker's task queue and checks their outcome.
@@ -134,13 +181,28 @@ impl Greeter<'_> {
         assert!(start.success, "temporal workflow start: {}", start.stderr);
         // `workflow result` waits for the workflow to close; --command-timeout bounds the wait.
         let bound = format!("{}s", WORKFLOW_BOUND.as_secs());
-        let result =
-            temporal(self.server, &["workflow", "result", "--workflow-id", workflow_id, "--output", "json", "--command-timeout", &bound])
-                .await;
+        let result = temporal(
+            self.server,
+            &[
+                "workflow",
+                "result",
+                "--workflow-id",
+                workflow_id,
+                "--output",
+                "json",
+                "--command-timeout",
+                &bound,
+            ],
+        )
+        .await;
         let took = started.elapsed();
         let parsed: serde_json::Value = serde_json::from_str(&result.stdout).unwrap_or_default();
         if parsed["status"] != "COMPLETED" {
-            let described = temporal(self.server, &["workflow", "describe", "--workflow-id", workflow_id]).await;
+            let described = temporal(
+                self.server,
+                &["workflow", "describe", "--workflow-id", workflow_id],
+            )
+            .await;
             panic!(
                 "workflow {workflow_id} did not complete within {WORKFLOW_BOUND:?} (gave up after {took:?}): {}{}\n\
                  describe:\n{}\n{}",
@@ -150,12 +212,31 @@ impl Greeter<'_> {
                 function_log(self.log_file)
             );
         }
-        assert_eq!(parsed["result"], format!("Hello, emulator, from {function}"), "the activity names the function it ran in");
+        assert_eq!(
+            parsed["result"],
+            format!("Hello, emulator, from {function}"),
+            "the activity names the function it ran in"
+        );
         // The Lambda worker names itself `<request id>@<invoked function ARN>` from the Lambda
         // context, which awslambdaric fills from the headers of the emulator's Runtime API.
-        let history = temporal(self.server, &["workflow", "show", "--workflow-id", workflow_id, "--output", "json"]).await;
+        let history = temporal(
+            self.server,
+            &[
+                "workflow",
+                "show",
+                "--workflow-id",
+                workflow_id,
+                "--output",
+                "json",
+            ],
+        )
+        .await;
         let arn = format!("@arn:aws:lambda:us-east-1:000000000000:function:{function}\"");
-        assert!(history.stdout.contains(&arn), "no task of {workflow_id} was done by a worker named …{arn}: {}", history.stdout);
+        assert!(
+            history.stdout.contains(&arn),
+            "no task of {workflow_id} was done by a worker named …{arn}: {}",
+            history.stdout
+        );
         took
     }
 }

@@ -25,16 +25,37 @@ fn reads_functions_with_globals_intrinsics_and_events() {
 
     let ingest = &functions[0];
     assert_eq!(ingest.binary, Path::new("/bin-dir/ingest-fn"));
-    assert_eq!((ingest.timeout, ingest.memory_mb), (Duration::from_secs(10), 256));
+    assert_eq!(
+        (ingest.timeout, ingest.memory_mb),
+        (Duration::from_secs(10), 256)
+    );
     assert_eq!(ingest.architectures, ["arm64"]);
     assert_eq!(ingest.environment["STAGE"], "dev");
     assert_eq!(ingest.environment["SHARED"], "from-function");
-    assert_eq!(ingest.environment["QUEUE_URL"], "http://sqs.eu-west-1.amazonaws.com/000000000000/shop-orders");
-    assert_eq!(ingest.environment["QUEUE_ARN"], "arn:aws:sqs:eu-west-1:000000000000:shop-orders");
-    assert_eq!(ingest.environment["REGION_AND_ACCOUNT"], "eu-west-1:000000000000");
+    assert_eq!(
+        ingest.environment["QUEUE_URL"],
+        "http://sqs.eu-west-1.amazonaws.com/000000000000/shop-orders"
+    );
+    assert_eq!(
+        ingest.environment["QUEUE_ARN"],
+        "arn:aws:sqs:eu-west-1:000000000000:shop-orders"
+    );
+    assert_eq!(
+        ingest.environment["REGION_AND_ACCOUNT"],
+        "eu-west-1:000000000000"
+    );
     assert_eq!(
         ingest.http_routes,
-        [HttpRoute { method: "POST".into(), path: "/orders".into() }, HttpRoute { method: "GET".into(), path: "/orders/{id}".into() }]
+        [
+            HttpRoute {
+                method: "POST".into(),
+                path: "/orders".into()
+            },
+            HttpRoute {
+                method: "GET".into(),
+                path: "/orders/{id}".into()
+            }
+        ]
     );
     let mut orders = SqsSource::new("shop-orders");
     orders.batch_size = 5;
@@ -50,7 +71,13 @@ fn reads_functions_with_globals_intrinsics_and_events() {
     assert_eq!(worker.timeout, Duration::from_secs(900));
     assert_eq!(worker.environment["TEMPORAL_ADDRESS"], "127.0.0.1:7233");
     assert_eq!(worker.environment["LITERAL"], "${NotSubstituted}-dev");
-    assert_eq!(worker.http_routes, [HttpRoute { method: "ANY".into(), path: "$default".into() }]);
+    assert_eq!(
+        worker.http_routes,
+        [HttpRoute {
+            method: "ANY".into(),
+            path: "$default".into()
+        }]
+    );
 
     let bare = &functions[2];
     assert_eq!(bare.binary, Path::new("/bin-dir/BareFunction"));
@@ -60,8 +87,12 @@ fn reads_functions_with_globals_intrinsics_and_events() {
 #[test]
 fn overrides_win_over_the_template() {
     let mut options = options();
-    options.binaries.insert("shop-ingest".into(), "/elsewhere/ingest".into());
-    options.binaries.insert("WorkerFunction".into(), "/elsewhere/worker".into());
+    options
+        .binaries
+        .insert("shop-ingest".into(), "/elsewhere/ingest".into());
+    options
+        .binaries
+        .insert("WorkerFunction".into(), "/elsewhere/worker".into());
     options.parameters.insert("Stage".into(), "prod".into());
     let functions = template::load(&fixture(), &options).unwrap();
     assert_eq!(functions[0].binary, Path::new("/elsewhere/ingest"));
@@ -119,9 +150,15 @@ fn malformed_templates_are_reported_with_their_location() {
     for (text, expected) in cases {
         let text = text.replace("BIGVALUE", &"v".repeat(4100));
         let error = template::parse(&text, &options()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{text:.200?}: {error}");
+        assert!(
+            error.to_string().contains(expected),
+            "{text:.200?}: {error}"
+        );
     }
-    assert!(matches!(template::load(Path::new("/no/such/template.yaml"), &options()), Err(TemplateError::Read(..))));
+    assert!(matches!(
+        template::load(Path::new("/no/such/template.yaml"), &options()),
+        Err(TemplateError::Read(..))
+    ));
 }
 
 #[test]
@@ -143,18 +180,32 @@ fn reads_queues_with_their_redrive_policy() {
                 name: "Orders".into(),
                 visibility_timeout: Some(Duration::from_secs(180)),
                 message_retention_period: None,
-                redrive_policy: Some(RedrivePolicy { dead_letter_queue: "shop-dlq".into(), max_receive_count: 5 }),
+                redrive_policy: Some(RedrivePolicy {
+                    dead_letter_queue: "shop-dlq".into(),
+                    max_receive_count: 5
+                }),
             },
         ]
     );
     let mut overridden = options();
-    overridden.parameters.insert("MaxReceiveCount".into(), "3".into());
+    overridden
+        .parameters
+        .insert("MaxReceiveCount".into(), "3".into());
     let queues = template::parse_queues(text, &overridden).unwrap();
-    assert_eq!(queues[1].redrive_policy.as_ref().unwrap().max_receive_count, 3);
+    assert_eq!(
+        queues[1].redrive_policy.as_ref().unwrap().max_receive_count,
+        3
+    );
 
     let malformed = [
-        ("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 43201\n", "Resources.Q.VisibilityTimeout"),
-        ("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {maxReceiveCount: 5}\n", "no deadLetterTargetArn"),
+        (
+            "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeout: 43201\n",
+            "Resources.Q.VisibilityTimeout",
+        ),
+        (
+            "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {maxReceiveCount: 5}\n",
+            "no deadLetterTargetArn",
+        ),
         (
             "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {deadLetterTargetArn: x, maxReceiveCount: 0}\n",
             "Resources.Q.RedrivePolicy.maxReceiveCount",
@@ -162,6 +213,9 @@ fn reads_queues_with_their_redrive_policy() {
     ];
     for (text, expected) in malformed {
         let error = template::parse_queues(text, &options()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{text:.200?}: {error}");
+        assert!(
+            error.to_string().contains(expected),
+            "{text:.200?}: {error}"
+        );
     }
 }

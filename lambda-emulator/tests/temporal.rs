@@ -12,7 +12,10 @@ async fn the_worker_controller_calls_get_function_and_invokes_through_the_emulat
     let id = uuid::Uuid::new_v4().simple().to_string();
     let records = temp_dir("temporal").join("invocations");
     let mut function = test_function(&format!("wc-{}", &id[..12]));
-    function.environment.insert("EMULATOR_TEST_RECORD_FILE".into(), records.display().to_string());
+    function.environment.insert(
+        "EMULATOR_TEST_RECORD_FILE".into(),
+        records.display().to_string(),
+    );
     let name = function.name.clone();
     // Bind the emulator first: the server must know where to call.
     let emulator = start(vec![function]).await;
@@ -21,7 +24,10 @@ async fn the_worker_controller_calls_get_function_and_invokes_through_the_emulat
 
     let deployment = format!("emulator-test-{id}");
     let server = tokio::task::spawn_blocking(move || -> anyhow::Result<TemporalDevServer> {
-        let server = TemporalDevServer::start(TemporalOptions { lambda_endpoint: Some(lambda_endpoint), ..TemporalOptions::default() })?;
+        let server = TemporalDevServer::start(TemporalOptions {
+            lambda_endpoint: Some(lambda_endpoint),
+            ..TemporalOptions::default()
+        })?;
         devstack::create_deployment_version(&server.address(), &deployment, "v1", Some(&arn))?;
         Ok(server)
     })
@@ -29,13 +35,27 @@ async fn the_worker_controller_calls_get_function_and_invokes_through_the_emulat
     .unwrap()
     .expect("dev server and deployment version");
 
-    assert!(emulator.api_calls("GetFunction") >= 1, "create-version checks the function with GetFunction");
-    let invoked = eventually("the Worker Controller's Event invoke to run the function", async || {
-        std::fs::read_to_string(&records).ok().filter(|r| !r.trim().is_empty())
-    })
+    assert!(
+        emulator.api_calls("GetFunction") >= 1,
+        "create-version checks the function with GetFunction"
+    );
+    let invoked = eventually(
+        "the Worker Controller's Event invoke to run the function",
+        async || {
+            std::fs::read_to_string(&records)
+                .ok()
+                .filter(|r| !r.trim().is_empty())
+        },
+    )
     .await;
-    assert!(emulator.api_calls("Invoke:Event") >= 1, "the server invokes asynchronously");
+    assert!(
+        emulator.api_calls("Invoke:Event") >= 1,
+        "the server invokes asynchronously"
+    );
     assert_eq!(emulator.api_calls("Invoke:RequestResponse"), 0);
     assert!(!invoked.lines().next().unwrap().is_empty());
-    tokio::task::spawn_blocking(move || server.stop()).await.unwrap().expect("stop the dev server");
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap()
+        .expect("stop the dev server");
 }

@@ -5,7 +5,11 @@
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "local-worker", version, about = "ShopFlow's long-lived Temporal worker")]
+#[command(
+    name = "local-worker",
+    version,
+    about = "ShopFlow's long-lived Temporal worker"
+)]
 pub struct Config {
     /// Task queue to poll.
     #[arg(long, env = "TEMPORAL_TASK_QUEUE", default_value = shared::TASK_QUEUE)]
@@ -28,6 +32,10 @@ pub struct Config {
 impl Config {
     /// `local-worker@<host>:<pid>`: says in every task's history which worker ran it.
     pub fn identity(&self) -> String {
-        format!("local-worker@{}:{}", gethostname::gethostname().to_string_lossy(), std::process::id())
+        format!(
+            "local-worker@{}:{}",
+            gethostname::gethostname().to_string_lossy(),
+            std::process::id()
+        )
     }
 }

@@ -31,7 +31,9 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let shop = shared::activities::ShopClient::new(&config.shop_url).map_err(anyhow::Error::msg)?;
-    let client = shared::connection::connect().await.context("connecting to Temporal")?;
+    let client = shared::connection::connect()
+        .await
+        .context("connecting to Temporal")?;
 
     let mut options = shared::worker::worker_options(&config.task_queue, shop)
         .context("registering the workflow")?;
@@ -39,14 +41,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
     options.sticky_queue_schedule_to_start_timeout = config.sticky_timeout.into();
     options.graceful_shutdown_period = Some(config.grace_period.into());
 
-    let runtime = Runtime::from_current_tokio(Default::default()).context("starting the SDK runtime")?;
+    let runtime =
+        Runtime::from_current_tokio(Default::default()).context("starting the SDK runtime")?;
     let mut worker = Worker::new(&runtime, client, options).context("creating the worker")?;
 
     let shutdown = worker.shutdown_handle();
     let grace: Duration = config.grace_period.into();
     tokio::spawn(async move {
         let signal_name = wait_for_stop_signal().await;
-        info!(signal = signal_name, grace_secs = grace.as_secs_f64(), "stopping: draining in-flight tasks");
+        info!(
+            signal = signal_name,
+            grace_secs = grace.as_secs_f64(),
+            "stopping: draining in-flight tasks"
+        );
         shutdown();
         // The SDK cancels activities still running after the grace period; if the drain still
         // hangs past that (e.g. the server is unreachable), do not hang with it.

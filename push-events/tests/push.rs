@@ -15,7 +15,9 @@ async fn queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
 
 /// Messages waiting on the queue (nothing here receives them).
 async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    let depth = devstack::sqs::depth(client, url).await.expect("queue depth");
+    let depth = devstack::sqs::depth(client, url)
+        .await
+        .expect("queue depth");
     depth.visible
 }
 

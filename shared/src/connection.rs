@@ -23,7 +23,8 @@ pub enum ConnectError {
 /// Connection and client options for the profile in effect, from the `temporal.toml` found the
 /// way a Lambda worker finds it (`TEMPORAL_CONFIG_FILE`, `$LAMBDA_TASK_ROOT/temporal.toml`,
 /// `./temporal.toml`) — one rule for every ShopFlow binary, wherever it runs.
-pub fn load_options() -> Result<(temporalio_client::ConnectionOptions, ClientOptions), ConnectError> {
+pub fn load_options() -> Result<(temporalio_client::ConnectionOptions, ClientOptions), ConnectError>
+{
     temporal_lambda_worker::load_client_config().map_err(|e| ConnectError::Config(e.to_string()))
 }
 

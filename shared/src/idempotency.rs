@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn keys_are_stable_and_distinct_per_effect() {
-        assert_eq!(idempotency_key("order-A-1", Effect::Charge), "order-A-1/charge");
+        assert_eq!(
+            idempotency_key("order-A-1", Effect::Charge),
+            "order-A-1/charge"
+        );
         let all = [
             Effect::Reserve,
             Effect::Charge,
@@ -55,8 +58,10 @@ mod tests {
             Effect::Refund,
             Effect::CancelShipment,
         ];
-        let keys: std::collections::HashSet<_> =
-            all.iter().map(|e| idempotency_key("order-A-1", *e)).collect();
+        let keys: std::collections::HashSet<_> = all
+            .iter()
+            .map(|e| idempotency_key("order-A-1", *e))
+            .collect();
         assert_eq!(keys.len(), all.len());
     }
 }

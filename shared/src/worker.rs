@@ -26,19 +26,30 @@ pub fn deployment_options() -> WorkerDeploymentOptions {
 
 /// Deployment name and build ID in effect (see [`crate::names`]).
 pub fn deployment_version() -> WorkerDeploymentVersion {
-    WorkerDeploymentVersion::builder().deployment_name(deployment_name()).build_id(build_id()).build()
+    WorkerDeploymentVersion::builder()
+        .deployment_name(deployment_name())
+        .build_id(build_id())
+        .build()
 }
 
 /// Register `OrderWorkflow` and the shop activities on a worker's options.
-pub fn register(options: &mut WorkerOptions, shop: ShopClient) -> Result<(), WorkflowRegistrationError> {
+pub fn register(
+    options: &mut WorkerOptions,
+    shop: ShopClient,
+) -> Result<(), WorkflowRegistrationError> {
     options.register_workflow::<OrderWorkflow>()?;
     options.register_activities(ShopActivities::new(shop));
     Ok(())
 }
 
 /// Options for a ShopFlow worker on `task_queue`, before host-specific tuning.
-pub fn worker_options(task_queue: &str, shop: ShopClient) -> Result<WorkerOptions, WorkflowRegistrationError> {
-    let mut options = WorkerOptions::new(task_queue).deployment_options(deployment_options()).build();
+pub fn worker_options(
+    task_queue: &str,
+    shop: ShopClient,
+) -> Result<WorkerOptions, WorkflowRegistrationError> {
+    let mut options = WorkerOptions::new(task_queue)
+        .deployment_options(deployment_options())
+        .build();
     register(&mut options, shop)?;
     Ok(options)
 }

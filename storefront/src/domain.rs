@@ -69,7 +69,10 @@ fn text(value: &str, max: usize, multiline: bool) -> Result<(), String> {
         return Err(format!("must be at most {max} characters, got {count}"));
     }
     if let Some(c) = shared::domain::text::forbidden_character(value, multiline) {
-        return Err(format!("must not contain control or invisible formatting characters ({})", shared::domain::text::describe(c)));
+        return Err(format!(
+            "must not contain control or invisible formatting characters ({})",
+            shared::domain::text::describe(c)
+        ));
     }
     Ok(())
 }
@@ -279,8 +282,14 @@ mod tests {
     fn text_allows_unicode_but_not_control_characters() {
         assert!(Line::try_from("Straße 5, 東京".to_owned()).is_ok());
         assert!(Line::try_from("a\u{0}b".to_owned()).is_err());
-        assert!(Line::try_from("Evil\u{202E}gpj.exe".to_owned()).is_err(), "a right-to-left override");
-        assert!(Line::try_from("a\u{200B}b".to_owned()).is_err(), "a zero-width space");
+        assert!(
+            Line::try_from("Evil\u{202E}gpj.exe".to_owned()).is_err(),
+            "a right-to-left override"
+        );
+        assert!(
+            Line::try_from("a\u{200B}b".to_owned()).is_err(),
+            "a zero-width space"
+        );
         assert!(Line::try_from("   ".to_owned()).is_err());
         assert!(Message::try_from("line one\nline two".to_owned()).is_ok());
     }

@@ -623,32 +623,72 @@ async fn python_peer(n: usize, dir: &Path, report: &mut BenchReport) {
     wait_for(py_no_environment).await;
     let python = py_stats();
 
-    let init = |s: &lambda_emulator::metrics::FunctionStats, b: &lambda_emulator::metrics::FunctionStats| {
+    let init = |s: &lambda_emulator::metrics::FunctionStats,
+                b: &lambda_emulator::metrics::FunctionStats| {
         let colds = s.cold_starts - b.cold_starts;
         (s.init_duration_ms_sum - b.init_duration_ms_sum) / colds.max(1) as f64
     };
-    let billed = |s: &lambda_emulator::metrics::FunctionStats, b: &lambda_emulator::metrics::FunctionStats, count: usize| {
+    let billed = |s: &lambda_emulator::metrics::FunctionStats,
+                  b: &lambda_emulator::metrics::FunctionStats,
+                  count: usize| {
         (s.billed_duration_ms_sum - b.billed_duration_ms_sum) as f64 / count.max(1) as f64
     };
-    let py_init = Row::value(PEER, "Init Duration, Python worker", "ms", init(&python, &py_before));
+    let py_init = Row::value(
+        PEER,
+        "Init Duration, Python worker",
+        "ms",
+        init(&python, &py_before),
+    );
     report.add(py_init.clone());
-    report.add(Row::value(PEER, "Init Duration, worker-fn", "ms", init(&rust, &before)).against(&py_init));
+    report.add(
+        Row::value(PEER, "Init Duration, worker-fn", "ms", init(&rust, &before)).against(&py_init),
+    );
     let py_row = py_first.row(PEER, "workflow start → first workflow task, Python worker");
     report.add(py_row.clone());
-    report.add(rust_first.row(PEER, "order start → first workflow task, worker-fn").against(&py_row));
-    let py_billed = Row::value(PEER, "billed ms per workflow, Python worker (polls to deadline − 7 s)", "ms", billed(&python, &py_before, py_first.len()))
-        .note(format!("{} invocations", python.invocations - py_before.invocations));
+    report.add(
+        rust_first
+            .row(PEER, "order start → first workflow task, worker-fn")
+            .against(&py_row),
+    );
+    let py_billed = Row::value(
+        PEER,
+        "billed ms per workflow, Python worker (polls to deadline − 7 s)",
+        "ms",
+        billed(&python, &py_before, py_first.len()),
+    )
+    .note(format!(
+        "{} invocations",
+        python.invocations - py_before.invocations
+    ));
     report.add(py_billed.clone());
     report.add(
-        Row::value(PEER, "billed ms per order, worker-fn (idle exit 300 ms)", "ms", billed(&rust, &before, rust_first.len()))
-            .against(&py_billed)
-            .note(format!("{} invocations", rust.invocations - before.invocations)),
+        Row::value(
+            PEER,
+            "billed ms per order, worker-fn (idle exit 300 ms)",
+            "ms",
+            billed(&rust, &before, rust_first.len()),
+        )
+        .against(&py_billed)
+        .note(format!(
+            "{} invocations",
+            rust.invocations - before.invocations
+        )),
     );
-    let py_memory = Row::value(PEER, "peak memory (REPORT Max Memory Used), Python worker", "MB", max_memory_used(&log_dir, &py));
+    let py_memory = Row::value(
+        PEER,
+        "peak memory (REPORT Max Memory Used), Python worker",
+        "MB",
+        max_memory_used(&log_dir, &py),
+    );
     report.add(py_memory.clone());
     report.add(
-        Row::value(PEER, "peak memory (REPORT Max Memory Used), worker-fn", "MB", max_memory_used(&log_dir, WORKER_FUNCTION))
-            .against(&py_memory),
+        Row::value(
+            PEER,
+            "peak memory (REPORT Max Memory Used), worker-fn",
+            "MB",
+            max_memory_used(&log_dir, WORKER_FUNCTION),
+        )
+        .against(&py_memory),
     );
 }
 
@@ -659,16 +699,45 @@ async fn greet(app: &TestApp, task_queue: &str, workflow_id: &str) -> Result<(),
         command.args(args);
         tokio::task::spawn_blocking(move || command.output())
     };
-    let start = ["workflow", "start", "--type", "Greet", "--task-queue", task_queue, "--workflow-id", workflow_id, "--input", "\"bench\""];
-    let started = run(start.map(String::from).to_vec()).await.expect("CLI thread").map_err(|e| e.to_string())?;
+    let start = [
+        "workflow",
+        "start",
+        "--type",
+        "Greet",
+        "--task-queue",
+        task_queue,
+        "--workflow-id",
+        workflow_id,
+        "--input",
+        "\"bench\"",
+    ];
+    let started = run(start.map(String::from).to_vec())
+        .await
+        .expect("CLI thread")
+        .map_err(|e| e.to_string())?;
     if !started.status.success() {
         return Err(String::from_utf8_lossy(&started.stderr).into_owned());
     }
-    let result = ["workflow", "result", "--workflow-id", workflow_id, "--output", "json", "--command-timeout", "120s"];
-    let result = run(result.map(String::from).to_vec()).await.expect("CLI thread").map_err(|e| e.to_string())?;
+    let result = [
+        "workflow",
+        "result",
+        "--workflow-id",
+        workflow_id,
+        "--output",
+        "json",
+        "--command-timeout",
+        "120s",
+    ];
+    let result = run(result.map(String::from).to_vec())
+        .await
+        .expect("CLI thread")
+        .map_err(|e| e.to_string())?;
     let parsed: Value = serde_json::from_slice(&result.stdout).unwrap_or_default();
     if parsed["status"] != "COMPLETED" {
-        return Err(format!("not completed: {}", String::from_utf8_lossy(&result.stdout)));
+        return Err(format!(
+            "not completed: {}",
+            String::from_utf8_lossy(&result.stdout)
+        ));
     }
     Ok(())
 }
@@ -678,14 +747,24 @@ fn max_memory_used(log_dir: &Path, function: &str) -> f64 {
     let text = std::fs::read_to_string(log_dir.join(format!("{function}.log"))).unwrap_or_default();
     text.lines()
         .filter(|line| line.contains("REPORT RequestId:"))
-        .filter_map(|line| line.split("Max Memory Used: ").nth(1)?.split(' ').next()?.parse::<f64>().ok())
+        .filter_map(|line| {
+            line.split("Max Memory Used: ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
         .fold(0.0, f64::max)
 }
 
 async fn wait_for(done: impl Fn() -> bool) {
     let give_up = Instant::now() + Duration::from_secs(120);
     while !done() {
-        assert!(Instant::now() < give_up, "the function did not settle in 120 s");
+        assert!(
+            Instant::now() < give_up,
+            "the function did not settle in 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -806,7 +885,11 @@ async fn first_lambda_task(
 }
 
 /// How long after its start a workflow's first task started on `function`.
-async fn first_task_on(app: &TestApp, workflow_id: &str, function: &str) -> Option<Result<Duration, Early>> {
+async fn first_task_on(
+    app: &TestApp,
+    workflow_id: &str,
+    function: &str,
+) -> Option<Result<Duration, Early>> {
     first_task_since(app, workflow_id, None, function).await
 }
 

@@ -7,13 +7,20 @@
 
 use std::time::Duration;
 
-use crate::defaults::{MIN_WORK_TIME, WARN_WORK_TIME, WORKER_STOP_TIMEOUT, SHUTDOWN_HOOK_BUFFER};
+use crate::defaults::{MIN_WORK_TIME, SHUTDOWN_HOOK_BUFFER, WARN_WORK_TIME, WORKER_STOP_TIMEOUT};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    Accept { work_time: Duration },
-    AcceptWithWarning { work_time: Duration, warning: String },
-    Refuse { reason: String },
+    Accept {
+        work_time: Duration,
+    },
+    AcceptWithWarning {
+        work_time: Duration,
+        warning: String,
+    },
+    Refuse {
+        reason: String,
+    },
 }
 
 /// Judge an invocation with `remaining` time until its deadline.
@@ -42,7 +49,10 @@ pub fn admit(remaining: Duration, shutdown_buffer: Duration) -> Admission {
 /// A warning when the function timeout cannot fit the longest activity: an activity that may run
 /// for its whole StartToClose needs that long plus the worker's stop timeout and hook buffer
 /// (7 s by default), or Lambda cuts it off and it is retried elsewhere after its timeout.
-pub fn function_timeout_warning(function_timeout: Duration, longest_start_to_close: Duration) -> Option<String> {
+pub fn function_timeout_warning(
+    function_timeout: Duration,
+    longest_start_to_close: Duration,
+) -> Option<String> {
     let needed = longest_start_to_close + WORKER_STOP_TIMEOUT + SHUTDOWN_HOOK_BUFFER;
     (function_timeout < needed).then(|| {
         format!(
@@ -61,22 +71,38 @@ mod tests {
 
     #[test]
     fn refuses_when_a_second_or_less_is_left() {
-        assert!(matches!(admit(Duration::from_secs(8), BUF), Admission::Refuse { .. }));
-        assert!(matches!(admit(Duration::from_secs(3), BUF), Admission::Refuse { .. }));
-        assert!(matches!(admit(Duration::ZERO, BUF), Admission::Refuse { .. }));
+        assert!(matches!(
+            admit(Duration::from_secs(8), BUF),
+            Admission::Refuse { .. }
+        ));
+        assert!(matches!(
+            admit(Duration::from_secs(3), BUF),
+            Admission::Refuse { .. }
+        ));
+        assert!(matches!(
+            admit(Duration::ZERO, BUF),
+            Admission::Refuse { .. }
+        ));
     }
 
     #[test]
     fn warns_under_five_seconds() {
         match admit(Duration::from_millis(10_500), BUF) {
-            Admission::AcceptWithWarning { work_time, .. } => assert_eq!(work_time, Duration::from_millis(3_500)),
+            Admission::AcceptWithWarning { work_time, .. } => {
+                assert_eq!(work_time, Duration::from_millis(3_500))
+            }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn accepts_otherwise() {
-        assert_eq!(admit(Duration::from_secs(300), BUF), Admission::Accept { work_time: Duration::from_secs(293) });
+        assert_eq!(
+            admit(Duration::from_secs(300), BUF),
+            Admission::Accept {
+                work_time: Duration::from_secs(293)
+            }
+        );
     }
 
     #[test]

@@ -41,7 +41,13 @@ pub fn default_shutdown_buffer() -> Duration {
 /// A worker's identity inside Lambda: `<requestId>@<functionArn>`, so every task in a history
 /// points at the invocation that ran it.
 pub fn lambda_identity(request_id: &str, function_arn: &str) -> String {
-    let or_unknown = |s: &str| if s.is_empty() { "unknown".to_owned() } else { s.to_owned() };
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "unknown".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     format!("{}@{}", or_unknown(request_id), or_unknown(function_arn))
 }
 
@@ -51,7 +57,9 @@ pub fn config_file_path(getenv: impl Fn(&str) -> Option<String>) -> PathBuf {
     if let Some(file) = getenv(ENV_CONFIG_FILE).filter(|f| !f.is_empty()) {
         return PathBuf::from(file);
     }
-    let root = getenv(ENV_LAMBDA_TASK_ROOT).filter(|r| !r.is_empty()).unwrap_or_else(|| ".".to_owned());
+    let root = getenv(ENV_LAMBDA_TASK_ROOT)
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| ".".to_owned());
     PathBuf::from(root).join(CONFIG_FILE_NAME)
 }
 
@@ -61,22 +69,40 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn identity_names_request_and_function() {
-        assert_eq!(lambda_identity("req-1", "arn:aws:lambda:us-east-1:1:function:f"), "req-1@arn:aws:lambda:us-east-1:1:function:f");
+        assert_eq!(
+            lambda_identity("req-1", "arn:aws:lambda:us-east-1:1:function:f"),
+            "req-1@arn:aws:lambda:us-east-1:1:function:f"
+        );
         assert_eq!(lambda_identity("", ""), "unknown@unknown");
     }
 
     #[test]
     fn config_file_lookup_order() {
-        assert_eq!(config_file_path(env(&[("TEMPORAL_CONFIG_FILE", "/x.toml"), ("LAMBDA_TASK_ROOT", "/var/task")])), PathBuf::from("/x.toml"));
-        assert_eq!(config_file_path(env(&[("LAMBDA_TASK_ROOT", "/var/task")])), PathBuf::from("/var/task/temporal.toml"));
+        assert_eq!(
+            config_file_path(env(&[
+                ("TEMPORAL_CONFIG_FILE", "/x.toml"),
+                ("LAMBDA_TASK_ROOT", "/var/task")
+            ])),
+            PathBuf::from("/x.toml")
+        );
+        assert_eq!(
+            config_file_path(env(&[("LAMBDA_TASK_ROOT", "/var/task")])),
+            PathBuf::from("/var/task/temporal.toml")
+        );
         assert_eq!(config_file_path(env(&[])), PathBuf::from("./temporal.toml"));
-        assert_eq!(config_file_path(env(&[("TEMPORAL_CONFIG_FILE", "")])), PathBuf::from("./temporal.toml"));
+        assert_eq!(
+            config_file_path(env(&[("TEMPORAL_CONFIG_FILE", "")])),
+            PathBuf::from("./temporal.toml")
+        );
     }
 
     #[test]

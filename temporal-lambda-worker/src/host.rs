@@ -25,8 +25,19 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
-    pub fn new(connection: ConnectionOptions, client: ClientOptions, reuse: bool, connect_timeout: Duration) -> Self {
-        Self { connection, client, reuse, connect_timeout, cached: Mutex::new(None) }
+    pub fn new(
+        connection: ConnectionOptions,
+        client: ClientOptions,
+        reuse: bool,
+        connect_timeout: Duration,
+    ) -> Self {
+        Self {
+            connection,
+            client,
+            reuse,
+            connect_timeout,
+            cached: Mutex::new(None),
+        }
     }
 
     /// A client, the time spent connecting, and whether it was reused.
@@ -39,10 +50,18 @@ impl ClientCache {
         }
         let started = Instant::now();
         let target = &self.connection.target;
-        let connection = tokio::time::timeout(self.connect_timeout, Connection::connect(self.connection.clone()))
-            .await
-            .map_err(|_| format!("connecting to Temporal at {target}: no answer within {:?}", self.connect_timeout))?
-            .map_err(|e| format!("connecting to Temporal at {target}: {e}"))?;
+        let connection = tokio::time::timeout(
+            self.connect_timeout,
+            Connection::connect(self.connection.clone()),
+        )
+        .await
+        .map_err(|_| {
+            format!(
+                "connecting to Temporal at {target}: no answer within {:?}",
+                self.connect_timeout
+            )
+        })?
+        .map_err(|e| format!("connecting to Temporal at {target}: {e}"))?;
         let client = Client::new(connection, self.client.clone()).map_err(|e| e.to_string())?;
         if self.reuse {
             *cached = Some(client.clone());
@@ -80,14 +99,23 @@ impl InvocationWorker for SdkWorker {
 impl WorkerHost for TemporalHost {
     type Worker = SdkWorker;
 
-    async fn start_worker(&self, identity: &str, tracker: Arc<TaskTracker>) -> Result<StartedWorker<SdkWorker>, String> {
+    async fn start_worker(
+        &self,
+        identity: &str,
+        tracker: Arc<TaskTracker>,
+    ) -> Result<StartedWorker<SdkWorker>, String> {
         let (client, connect, client_reused) = self.clients.get().await?;
         let mut options = self.template.clone();
         options.client_identity_override = Some(identity.to_owned());
         options.worker_interceptor(WorkflowTaskCounter(tracker.clone()));
         options.activity_inbound_interceptor(ActivityTaskCounter(tracker));
-        let worker = Worker::new(&self.runtime, client, options).map_err(|e| format!("creating the worker: {e}"))?;
-        Ok(StartedWorker { worker: SdkWorker(worker), connect, client_reused })
+        let worker = Worker::new(&self.runtime, client, options)
+            .map_err(|e| format!("creating the worker: {e}"))?;
+        Ok(StartedWorker {
+            worker: SdkWorker(worker),
+            connect,
+            client_reused,
+        })
     }
 
     fn worker_failed(&self) {

@@ -71,10 +71,16 @@ use lifecycle::{Invocation, LifecycleSettings, run_invocation};
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error("loading Temporal client config{}: {message}", file.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
-    Config { file: Option<PathBuf>, message: String },
+    Config {
+        file: Option<PathBuf>,
+        message: String,
+    },
     #[error("configure callback failed: {0:#}")]
     Configure(anyhow::Error),
-    #[error("task queue not configured: set LambdaWorkerOptions::task_queue or the {} environment variable", defaults::ENV_TASK_QUEUE)]
+    #[error(
+        "task queue not configured: set LambdaWorkerOptions::task_queue or the {} environment variable",
+        defaults::ENV_TASK_QUEUE
+    )]
     NoTaskQueue,
     #[error("starting the Temporal SDK runtime: {0}")]
     Runtime(String),
@@ -94,13 +100,19 @@ pub fn config_file() -> Option<PathBuf> {
 /// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
 /// through the SDK's envconfig; credentials named by `*_SECRET_ARN` variables are read from
 /// Secrets Manager first (see [`secrets`]).
-pub fn load_client_config() -> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
+pub fn load_client_config()
+-> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
     let file = config_file();
     let options = LoadClientConfigProfileOptions::builder()
-        .maybe_config_source(file.as_ref().map(|p| DataSource::Path(p.to_string_lossy().into_owned())))
+        .maybe_config_source(
+            file.as_ref()
+                .map(|p| DataSource::Path(p.to_string_lossy().into_owned())),
+        )
         .build();
     // Variables that are not UTF-8 cannot be Temporal settings; skipping them beats panicking.
-    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     secrets::load_from_config(options, env).map_err(|message| SetupError::Config { file, message })
 }
 
@@ -133,7 +145,9 @@ fn setup(
     configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
 ) -> Result<Setup, SetupError> {
     let (connection, client) = load_client_config()?;
-    let task_queue = std::env::var(defaults::ENV_TASK_QUEUE).ok().filter(|t| !t.is_empty());
+    let task_queue = std::env::var(defaults::ENV_TASK_QUEUE)
+        .ok()
+        .filter(|t| !t.is_empty());
     let mut opts = LambdaWorkerOptions::with_defaults(task_queue);
     opts.worker.deployment_options = WorkerDeploymentOptions::new(version)
         .use_worker_versioning(true)
@@ -143,12 +157,21 @@ fn setup(
     // Whatever `configure` did, versioning stays on: the Worker Controller only routes to
     // versioned pollers.
     opts.worker.deployment_options.use_worker_versioning = true;
-    let task_queue = opts.task_queue.clone().filter(|t| !t.is_empty()).ok_or(SetupError::NoTaskQueue)?;
+    let task_queue = opts
+        .task_queue
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or(SetupError::NoTaskQueue)?;
     opts.worker.task_queue = task_queue;
 
-    let runtime = Runtime::from_current_tokio(Default::default()).map_err(|e| SetupError::Runtime(e.to_string()))?;
+    let runtime = Runtime::from_current_tokio(Default::default())
+        .map_err(|e| SetupError::Runtime(e.to_string()))?;
     Ok(Setup {
-        host: TemporalHost { runtime, template: opts.worker, clients: ClientCache::new(connection, client, opts.reuse_client, opts.connect_timeout) },
+        host: TemporalHost {
+            runtime,
+            template: opts.worker,
+            clients: ClientCache::new(connection, client, opts.reuse_client, opts.connect_timeout),
+        },
         settings: LifecycleSettings {
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
             shutdown_buffer: opts.shutdown_buffer,
@@ -162,7 +185,12 @@ fn setup(
 }
 
 async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
-    let Setup { host, settings, hooks, longest_activity } = setup;
+    let Setup {
+        host,
+        settings,
+        hooks,
+        longest_activity,
+    } = setup;
     let (stopping_tx, stopping_rx) = watch::channel(false);
     // Held while an invocation runs, so the SIGTERM handler can wait for it to wind down.
     let in_flight = Arc::new(tokio::sync::Mutex::new(()));
@@ -170,7 +198,13 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
 
     let warned_timeout = std::sync::atomic::AtomicBool::new(false);
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let (host, settings, hooks, in_flight, stopping_rx) = (&host, &settings, &hooks, in_flight.clone(), stopping_rx.clone());
+        let (host, settings, hooks, in_flight, stopping_rx) = (
+            &host,
+            &settings,
+            &hooks,
+            in_flight.clone(),
+            stopping_rx.clone(),
+        );
         let warned_timeout = &warned_timeout;
         async move {
             let _guard = in_flight.lock().await;
@@ -186,11 +220,15 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
                 function_arn: event.context.invoked_function_arn.clone(),
                 remaining,
             };
-            let (report, result) = run_invocation(host, &invocation, settings, hooks, stopping_rx).await;
+            let (report, result) =
+                run_invocation(host, &invocation, settings, hooks, stopping_rx).await;
             report.emit();
             result
                 .map(|()| serde_json::json!({ "endReason": report.end_reason.as_str() }))
-                .map_err(|e| lambda_runtime::Diagnostic { error_type: error_type(&e).to_owned(), error_message: e.to_string() })
+                .map_err(|e| lambda_runtime::Diagnostic {
+                    error_type: error_type(&e).to_owned(),
+                    error_message: e.to_string(),
+                })
         }
     });
     lambda_runtime::run(handler).await
@@ -201,7 +239,10 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
 /// does), then on SIGTERM/SIGINT stop the running worker and wait for its invocation to wind down.
 /// Unlike that helper this does not panic where the Extensions API is missing (some local
 /// emulators): it logs and still handles the signal.
-async fn install_shutdown_handler(stopping: watch::Sender<bool>, in_flight: Arc<tokio::sync::Mutex<()>>) {
+async fn install_shutdown_handler(
+    stopping: watch::Sender<bool>,
+    in_flight: Arc<tokio::sync::Mutex<()>>,
+) {
     let registered = lambda_extension::Extension::new()
         .with_events(&[])
         .with_extension_name("_temporal-lambda-worker-graceful-shutdown")
@@ -221,12 +262,17 @@ async fn install_shutdown_handler(stopping: watch::Sender<bool>, in_flight: Arc<
             });
         }
         Err(e) => {
-            warn!("could not register the no-op extension that makes Lambda send SIGTERM ({e}); shutdown signals are still handled")
+            warn!(
+                "could not register the no-op extension that makes Lambda send SIGTERM ({e}); shutdown signals are still handled"
+            )
         }
     }
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             warn!("cannot listen for shutdown signals");
             return;
         };
@@ -253,14 +299,23 @@ fn error_type(e: &lifecycle::InvocationError) -> &'static str {
 }
 
 fn remaining_until(deadline_ms: u64) -> Duration {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// JSON log lines on stderr (Lambda ships both streams; stdout carries the EMF records).
 fn init_json_logs() {
     use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,temporalio_client=warn"));
-    let _ = fmt().json().with_env_filter(filter).with_writer(std::io::stderr).with_current_span(false).try_init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,temporalio_client=warn")
+    });
+    let _ = fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .try_init();
 }

@@ -41,7 +41,11 @@ pub struct StartedWorker<W> {
 pub trait WorkerHost {
     type Worker: InvocationWorker;
     /// Start a worker with this identity whose tasks are counted by `tracker`.
-    async fn start_worker(&self, identity: &str, tracker: Arc<TaskTracker>) -> Result<StartedWorker<Self::Worker>, String>;
+    async fn start_worker(
+        &self,
+        identity: &str,
+        tracker: Arc<TaskTracker>,
+    ) -> Result<StartedWorker<Self::Worker>, String>;
     /// The worker failed: whatever the host cached (a client) may be broken.
     fn worker_failed(&self);
 }
@@ -71,7 +75,10 @@ pub struct LifecycleSettings {
 /// the hooks' budget (the worker's own stop timeout, by default), plus a second for the SDK to
 /// wind down after it cancelled what still ran.
 fn drain_limit(settings: &LifecycleSettings) -> Duration {
-    settings.shutdown_buffer.saturating_sub(settings.hook_budget) + Duration::from_secs(1)
+    settings
+        .shutdown_buffer
+        .saturating_sub(settings.hook_budget)
+        + Duration::from_secs(1)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +128,14 @@ pub async fn run_invocation<H: WorkerHost>(
     };
     let stop_at = started_at + work_time;
 
-    let identity = crate::defaults::lambda_identity(&invocation.request_id, &invocation.function_arn);
+    let identity =
+        crate::defaults::lambda_identity(&invocation.request_id, &invocation.function_arn);
     let tracker = Arc::new(TaskTracker::new(started_at));
-    let StartedWorker { mut worker, connect, client_reused } = match host.start_worker(&identity, tracker.clone()).await {
+    let StartedWorker {
+        mut worker,
+        connect,
+        client_reused,
+    } = match host.start_worker(&identity, tracker.clone()).await {
         Ok(w) => w,
         Err(e) => {
             host.worker_failed();
@@ -288,7 +300,11 @@ mod tests {
     #[async_trait::async_trait(?Send)]
     impl WorkerHost for FakeHost {
         type Worker = FakeWorker;
-        async fn start_worker(&self, identity: &str, tracker: Arc<TaskTracker>) -> Result<StartedWorker<FakeWorker>, String> {
+        async fn start_worker(
+            &self,
+            identity: &str,
+            tracker: Arc<TaskTracker>,
+        ) -> Result<StartedWorker<FakeWorker>, String> {
             self.starts.fetch_add(1, Ordering::SeqCst);
             self.identities.lock().unwrap().push(identity.to_owned());
             if self.fail_start {
@@ -296,7 +312,13 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(5)).await; // "connecting"
             Ok(StartedWorker {
-                worker: FakeWorker { stop: Arc::new(Notify::new()), fail_with: self.fail_run.clone(), tracker, busy_for: self.busy_for, ignores_stop: self.ignores_stop },
+                worker: FakeWorker {
+                    stop: Arc::new(Notify::new()),
+                    fail_with: self.fail_run.clone(),
+                    tracker,
+                    busy_for: self.busy_for,
+                    ignores_stop: self.ignores_stop,
+                },
                 connect: Duration::from_millis(5),
                 client_reused: false,
             })
@@ -317,7 +339,11 @@ mod tests {
     }
 
     fn invocation(remaining_secs: u64) -> Invocation {
-        Invocation { request_id: "req-1".into(), function_arn: "arn:aws:lambda:us-east-1:0:function:f".into(), remaining: Duration::from_secs(remaining_secs) }
+        Invocation {
+            request_id: "req-1".into(),
+            function_arn: "arn:aws:lambda:us-east-1:0:function:f".into(),
+            remaining: Duration::from_secs(remaining_secs),
+        }
     }
 
     fn no_shutdown() -> (watch::Sender<bool>, watch::Receiver<bool>) {
@@ -338,37 +364,66 @@ mod tests {
         })];
         let (_tx, rx) = no_shutdown();
         let t0 = tokio::time::Instant::now();
-        let (report, result) = run_invocation(&host, &invocation(60), &settings(None), &hooks, rx).await;
+        let (report, result) =
+            run_invocation(&host, &invocation(60), &settings(None), &hooks, rx).await;
         result.unwrap();
         assert_eq!(report.end_reason, EndReason::Deadline);
-        assert_eq!(report.startup, Duration::from_millis(5), "invocation start → worker started");
+        assert_eq!(
+            report.startup,
+            Duration::from_millis(5),
+            "invocation start → worker started"
+        );
         let elapsed = t0.elapsed();
-        assert!(elapsed >= Duration::from_secs(53) && elapsed < Duration::from_secs(54), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(53) && elapsed < Duration::from_secs(54),
+            "{elapsed:?}"
+        );
         assert_eq!(hook_runs.load(Ordering::SeqCst), 1);
-        assert_eq!(host.identities.lock().unwrap()[0], "req-1@arn:aws:lambda:us-east-1:0:function:f");
+        assert_eq!(
+            host.identities.lock().unwrap()[0],
+            "req-1@arn:aws:lambda:us-east-1:0:function:f"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn refuses_an_invocation_with_a_second_or_less_of_work_time() {
         let host = FakeHost::default();
         let (_tx, rx) = no_shutdown();
-        let (report, result) = run_invocation(&host, &invocation(8), &settings(None), &[], rx).await;
+        let (report, result) =
+            run_invocation(&host, &invocation(8), &settings(None), &[], rx).await;
         assert!(matches!(result, Err(InvocationError::Refused(_))));
         assert_eq!(report.end_reason, EndReason::Refused);
-        assert_eq!(host.starts.load(Ordering::SeqCst), 0, "no worker for a refused invocation");
+        assert_eq!(
+            host.starts.load(Ordering::SeqCst),
+            0,
+            "no worker for a refused invocation"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn idle_exit_ends_early_but_not_while_a_task_runs() {
-        let host = FakeHost { busy_for: Some(Duration::from_secs(5)), ..Default::default() };
+        let host = FakeHost {
+            busy_for: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
         let (_tx, rx) = no_shutdown();
         let t0 = tokio::time::Instant::now();
-        let (report, result) = run_invocation(&host, &invocation(300), &settings(Some(Duration::from_secs(2))), &[], rx).await;
+        let (report, result) = run_invocation(
+            &host,
+            &invocation(300),
+            &settings(Some(Duration::from_secs(2))),
+            &[],
+            rx,
+        )
+        .await;
         result.unwrap();
         assert_eq!(report.end_reason, EndReason::Idle);
         let elapsed = t0.elapsed();
         // busy 5 s, then 2 s idle (checked every 100 ms)
-        assert!(elapsed >= Duration::from_secs(7) && elapsed < Duration::from_millis(7_300), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(7) && elapsed < Duration::from_millis(7_300),
+            "{elapsed:?}"
+        );
         assert_eq!(report.activity_tasks, 1);
         assert!(report.work >= Duration::from_secs(5));
     }
@@ -381,7 +436,8 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(3)).await;
             tx.send(true).unwrap();
         });
-        let (report, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        let (report, result) =
+            run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
         result.unwrap();
         assert_eq!(report.end_reason, EndReason::Shutdown);
         assert!(report.duration < Duration::from_secs(4));
@@ -389,15 +445,22 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failing_start_or_run_is_an_error_and_drops_cached_state() {
-        let host = FakeHost { fail_start: true, ..Default::default() };
+        let host = FakeHost {
+            fail_start: true,
+            ..Default::default()
+        };
         let (_tx, rx) = no_shutdown();
         let (_, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
         assert!(matches!(result, Err(InvocationError::Start(_))));
         assert_eq!(host.failures.load(Ordering::SeqCst), 1);
 
-        let host = FakeHost { fail_run: Some("poll failed".into()), ..Default::default() };
+        let host = FakeHost {
+            fail_run: Some("poll failed".into()),
+            ..Default::default()
+        };
         let (_tx, rx) = no_shutdown();
-        let (report, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        let (report, result) =
+            run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
         assert!(matches!(result, Err(InvocationError::Worker(_))));
         assert_eq!(report.end_reason, EndReason::WorkerError);
         assert_eq!(host.failures.load(Ordering::SeqCst), 1);
@@ -426,16 +489,24 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_never_stops_is_abandoned_before_the_deadline() {
-        let host = FakeHost { ignores_stop: true, ..FakeHost::default() };
+        let host = FakeHost {
+            ignores_stop: true,
+            ..FakeHost::default()
+        };
         let (_tx, rx) = no_shutdown();
         let started = Instant::now();
-        let (report, result) = run_invocation(&host, &invocation(60), &settings(None), &[], rx).await;
+        let (report, result) =
+            run_invocation(&host, &invocation(60), &settings(None), &[], rx).await;
         let err = result.unwrap_err().to_string();
         assert!(err.contains("did not stop within 6s"), "{err}");
         // Stop at 60 − 7 s, abandoned 6 s later: still a second before the deadline.
         assert_eq!(started.elapsed(), Duration::from_secs(59));
         assert_eq!(report.end_reason, EndReason::Deadline);
-        assert_eq!(host.failures.load(Ordering::SeqCst), 1, "the cached client is not trusted after that");
+        assert_eq!(
+            host.failures.load(Ordering::SeqCst),
+            1,
+            "the cached client is not trusted after that"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -457,7 +528,11 @@ mod tests {
         let started = Instant::now();
         let (_, result) = run_invocation(&host, &invocation(20), &settings(None), &hooks, rx).await;
         result.unwrap();
-        assert_eq!(ran.load(Ordering::SeqCst), 1, "the second hook was cut off at the 2 s budget, the third skipped");
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "the second hook was cut off at the 2 s budget, the third skipped"
+        );
         assert_eq!(started.elapsed(), Duration::from_secs(13 + 2));
     }
 }

@@ -72,14 +72,24 @@ impl LambdaWorkerOptions {
 /// The Lambda-tuned worker settings (see [`crate::defaults`]).
 pub fn apply_worker_defaults(worker: &mut WorkerOptions) {
     worker.tuner = TunerHolder::builder()
-        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_WORKFLOW_TASKS))
-        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_ACTIVITIES))
-        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_LOCAL_ACTIVITIES))
-        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(defaults::MAX_CONCURRENT_NEXUS_TASKS))
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(
+            defaults::MAX_CONCURRENT_WORKFLOW_TASKS,
+        ))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(
+            defaults::MAX_CONCURRENT_ACTIVITIES,
+        ))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(
+            defaults::MAX_CONCURRENT_LOCAL_ACTIVITIES,
+        ))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(
+            defaults::MAX_CONCURRENT_NEXUS_TASKS,
+        ))
         .build()
         .into();
-    worker.workflow_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(defaults::WORKFLOW_POLLERS));
-    worker.activity_task_poller_behavior = Some(PollerBehavior::SimpleMaximum(defaults::ACTIVITY_POLLERS));
+    worker.workflow_task_poller_behavior =
+        Some(PollerBehavior::SimpleMaximum(defaults::WORKFLOW_POLLERS));
+    worker.activity_task_poller_behavior =
+        Some(PollerBehavior::SimpleMaximum(defaults::ACTIVITY_POLLERS));
     worker.max_cached_workflows = defaults::STICKY_CACHE_SIZE;
     // Eager activities would run on this short-lived worker whatever its remaining time.
     worker.max_eager_activity_reservations_per_workflow_task = 0;
@@ -95,10 +105,22 @@ mod tests {
         let o = LambdaWorkerOptions::with_defaults(Some("q".into()));
         assert_eq!(o.worker.task_queue, "q");
         assert_eq!(o.worker.max_cached_workflows, 100);
-        assert_eq!(o.worker.max_eager_activity_reservations_per_workflow_task, 0);
-        assert_eq!(o.worker.graceful_shutdown_period, Some(Duration::from_secs(5)));
-        assert!(matches!(o.worker.workflow_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(2))));
-        assert!(matches!(o.worker.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(1))));
+        assert_eq!(
+            o.worker.max_eager_activity_reservations_per_workflow_task,
+            0
+        );
+        assert_eq!(
+            o.worker.graceful_shutdown_period,
+            Some(Duration::from_secs(5))
+        );
+        assert!(matches!(
+            o.worker.workflow_task_poller_behavior,
+            Some(PollerBehavior::SimpleMaximum(2))
+        ));
+        assert!(matches!(
+            o.worker.activity_task_poller_behavior,
+            Some(PollerBehavior::SimpleMaximum(1))
+        ));
         assert_eq!(o.shutdown_buffer, Duration::from_secs(7));
         assert!(o.reuse_client);
         assert_eq!(o.connect_timeout, Duration::from_secs(5));
@@ -115,6 +137,9 @@ mod tests {
         o.shutdown_buffer = Duration::from_secs(3);
         o.idle_exit = Some(Duration::from_secs(2));
         assert_eq!(o.worker.max_cached_workflows, 7);
-        assert!(matches!(o.worker.activity_task_poller_behavior, Some(PollerBehavior::SimpleMaximum(4))));
+        assert!(matches!(
+            o.worker.activity_task_poller_behavior,
+            Some(PollerBehavior::SimpleMaximum(4))
+        ));
     }
 }

@@ -64,7 +64,10 @@ impl InvocationReport {
     /// The EMF document.
     pub fn to_emf(&self) -> serde_json::Value {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         json!({
             "_aws": {
                 "Timestamp": timestamp,
@@ -122,11 +125,17 @@ mod tests {
             end_reason: EndReason::Idle,
         };
         let v = r.to_emf();
-        for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+        for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+        {
             let name = m["Name"].as_str().unwrap();
             assert!(v[name].is_number(), "{name} missing");
         }
-        for dims in v["_aws"]["CloudWatchMetrics"][0]["Dimensions"].as_array().unwrap() {
+        for dims in v["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            .as_array()
+            .unwrap()
+        {
             for d in dims.as_array().unwrap() {
                 assert!(v[d.as_str().unwrap()].is_string());
             }

@@ -17,7 +17,8 @@ use tokio::time::Instant;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
 use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
 use temporalio_sdk::interceptors::{
-    ActivityInboundInterceptor, ExecuteActivityInput, ExecuteActivityOutput, Next, WorkerInterceptor,
+    ActivityInboundInterceptor, ExecuteActivityInput, ExecuteActivityOutput, Next,
+    WorkerInterceptor,
 };
 
 /// Shared counters of one worker's tasks.
@@ -74,7 +75,9 @@ impl TaskTracker {
         // wrap the count.
         let previous = self
             .in_flight
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_sub(1))
+            })
             .unwrap_or(0);
         if previous == 1 {
             let mut busy = self.busy.lock().unwrap();
@@ -99,7 +102,10 @@ impl TaskTracker {
 
     pub fn counts(&self, now: Instant) -> TaskCounts {
         let busy = self.busy.lock().unwrap();
-        let open = busy.1.map(|since| now.saturating_duration_since(since)).unwrap_or_default();
+        let open = busy
+            .1
+            .map(|since| now.saturating_duration_since(since))
+            .unwrap_or_default();
         TaskCounts {
             workflow_tasks: self.workflow_tasks.load(Ordering::Relaxed),
             activity_tasks: self.activity_tasks.load(Ordering::Relaxed),
@@ -119,7 +125,10 @@ pub struct WorkflowTaskCounter(pub Arc<TaskTracker>);
 
 #[async_trait::async_trait(?Send)]
 impl WorkerInterceptor for WorkflowTaskCounter {
-    async fn on_workflow_activation(&self, _activation: &WorkflowActivation) -> Result<(), anyhow::Error> {
+    async fn on_workflow_activation(
+        &self,
+        _activation: &WorkflowActivation,
+    ) -> Result<(), anyhow::Error> {
         self.0.task_started(TaskKind::Workflow);
         Ok(())
     }
@@ -165,9 +174,15 @@ mod tests {
         let tracker = TaskTracker::new(t0);
         tracker.task_started(TaskKind::Workflow);
         tracker.task_started(TaskKind::Activity);
-        assert_eq!(tracker.idle_for(Instant::now() + Duration::from_secs(60)), Duration::ZERO);
+        assert_eq!(
+            tracker.idle_for(Instant::now() + Duration::from_secs(60)),
+            Duration::ZERO
+        );
         tracker.task_finished();
-        assert_eq!(tracker.idle_for(Instant::now() + Duration::from_secs(60)), Duration::ZERO);
+        assert_eq!(
+            tracker.idle_for(Instant::now() + Duration::from_secs(60)),
+            Duration::ZERO
+        );
         tracker.task_finished();
         let later = Instant::now() + Duration::from_secs(3);
         assert!(tracker.idle_for(later) >= Duration::from_secs(3) - Duration::from_millis(50));

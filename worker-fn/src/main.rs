@@ -20,9 +20,13 @@ const DEFAULT_IDLE_EXIT: Duration = Duration::from_secs(2);
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let idle_exit = idle_exit_from_env(std::env::var("SHOPFLOW_IDLE_EXIT").ok().as_deref())?;
-    let reuse_client = switch_from_env("SHOPFLOW_REUSE_CLIENT", std::env::var("SHOPFLOW_REUSE_CLIENT").ok().as_deref())?;
+    let reuse_client = switch_from_env(
+        "SHOPFLOW_REUSE_CLIENT",
+        std::env::var("SHOPFLOW_REUSE_CLIENT").ok().as_deref(),
+    )?;
     temporal_lambda_worker::run_worker(shared::worker::deployment_version(), move |opts| {
-        opts.task_queue.get_or_insert_with(shared::names::task_queue);
+        opts.task_queue
+            .get_or_insert_with(shared::names::task_queue);
         let shop = ShopClient::from_env().map_err(anyhow::Error::msg)?;
         shared::worker::register(&mut opts.worker, shop)?;
         opts.longest_activity_start_to_close = Some(ACTIVITY_START_TO_CLOSE);
@@ -37,9 +41,9 @@ fn idle_exit_from_env(value: Option<&str>) -> Result<Option<Duration>, lambda_ru
     match value.map(str::trim) {
         None | Some("") => Ok(Some(DEFAULT_IDLE_EXIT)),
         Some("off") => Ok(None),
-        Some(v) => humantime::parse_duration(v)
-            .map(Some)
-            .map_err(|e| format!("SHOPFLOW_IDLE_EXIT={v:?}: {e} (use e.g. \"2s\" or \"off\")").into()),
+        Some(v) => humantime::parse_duration(v).map(Some).map_err(|e| {
+            format!("SHOPFLOW_IDLE_EXIT={v:?}: {e} (use e.g. \"2s\" or \"off\")").into()
+        }),
     }
 }
 
@@ -60,7 +64,10 @@ mod tests {
     fn idle_exit_setting() {
         assert_eq!(idle_exit_from_env(None).unwrap(), Some(DEFAULT_IDLE_EXIT));
         assert_eq!(idle_exit_from_env(Some("off")).unwrap(), None);
-        assert_eq!(idle_exit_from_env(Some("500ms")).unwrap(), Some(Duration::from_millis(500)));
+        assert_eq!(
+            idle_exit_from_env(Some("500ms")).unwrap(),
+            Some(Duration::from_millis(500))
+        );
         assert!(idle_exit_from_env(Some("soon")).is_err());
     }
 
@@ -70,7 +77,12 @@ mod tests {
         assert!(switch_from_env("X", Some("ON")).unwrap());
         assert!(!switch_from_env("X", Some("off")).unwrap());
         assert!(!switch_from_env("X", Some(" false ")).unwrap());
-        let err = switch_from_env("SHOPFLOW_REUSE_CLIENT", Some("maybe")).unwrap_err().to_string();
-        assert!(err.contains("SHOPFLOW_REUSE_CLIENT") && err.contains("maybe"), "{err}");
+        let err = switch_from_env("SHOPFLOW_REUSE_CLIENT", Some("maybe"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SHOPFLOW_REUSE_CLIENT") && err.contains("maybe"),
+            "{err}"
+        );
     }
 }

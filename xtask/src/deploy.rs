@@ -248,8 +248,10 @@ pub fn run(args: DeployArgs) -> Result<ExitCode> {
     })?;
     // A redeploy of this build updates the version's compute config instead (same flags).
     ui::step(&shown(create_version), || {
-        devstack::deployment::create_or_update_version(&cli, &address, deployment, build_id, compute)
-            .map_err(|e| anyhow!(masked(e)))
+        devstack::deployment::create_or_update_version(
+            &cli, &address, deployment, build_id, compute,
+        )
+        .map_err(|e| anyhow!(masked(e)))
     })?;
     ui::step(&wait_line, || {
         devstack::wait_for_task_queue(

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: what CI runs (`.ci/run`).
 //!
+//! 0. `cargo fmt --all --check`: style is part of the test (rustfmt's defaults);
 //! 1. install the Python-hosted tools (Temporal CLI, LocalStack, the Python Lambda worker) if
 //!    needed;
 //! 2. `cargo build --workspace --bins`, because tests spawn the binaries;
@@ -35,6 +36,16 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
     let interrupt = Interrupt::install()?;
+    // Cheapest check first: unformatted code fails in a second, not after the build.
+    let finished = ui::streamed("cargo fmt --all --check");
+    let formatted = cargo()
+        .args(["fmt", "--all", "--check"])
+        .status()
+        .context("running cargo fmt")?;
+    finished(formatted.success());
+    if !formatted.success() {
+        bail!("the code is not formatted: run `cargo fmt --all`");
+    }
     stack::ensure_tools()?;
     interrupt.check()?;
 

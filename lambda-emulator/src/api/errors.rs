@@ -32,11 +32,20 @@ impl ApiError {
     fn code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::ResourceNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
-            Self::InvalidRequestContent(_) => (StatusCode::BAD_REQUEST, "InvalidRequestContentException"),
-            Self::RequestTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException"),
-            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException"),
+            Self::InvalidRequestContent(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidRequestContentException")
+            }
+            Self::RequestTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+            ),
+            Self::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+            }
             Self::Validation(_) => (StatusCode::BAD_REQUEST, "ValidationException"),
-            Self::InvalidParameterValue(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValueException"),
+            Self::InvalidParameterValue(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidParameterValueException")
+            }
             Self::UnknownOperation(_) => (StatusCode::NOT_FOUND, "UnknownOperationException"),
             Self::Service(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ServiceException"),
         }
@@ -46,14 +55,30 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        let kind = if status.is_server_error() { "Service" } else { "User" };
+        let kind = if status.is_server_error() {
+            "Service"
+        } else {
+            "User"
+        };
         let mut body = json!({ "Type": kind, "message": self.to_string() });
         if let Self::TooManyRequests { reserved } = self {
             // Lambda tells a function's own limit from the account's (the SDKs expose `Reason`).
-            let reason = if reserved { "ReservedFunctionConcurrentInvocationLimitExceeded" } else { "ConcurrentInvocationLimitExceeded" };
+            let reason = if reserved {
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+            } else {
+                "ConcurrentInvocationLimitExceeded"
+            };
             body["Reason"] = json!(reason);
         }
         let request_id = uuid::Uuid::new_v4().to_string();
-        (status, [("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id.as_str())], Json(body)).into_response()
+        (
+            status,
+            [
+                ("x-amzn-ErrorType", code),
+                ("x-amzn-RequestId", request_id.as_str()),
+            ],
+            Json(body),
+        )
+            .into_response()
     }
 }

@@ -36,7 +36,9 @@ enum InvocationType {
 
 impl InvocationType {
     fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
-        let Some(value) = headers.get("x-amz-invocation-type") else { return Ok(Self::RequestResponse) };
+        let Some(value) = headers.get("x-amz-invocation-type") else {
+            return Ok(Self::RequestResponse);
+        };
         match value.to_str().unwrap_or_default() {
             "RequestResponse" => Ok(Self::RequestResponse),
             "Event" => Ok(Self::Event),
@@ -57,7 +59,11 @@ impl InvocationType {
     }
 
     fn payload_limit(self) -> usize {
-        if self == Self::Event { EVENT_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT }
+        if self == Self::Event {
+            EVENT_PAYLOAD_LIMIT
+        } else {
+            SYNC_PAYLOAD_LIMIT
+        }
     }
 }
 
@@ -83,15 +89,26 @@ pub(super) async fn invoke(
         }
         InvocationType::RequestResponse => {
             let result = pool.invoke(input).await.map_err(|error| match error {
-                InvokeError::Throttled => ApiError::TooManyRequests { reserved: pool.config().reserved_concurrency.is_some() },
-                InvokeError::ShuttingDown | InvokeError::UnknownFunction => ApiError::Service(error.to_string()),
+                InvokeError::Throttled => ApiError::TooManyRequests {
+                    reserved: pool.config().reserved_concurrency.is_some(),
+                },
+                InvokeError::ShuttingDown | InvokeError::UnknownFunction => {
+                    ApiError::Service(error.to_string())
+                }
             })?;
             let is_error = result.outcome.is_error();
-            let (InvokeOutcome::Success(body) | InvokeOutcome::FunctionError(body)) = result.outcome;
+            let (InvokeOutcome::Success(body) | InvokeOutcome::FunctionError(body)) =
+                result.outcome;
             let mut response = answer(StatusCode::OK, &request_id, Body::from(body));
-            response.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+            response.headers_mut().insert(
+                "content-type",
+                "application/json".parse().expect("static header"),
+            );
             if is_error {
-                response.headers_mut().insert("x-amz-function-error", "Unhandled".parse().expect("static header"));
+                response.headers_mut().insert(
+                    "x-amz-function-error",
+                    "Unhandled".parse().expect("static header"),
+                );
             }
             Ok(response)
         }
@@ -101,12 +118,16 @@ pub(super) async fn invoke(
 /// Reads the payload within Lambda's limit and checks it is JSON. An empty payload is the
 /// empty object, as with Lambda.
 async fn read_payload(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::RequestTooLarge(limit))?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::RequestTooLarge(limit))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Bytes::from_static(b"{}"));
     }
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return Err(ApiError::InvalidRequestContent(format!("Could not parse payload into json: {error}")));
+        return Err(ApiError::InvalidRequestContent(format!(
+            "Could not parse payload into json: {error}"
+        )));
     }
     Ok(bytes)
 }
@@ -114,7 +135,10 @@ async fn read_payload(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 fn answer(status: StatusCode, request_id: &str, body: Body) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert("x-amz-executed-version", "$LATEST".parse().expect("static header"));
+    headers.insert(
+        "x-amz-executed-version",
+        "$LATEST".parse().expect("static header"),
+    );
     if let Ok(value) = request_id.parse() {
         headers.insert("x-amzn-requestid", value);
     }

@@ -26,6 +26,14 @@ pub(super) async fn json(State(shared): State<Arc<Shared>>) -> Json<Value> {
 }
 
 pub(super) async fn prometheus(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let stats: Vec<_> = shared.registry.all().iter().map(|p| (p.config().name.clone(), p.metrics().stats())).collect();
-    ([("content-type", "text/plain; version=0.0.4")], prometheus_text(&stats))
+    let stats: Vec<_> = shared
+        .registry
+        .all()
+        .iter()
+        .map(|p| (p.config().name.clone(), p.metrics().stats()))
+        .collect();
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        prometheus_text(&stats),
+    )
 }

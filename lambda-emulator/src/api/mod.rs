@@ -18,13 +18,19 @@ use axum::routing::{get, post};
 pub use errors::ApiError;
 
 use crate::emulator::Shared;
-use crate::registry::FunctionRef;
 use crate::pool::FunctionPool;
+use crate::registry::FunctionRef;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
-        .route("/2015-03-31/functions/{function}", get(get_function::get_function))
+        .route(
+            "/2015-03-31/functions/{function}/invocations",
+            post(invoke::invoke),
+        )
+        .route(
+            "/2015-03-31/functions/{function}",
+            get(get_function::get_function),
+        )
         .route("/_emulator/metrics", get(metrics::json))
         .route("/_emulator/metrics/prometheus", get(metrics::prometheus))
         .fallback(unknown_operation)
@@ -41,8 +47,13 @@ async fn unknown_operation() -> ApiError {
 /// Resolves the `{function}` path segment (already percent-decoded by axum) and an optional
 /// `Qualifier` query parameter to a served function, and the reference with the qualifier the
 /// caller gave either way.
-fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<(Arc<FunctionPool>, FunctionRef), ApiError> {
-    let mut reference = FunctionRef::parse(function).map_err(|error| ApiError::Validation(error.to_string()))?;
+fn resolve(
+    shared: &Shared,
+    function: &str,
+    qualifier: Option<&str>,
+) -> Result<(Arc<FunctionPool>, FunctionRef), ApiError> {
+    let mut reference =
+        FunctionRef::parse(function).map_err(|error| ApiError::Validation(error.to_string()))?;
     if let Some(qualifier) = qualifier {
         match &reference.qualifier {
             Some(existing) if existing != qualifier => {
@@ -55,6 +66,8 @@ fn resolve(shared: &Shared, function: &str, qualifier: Option<&str>) -> Result<(
     }
     match shared.registry.resolve(&reference) {
         Some(pool) => Ok((pool, reference)),
-        None => Err(ApiError::ResourceNotFound(shared.registry.not_found_arn(&reference))),
+        None => Err(ApiError::ResourceNotFound(
+            shared.registry.not_found_arn(&reference),
+        )),
     }
 }

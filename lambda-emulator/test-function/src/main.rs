@@ -50,14 +50,19 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    if let Some(ms) = std::env::var("EMULATOR_TEST_INIT_SLEEP_MS").ok().and_then(|ms| ms.parse().ok()) {
+    if let Some(ms) = std::env::var("EMULATOR_TEST_INIT_SLEEP_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     match std::env::var("EMULATOR_TEST_EXTENSION").ok().as_deref() {
         None => {}
         Some("noop") => {
             // Registered during init, like lambda_runtime's helper; nothing ever comes.
-            let extension = lambda_extension::Extension::new().with_events(&[]).with_extension_name("emulator-test-noop");
+            let extension = lambda_extension::Extension::new()
+                .with_events(&[])
+                .with_extension_name("emulator-test-noop");
             tokio::spawn(extension.register().await?.run());
         }
         // `slow_invoke` is `events` that also holds each event (EMULATOR_TEST_EXTENSION_HOLD_MS).
@@ -71,11 +76,17 @@ async fn main() -> Result<(), Error> {
         }
         Some("register_only") => {
             // Registered, then never polled: the handle is simply kept.
-            let registered = lambda_extension::Extension::new().with_events(&[]).with_extension_name("emulator-test-silent").register().await?;
+            let registered = lambda_extension::Extension::new()
+                .with_events(&[])
+                .with_extension_name("emulator-test-silent")
+                .register()
+                .await?;
             std::mem::forget(registered);
         }
         Some("shutdown") => {
-            let extension = lambda_extension::Extension::new().with_events(&["SHUTDOWN"]).with_extension_name("emulator-test-shutdown");
+            let extension = lambda_extension::Extension::new()
+                .with_events(&["SHUTDOWN"])
+                .with_extension_name("emulator-test-shutdown");
             if let Err(error) = extension.register().await {
                 eprintln!("extension registration refused: {error}");
                 return Err(error);
@@ -87,12 +98,17 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn print_event(event: lambda_extension::LambdaEvent) -> Result<(), Error> {
-    if let Some(ms) = std::env::var("EMULATOR_TEST_EXTENSION_HOLD_MS").ok().and_then(|ms| ms.parse().ok()) {
+    if let Some(ms) = std::env::var("EMULATOR_TEST_EXTENSION_HOLD_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     match event.next {
         NextEvent::Invoke(invoke) => println!("extension got INVOKE {}", invoke.request_id),
-        NextEvent::Shutdown(shutdown) => println!("extension got SHUTDOWN {}", shutdown.shutdown_reason),
+        NextEvent::Shutdown(shutdown) => {
+            println!("extension got SHUTDOWN {}", shutdown.shutdown_reason)
+        }
     }
     std::io::stdout().flush()?;
     Ok(())
@@ -113,9 +129,17 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "invokedFunctionArn": context.invoked_function_arn,
         "echo": payload,
     });
-    match payload.get("action").and_then(Value::as_str).unwrap_or("echo") {
+    match payload
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("echo")
+    {
         "echo" => Ok(echo),
-        "error" => Err(payload.get("message").and_then(Value::as_str).unwrap_or("requested failure").into()),
+        "error" => Err(payload
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("requested failure")
+            .into()),
         "sleep" => {
             let ms = payload.get("ms").and_then(Value::as_u64).unwrap_or(0);
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -138,14 +162,22 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "env" => {
             let vars: serde_json::Map<String, Value> = match payload.get("names") {
                 Some(_) => strings(&payload, "names")
-                    .map(|name| (name.to_owned(), std::env::var(name).map_or(Value::Null, Value::String)))
+                    .map(|name| {
+                        (
+                            name.to_owned(),
+                            std::env::var(name).map_or(Value::Null, Value::String),
+                        )
+                    })
                     .collect(),
-                None => std::env::vars().map(|(k, v)| (k, Value::String(v))).collect(),
+                None => std::env::vars()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
             };
             Ok(json!({ "pid": std::process::id(), "env": vars }))
         }
         "trap_sigterm" => {
-            let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut sigterm =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::spawn(async move {
                 while sigterm.recv().await.is_some() {
                     println!("got SIGTERM");
@@ -162,10 +194,18 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             Ok(echo)
         }
         "tick" => {
-            let path = payload.get("path").and_then(Value::as_str).ok_or("tick needs a path")?.to_owned();
+            let path = payload
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or("tick needs a path")?
+                .to_owned();
             std::thread::spawn(move || {
                 for n in 0u64.. {
-                    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+                    if let Ok(mut file) = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                    {
                         let _ = writeln!(file, "{n}");
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -175,7 +215,10 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         }
         "tmp" => {
             let dir = std::env::temp_dir();
-            std::fs::write(dir.join("written-by-the-function"), context.request_id.as_bytes())?;
+            std::fs::write(
+                dir.join("written-by-the-function"),
+                context.request_id.as_bytes(),
+            )?;
             Ok(json!({ "pid": std::process::id(), "tmp": dir }))
         }
         other => Err(format!("unknown action {other:?}").into()),
@@ -183,7 +226,12 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
 }
 
 fn strings<'a>(payload: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
-    payload.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+    payload
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }
 
 fn record_invocation(request_id: &str) -> std::io::Result<()> {
@@ -191,24 +239,47 @@ fn record_invocation(request_id: &str) -> std::io::Result<()> {
 }
 
 fn record_line(line: &str) -> std::io::Result<()> {
-    let Some(path) = std::env::var_os("EMULATOR_TEST_RECORD_FILE") else { return Ok(()) };
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let Some(path) = std::env::var_os("EMULATOR_TEST_RECORD_FILE") else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     writeln!(file, "{line}")
 }
 
 fn sqs_batch(payload: &Value) -> Result<Value, Error> {
-    let records = payload["Records"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let records = payload["Records"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     record_line(&format!("batch {}", records.len()))?;
     let mut failures = Vec::new();
     for record in records {
         let body = record["body"].as_str().unwrap_or_default();
         record_line(&format!("sqs {body}"))?;
-        let attribute = |name: &str| record["attributes"][name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or_default();
-        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let since_first_receive = now_ms.saturating_sub(attribute("ApproximateFirstReceiveTimestamp"));
-        record_line(&format!("attempt {body} {} {since_first_receive}", attribute("ApproximateReceiveCount")))?;
+        let attribute = |name: &str| {
+            record["attributes"][name]
+                .as_str()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or_default()
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let since_first_receive =
+            now_ms.saturating_sub(attribute("ApproximateFirstReceiveTimestamp"));
+        record_line(&format!(
+            "attempt {body} {} {since_first_receive}",
+            attribute("ApproximateReceiveCount")
+        ))?;
         if body.contains("error") {
-            return Err(format!("record {} asked the whole batch to fail", record["messageId"]).into());
+            return Err(format!(
+                "record {} asked the whole batch to fail",
+                record["messageId"]
+            )
+            .into());
         }
         if body.contains("fail") {
             failures.push(json!({ "itemIdentifier": record["messageId"] }));

@@ -18,10 +18,16 @@ pub fn test_fn_binary() -> PathBuf {
         .get_or_init(|| {
             if let Some(dir) = std::env::var_os("SHOPFLOW_BIN_DIR") {
                 let binary = Path::new(&dir).join("emulator-test-fn");
-                assert!(binary.exists(), "SHOPFLOW_BIN_DIR has no emulator-test-fn: {}", binary.display());
+                assert!(
+                    binary.exists(),
+                    "SHOPFLOW_BIN_DIR has no emulator-test-fn: {}",
+                    binary.display()
+                );
                 return binary;
             }
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("workspace root");
             let binary = workspace.join("target/debug/emulator-test-fn");
             if !binary.exists() {
                 let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -59,12 +65,17 @@ pub async fn start(functions: Vec<FunctionConfig>) -> RunningEmulator {
 }
 
 pub async fn start_with(config: EmulatorConfig, functions: Vec<FunctionConfig>) -> RunningEmulator {
-    RunningEmulator::start(config, functions, Listen::ephemeral()).await.expect("start the emulator")
+    RunningEmulator::start(config, functions, Listen::ephemeral())
+        .await
+        .expect("start the emulator")
 }
 
 /// A fresh, unique folder under the system's temp dir.
 pub fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lambda-emulator-test-{label}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "lambda-emulator-test-{label}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -76,7 +87,10 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < give_up, "gave up waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "gave up waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -87,7 +101,10 @@ pub fn process_alive(pid: u32) -> bool {
 }
 
 pub fn invoke_url(emulator: &RunningEmulator, function: &str) -> String {
-    format!("{}/2015-03-31/functions/{function}/invocations", emulator.lambda_url())
+    format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        emulator.lambda_url()
+    )
 }
 
 pub fn client() -> reqwest::Client {

@@ -139,7 +139,13 @@ impl ShopActivities {
         input: ReserveInventory,
     ) -> Result<Reservation, ActivityError> {
         let body = serde_json::json!({ "orderId": input.order_id, "items": input.items });
-        self.call(&ctx, "inventory/reservations", &input.idempotency_key, &body).await
+        self.call(
+            &ctx,
+            "inventory/reservations",
+            &input.idempotency_key,
+            &body,
+        )
+        .await
     }
 
     #[activity(name = "ChargeCustomer")]
@@ -154,7 +160,8 @@ impl ShopActivities {
             "amountMinor": input.amount_minor,
             "currency": input.currency,
         });
-        self.call(&ctx, "payments/charges", &input.idempotency_key, &body).await
+        self.call(&ctx, "payments/charges", &input.idempotency_key, &body)
+            .await
     }
 
     #[activity(name = "CreateShipment")]
@@ -176,7 +183,8 @@ impl ShopActivities {
             },
             "items": input.items,
         });
-        self.call(&ctx, "shipments", &input.idempotency_key, &body).await
+        self.call(&ctx, "shipments", &input.idempotency_key, &body)
+            .await
     }
 
     #[activity(name = "NotifyCustomer")]
@@ -191,7 +199,8 @@ impl ShopActivities {
             "kind": input.kind,
             "message": input.message,
         });
-        self.call(&ctx, "notifications", &input.idempotency_key, &body).await
+        self.call(&ctx, "notifications", &input.idempotency_key, &body)
+            .await
     }
 
     #[activity(name = "ReleaseInventory")]
@@ -201,9 +210,14 @@ impl ShopActivities {
         input: Undo,
     ) -> Result<(), ActivityError> {
         let path = format!("inventory/reservations/{}/release", input.reference);
-        self.call::<_, serde_json::Value>(&ctx, &path, &input.idempotency_key, &serde_json::json!({}))
-            .await
-            .map(drop)
+        self.call::<_, serde_json::Value>(
+            &ctx,
+            &path,
+            &input.idempotency_key,
+            &serde_json::json!({}),
+        )
+        .await
+        .map(drop)
     }
 
     #[activity(name = "RefundCharge")]
@@ -213,9 +227,14 @@ impl ShopActivities {
         input: Undo,
     ) -> Result<(), ActivityError> {
         let path = format!("payments/charges/{}/refund", input.reference);
-        self.call::<_, serde_json::Value>(&ctx, &path, &input.idempotency_key, &serde_json::json!({}))
-            .await
-            .map(drop)
+        self.call::<_, serde_json::Value>(
+            &ctx,
+            &path,
+            &input.idempotency_key,
+            &serde_json::json!({}),
+        )
+        .await
+        .map(drop)
     }
 
     #[activity(name = "CancelShipment")]
@@ -225,15 +244,23 @@ impl ShopActivities {
         input: Undo,
     ) -> Result<(), ActivityError> {
         let path = format!("shipments/{}/cancel", input.reference);
-        self.call::<_, serde_json::Value>(&ctx, &path, &input.idempotency_key, &serde_json::json!({}))
-            .await
-            .map(drop)
+        self.call::<_, serde_json::Value>(
+            &ctx,
+            &path,
+            &input.idempotency_key,
+            &serde_json::json!({}),
+        )
+        .await
+        .map(drop)
     }
 }
 
 /// Run `work`, heartbeating every [`HEARTBEAT_INTERVAL`] while it is pending; give up if the
 /// activity is cancelled (the server timed it out, or the worker is shutting down).
-async fn heartbeating<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
+async fn heartbeating<T>(
+    ctx: &ActivityContext,
+    work: impl Future<Output = T>,
+) -> Result<T, ActivityError> {
     tokio::pin!(work);
     let mut beat = tokio::time::interval(HEARTBEAT_INTERVAL);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -253,10 +280,15 @@ async fn heartbeating<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -
 fn into_activity_error(e: ShopError) -> ActivityError {
     match e {
         ShopError::Business { code, detail, .. } => ActivityError::application(
-            ApplicationFailure::builder(detail).type_name(code).non_retryable(true).build(),
+            ApplicationFailure::builder(detail)
+                .type_name(code)
+                .non_retryable(true)
+                .build(),
         ),
         ShopError::Transient(msg) => ActivityError::application(
-            ApplicationFailure::builder(msg).type_name(TRANSIENT_FAILURE.to_owned()).build(),
+            ApplicationFailure::builder(msg)
+                .type_name(TRANSIENT_FAILURE.to_owned())
+                .build(),
         ),
     }
 }

@@ -23,7 +23,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum ShopError {
     /// The shop refused for a business reason; retrying cannot help.
     #[error("{code}: {detail}")]
-    Business { status: u16, code: String, detail: String },
+    Business {
+        status: u16,
+        code: String,
+        detail: String,
+    },
     /// Anything that might work on another try.
     #[error("transient: {0}")]
     Transient(String),
@@ -48,7 +52,8 @@ pub struct ShopClient {
 
 impl ShopClient {
     pub fn new(base_url: &str) -> Result<Self, String> {
-        let mut base = Url::parse(base_url).map_err(|e| format!("bad shop URL {base_url:?}: {e}"))?;
+        let mut base =
+            Url::parse(base_url).map_err(|e| format!("bad shop URL {base_url:?}: {e}"))?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
@@ -62,7 +67,8 @@ impl ShopClient {
 
     /// From `SHOPFLOW_SHOP_URL`, else [`DEFAULT_SHOP_URL`].
     pub fn from_env() -> Result<Self, String> {
-        let url = std::env::var("SHOPFLOW_SHOP_URL").unwrap_or_else(|_| DEFAULT_SHOP_URL.to_owned());
+        let url =
+            std::env::var("SHOPFLOW_SHOP_URL").unwrap_or_else(|_| DEFAULT_SHOP_URL.to_owned());
         Self::new(&url)
     }
 
@@ -77,7 +83,10 @@ impl ShopClient {
         idempotency_key: &str,
         body: &B,
     ) -> Result<R, ShopError> {
-        let url = self.base.join(path).map_err(|e| ShopError::Transient(format!("bad path {path}: {e}")))?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ShopError::Transient(format!("bad path {path}: {e}")))?;
         let response = self
             .http
             .post(url)
@@ -90,7 +99,10 @@ impl ShopClient {
     }
 }
 
-async fn decode<R: DeserializeOwned>(path: &str, response: reqwest::Response) -> Result<R, ShopError> {
+async fn decode<R: DeserializeOwned>(
+    path: &str,
+    response: reqwest::Response,
+) -> Result<R, ShopError> {
     let status = response.status();
     let bytes = response
         .bytes()
@@ -112,9 +124,15 @@ async fn decode<R: DeserializeOwned>(path: &str, response: reqwest::Response) ->
             .and_then(|t| t.rsplit('/').next().map(str::to_owned))
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| format!("http-{}", status.as_u16()));
-        Err(ShopError::Business { status: status.as_u16(), code, detail })
+        Err(ShopError::Business {
+            status: status.as_u16(),
+            code,
+            detail,
+        })
     } else {
-        Err(ShopError::Transient(format!("POST {path}: {status}: {detail}")))
+        Err(ShopError::Transient(format!(
+            "POST {path}: {status}: {detail}"
+        )))
     }
 }
 
@@ -154,13 +172,19 @@ mod tests {
     async fn refused_connection_is_transient() {
         // Port 1 on loopback: nothing listens there.
         let client = ShopClient::new("http://127.0.0.1:1").unwrap();
-        let err = client.post::<_, serde_json::Value>("payments/charges", "k", &()).await.unwrap_err();
+        let err = client
+            .post::<_, serde_json::Value>("payments/charges", "k", &())
+            .await
+            .unwrap_err();
         assert!(matches!(err, ShopError::Transient(_)), "{err:?}");
     }
 
     #[test]
     fn base_url_gets_a_trailing_slash_so_join_keeps_prefixes() {
         let c = ShopClient::new("http://127.0.0.1:9/shop").unwrap();
-        assert_eq!(c.base_url().join("ledger").unwrap().as_str(), "http://127.0.0.1:9/shop/ledger");
+        assert_eq!(
+            c.base_url().join("ledger").unwrap().as_str(),
+            "http://127.0.0.1:9/shop/ledger"
+        );
     }
 }

@@ -26,6 +26,11 @@ mod tests {
     fn emails() {
         assert!(Email::parse("ada@example.com").is_ok());
         assert_eq!(Email::parse("not-an-email").unwrap_err().rule, "email");
-        assert_eq!(Email::parse(&format!("{}@x.io", "a".repeat(260))).unwrap_err().rule, "length");
+        assert_eq!(
+            Email::parse(&format!("{}@x.io", "a".repeat(260)))
+                .unwrap_err()
+                .rule,
+            "length"
+        );
     }
 }

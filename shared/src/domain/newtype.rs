@@ -72,10 +72,16 @@ pub(crate) fn token(
     allowed_desc: &str,
 ) -> Result<String, RuleViolation> {
     if value.is_empty() {
-        return Err(RuleViolation::new("required", format!("{what} must not be empty")));
+        return Err(RuleViolation::new(
+            "required",
+            format!("{what} must not be empty"),
+        ));
     }
     if value.chars().count() > max {
-        return Err(RuleViolation::new("length", format!("{what} must be at most {max} characters")));
+        return Err(RuleViolation::new(
+            "length",
+            format!("{what} must be at most {max} characters"),
+        ));
     }
     if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
         return Err(RuleViolation::new(

@@ -10,9 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
-use super::address::{
-    Address, CountryCode, PostalCode, validate_country, validate_postal_code,
-};
+use super::address::{Address, CountryCode, PostalCode, validate_country, validate_postal_code};
 use super::contact::{Email, validate_email_address};
 use super::ids::{CustomerId, OrderId, Sku, validate_customer_id, validate_order_id, validate_sku};
 use super::money::{Currency, MAX_ORDER_TOTAL_MINOR, MinorUnits, validate_currency};
@@ -86,12 +84,21 @@ pub struct AddressRequest {
 
 fn plain_text(value: &str, what: &str, max: usize) -> Result<(), ValidationError> {
     let v: Result<(), RuleViolation> = if value.trim().is_empty() {
-        Err(RuleViolation::new("required", format!("{what} must not be blank")))
+        Err(RuleViolation::new(
+            "required",
+            format!("{what} must not be blank"),
+        ))
     } else if value.chars().count() > max {
-        Err(RuleViolation::new("length", format!("{what} must be at most {max} characters")))
+        Err(RuleViolation::new(
+            "length",
+            format!("{what} must be at most {max} characters"),
+        ))
     } else if let Some(c) = super::text::forbidden_character(value, false) {
         let c = super::text::describe(c);
-        Err(RuleViolation::new("charset", format!("{what} must not contain control or invisible formatting characters ({c})")))
+        Err(RuleViolation::new(
+            "charset",
+            format!("{what} must not contain control or invisible formatting characters ({c})"),
+        ))
     } else {
         Ok(())
     };
@@ -111,7 +118,12 @@ fn validate_city(v: &str) -> Result<(), ValidationError> {
 fn parse_placed_at(raw: &str) -> Result<DateTime<Utc>, RuleViolation> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| RuleViolation::new("rfc3339", format!("placedAt must be an RFC 3339 timestamp ({e})")))
+        .map_err(|e| {
+            RuleViolation::new(
+                "rfc3339",
+                format!("placedAt must be an RFC 3339 timestamp ({e})"),
+            )
+        })
 }
 
 fn validate_placed_at(v: &str) -> Result<(), ValidationError> {
@@ -125,7 +137,10 @@ fn order_rules(order: &OrderRequest) -> Result<(), ValidationError> {
         if !seen.insert(item.sku.as_str()) {
             let mut e: ValidationError = RuleViolation::new(
                 "unique",
-                format!("sku {:?} appears on more than one line; use one line with a quantity", item.sku),
+                format!(
+                    "sku {:?} appears on more than one line; use one line with a quantity",
+                    item.sku
+                ),
             )
             .into();
             e.add_param("field".into(), &format!("items[{i}].sku"));
@@ -133,7 +148,9 @@ fn order_rules(order: &OrderRequest) -> Result<(), ValidationError> {
         }
     }
     let total = order.items.iter().try_fold(0i64, |acc, item| {
-        item.quantity.checked_mul(item.unit_price_minor).and_then(|line| acc.checked_add(line))
+        item.quantity
+            .checked_mul(item.unit_price_minor)
+            .and_then(|line| acc.checked_add(line))
     });
     match total {
         Some(t) if t <= MAX_ORDER_TOTAL_MINOR => Ok(()),
@@ -190,7 +207,10 @@ pub struct LineItem {
 impl Order {
     /// The order total in minor units. Cannot overflow: parsing bounded it.
     pub fn total_minor(&self) -> i64 {
-        self.items.iter().map(|i| i64::from(i.quantity) * i.unit_price_minor.get()).sum()
+        self.items
+            .iter()
+            .map(|i| i64::from(i.quantity) * i.unit_price_minor.get())
+            .sum()
     }
 }
 
@@ -231,7 +251,10 @@ impl OrderRequest {
                     Ok(LineItem {
                         sku: Sku::parse(&item.sku).map_err(at(&format!("items[{i}].sku")))?,
                         quantity: u32::try_from(item.quantity).map_err(|_| {
-                            vec![RuleViolation::new("range", "quantity out of range").at(format!("items[{i}].quantity"))]
+                            vec![
+                                RuleViolation::new("range", "quantity out of range")
+                                    .at(format!("items[{i}].quantity")),
+                            ]
                         })?,
                         unit_price_minor: MinorUnits::new(item.unit_price_minor)
                             .map_err(at(&format!("items[{i}].unitPriceMinor")))?,
@@ -266,7 +289,10 @@ impl From<&Order> for OrderRequest {
     fn from(o: &Order) -> Self {
         OrderRequest {
             order_id: o.order_id.to_string(),
-            customer: CustomerRequest { id: o.customer.id.to_string(), email: o.customer.email.to_string() },
+            customer: CustomerRequest {
+                id: o.customer.id.to_string(),
+                email: o.customer.email.to_string(),
+            },
             items: o
                 .items
                 .iter()
@@ -285,7 +311,9 @@ impl From<&Order> for OrderRequest {
                 postal_code: o.shipping_address.postal_code.to_string(),
                 country: o.shipping_address.country.to_string(),
             },
-            placed_at: o.placed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            placed_at: o
+                .placed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
     }
 }
@@ -295,17 +323,25 @@ impl From<&Order> for OrderRequest {
 /// array (`"customer": ["c-1", "a@b.c"]`), which no sender means — and nothing may follow the
 /// order.
 pub fn parse_order(json: &[u8]) -> Result<Order, OrderRejection> {
-    let malformed = |path: &str, message: String| OrderRejection::Malformed { path: path.to_owned(), message };
+    let malformed = |path: &str, message: String| OrderRejection::Malformed {
+        path: path.to_owned(),
+        message,
+    };
     // Straight from the bytes, so a syntax error carries its path and a duplicate key is an error.
     let de = &mut serde_json::Deserializer::from_slice(json);
     let request: OrderRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
-        malformed(if path == "." { "" } else { &path }, e.into_inner().to_string())
+        malformed(
+            if path == "." { "" } else { &path },
+            e.into_inner().to_string(),
+        )
     })?;
     de.end().map_err(|e| malformed("", e.to_string()))?;
     // serde also takes a struct as a positional array; no sender means that.
-    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
-    require_objects(&value).map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| malformed("", e.to_string()))?;
+    require_objects(&value)
+        .map_err(|path| malformed(&path, "expected a JSON object".to_owned()))?;
     Order::try_from(request)
 }
 
@@ -347,14 +383,20 @@ mod tests {
             Err(OrderRejection::Malformed { path, .. }) => assert_eq!(path, "orderId"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse_order(b"not json"), Err(OrderRejection::Malformed { .. })));
+        assert!(matches!(
+            parse_order(b"not json"),
+            Err(OrderRejection::Malformed { .. })
+        ));
     }
 
     #[test]
     fn positional_arrays_and_trailing_data_are_malformed() {
         let v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         let trailing = format!("{v} x");
-        assert!(matches!(parse_order(trailing.as_bytes()), Err(OrderRejection::Malformed { .. })));
+        assert!(matches!(
+            parse_order(trailing.as_bytes()),
+            Err(OrderRejection::Malformed { .. })
+        ));
         let mut positional = v.clone();
         positional["customer"] = serde_json::json!(["cust-1", "a@example.com"]);
         match parse_order(positional.to_string().as_bytes()) {
@@ -379,7 +421,9 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         v["coupon"] = "FREE".into();
         match parse_order(v.to_string().as_bytes()) {
-            Err(OrderRejection::Malformed { message, .. }) => assert!(message.contains("coupon"), "{message}"),
+            Err(OrderRejection::Malformed { message, .. }) => {
+                assert!(message.contains("coupon"), "{message}")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -396,7 +440,10 @@ mod tests {
         let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
             panic!("expected invalid");
         };
-        let pairs: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule.as_str()))
+            .collect();
         assert_eq!(
             pairs,
             vec![
@@ -418,27 +465,54 @@ mod tests {
         let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
             panic!("expected invalid");
         };
-        let pairs: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule.as_str())).collect();
-        assert_eq!(pairs, vec![("shippingAddress.city", "charset"), ("shippingAddress.name", "charset")]);
-        assert!(errors.iter().any(|e| e.message.contains("U+202E")), "{errors:?}");
+        let pairs: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("shippingAddress.city", "charset"),
+                ("shippingAddress.name", "charset")
+            ]
+        );
+        assert!(
+            errors.iter().any(|e| e.message.contains("U+202E")),
+            "{errors:?}"
+        );
 
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-2")).unwrap();
         v["shippingAddress"]["name"] = "می\u{200C}خواهم".into();
-        assert!(parse_order(v.to_string().as_bytes()).is_ok(), "ZWNJ is part of Persian spelling");
+        assert!(
+            parse_order(v.to_string().as_bytes()).is_ok(),
+            "ZWNJ is part of Persian spelling"
+        );
     }
 
     #[test]
     fn duplicate_skus_and_overflowing_totals_are_rejected() {
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         v["items"][1]["sku"] = v["items"][0]["sku"].clone();
-        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
-        assert_eq!((errors[0].field.as_str(), errors[0].rule.as_str()), ("items[1].sku", "unique"));
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].rule.as_str()),
+            ("items[1].sku", "unique")
+        );
 
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         v["items"][0]["quantity"] = 1000.into();
         v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
-        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
-        assert!(errors.iter().any(|e| e.field == "items" && e.rule == "range"), "{errors:?}");
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
+            panic!()
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "items" && e.rule == "range"),
+            "{errors:?}"
+        );
     }
 
     /// `Order` is also read straight from JSON (a workflow's input payload), bypassing
@@ -452,28 +526,69 @@ mod tests {
             serde_json::from_value::<Order>(v)
         };
         let order = edited(&|_| {}).expect("the sample is valid");
-        assert_eq!(serde_json::from_value::<Order>(serde_json::to_value(&order).unwrap()).unwrap(), order);
+        assert_eq!(
+            serde_json::from_value::<Order>(serde_json::to_value(&order).unwrap()).unwrap(),
+            order
+        );
 
         type Edit = fn(&mut serde_json::Value);
         let cases: [(&str, Edit, &str, &str); 7] = [
-            ("quantity 0", |v| v["items"][0]["quantity"] = 0.into(), "items[0].quantity", "range"),
-            ("quantity 1001", |v| v["items"][1]["quantity"] = 1001.into(), "items[1].quantity", "range"),
-            ("no items", |v| v["items"] = serde_json::json!([]), "items", "length"),
-            ("too many items", |v| {
-                v["items"] = (0..=MAX_ITEMS)
+            (
+                "quantity 0",
+                |v| v["items"][0]["quantity"] = 0.into(),
+                "items[0].quantity",
+                "range",
+            ),
+            (
+                "quantity 1001",
+                |v| v["items"][1]["quantity"] = 1001.into(),
+                "items[1].quantity",
+                "range",
+            ),
+            (
+                "no items",
+                |v| v["items"] = serde_json::json!([]),
+                "items",
+                "length",
+            ),
+            (
+                "too many items",
+                |v| {
+                    v["items"] = (0..=MAX_ITEMS)
                     .map(|i| serde_json::json!({"sku": format!("SKU-{i}"), "quantity": 1, "unitPriceMinor": 1}))
                     .collect();
-            }, "items", "length"),
-            ("total over the limit", |v| {
-                v["items"][0]["quantity"] = 1000.into();
-                v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
-            }, "items", "range"),
-            ("duplicate sku", |v| v["items"][1]["sku"] = "MUG-CLASSIC".into(), "items[1].sku", "unique"),
-            ("blank name", |v| v["shippingAddress"]["name"] = " ".into(), "shippingAddress.name", "required"),
+                },
+                "items",
+                "length",
+            ),
+            (
+                "total over the limit",
+                |v| {
+                    v["items"][0]["quantity"] = 1000.into();
+                    v["items"][0]["unitPriceMinor"] = 1_000_000_000i64.into();
+                },
+                "items",
+                "range",
+            ),
+            (
+                "duplicate sku",
+                |v| v["items"][1]["sku"] = "MUG-CLASSIC".into(),
+                "items[1].sku",
+                "unique",
+            ),
+            (
+                "blank name",
+                |v| v["shippingAddress"]["name"] = " ".into(),
+                "shippingAddress.name",
+                "required",
+            ),
         ];
         for (what, edit, field, rule) in cases {
             let err = edited(&edit).expect_err(what).to_string();
-            assert!(err.contains(&format!("{field}: ")) && err.contains(&format!("({rule})")), "{what}: {err}");
+            assert!(
+                err.contains(&format!("{field}: ")) && err.contains(&format!("({rule})")),
+                "{what}: {err}"
+            );
         }
     }
 
@@ -481,7 +596,12 @@ mod tests {
     fn empty_and_oversized_item_lists() {
         let mut v: serde_json::Value = serde_json::from_str(&sample_order_json("A-1")).unwrap();
         v["items"] = serde_json::json!([]);
-        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else { panic!() };
-        assert_eq!((errors[0].field.as_str(), errors[0].rule.as_str()), ("items", "length"));
+        let Err(OrderRejection::Invalid(errors)) = parse_order(v.to_string().as_bytes()) else {
+            panic!()
+        };
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].rule.as_str()),
+            ("items", "length")
+        );
     }
 }

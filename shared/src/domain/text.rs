@@ -40,15 +40,37 @@ mod tests {
 
     #[test]
     fn bidi_overrides_and_invisible_characters_are_refused() {
-        for hostile in ["Evil\u{202E}gpj.exe", "a\u{200B}b", "x\u{2066}y\u{2069}", "\u{FEFF}name", "soft\u{00AD}hyphen", "a\u{2060}b", "ar\u{061C}x"] {
+        for hostile in [
+            "Evil\u{202E}gpj.exe",
+            "a\u{200B}b",
+            "x\u{2066}y\u{2069}",
+            "\u{FEFF}name",
+            "soft\u{00AD}hyphen",
+            "a\u{2060}b",
+            "ar\u{061C}x",
+        ] {
             assert!(forbidden_character(hostile, false).is_some(), "{hostile:?}");
         }
-        assert_eq!(forbidden_character("Evil\u{202E}gpj", false).map(describe).as_deref(), Some("U+202E"));
+        assert_eq!(
+            forbidden_character("Evil\u{202E}gpj", false)
+                .map(describe)
+                .as_deref(),
+            Some("U+202E")
+        );
     }
 
     #[test]
     fn the_worlds_names_pass() {
-        for name in ["Zoë Ångström", "José Núñez", "山田 太郎", "Ιωάννης", "می\u{200C}خواهم", "क्\u{200D}ष", "👩\u{200D}💻 Dev", "O'Brien-Smith"] {
+        for name in [
+            "Zoë Ångström",
+            "José Núñez",
+            "山田 太郎",
+            "Ιωάννης",
+            "می\u{200C}خواهم",
+            "क्\u{200D}ष",
+            "👩\u{200D}💻 Dev",
+            "O'Brien-Smith",
+        ] {
             assert_eq!(forbidden_character(name, false), None, "{name:?}");
         }
     }

@@ -37,12 +37,19 @@ pub struct RuleViolation {
 
 impl RuleViolation {
     pub fn new(rule: &'static str, message: impl Into<String>) -> Self {
-        Self { rule, message: message.into() }
+        Self {
+            rule,
+            message: message.into(),
+        }
     }
 
     /// Attach the field this violation belongs to.
     pub fn at(self, field: impl Into<String>) -> FieldError {
-        FieldError { field: field.into(), rule: self.rule.to_owned(), message: self.message }
+        FieldError {
+            field: field.into(),
+            rule: self.rule.to_owned(),
+            message: self.message,
+        }
     }
 }
 
@@ -127,7 +134,9 @@ fn describe(e: &ValidationError) -> String {
     let p = |k: &str| e.params.get(k).map(|v| v.to_string());
     match e.code.as_ref() {
         "length" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => format!("must have between {min} and {max} entries or characters"),
+            (Some(min), Some(max)) => {
+                format!("must have between {min} and {max} entries or characters")
+            }
             (Some(min), None) => format!("must have at least {min} entries or characters"),
             (None, Some(max)) => format!("must have at most {max} entries or characters"),
             _ => "has the wrong length".to_owned(),

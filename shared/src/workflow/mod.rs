@@ -12,11 +12,11 @@ pub mod outcome;
 
 use std::time::Duration;
 
+use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityExecutionError, ActivityOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
-use temporalio_common::RetryPolicy;
 
 use crate::activities::{
     ChargeCustomer, CreateShipment, ItemQuantity, NotifyCustomer, ReserveInventory, ShopActivities,
@@ -73,7 +73,10 @@ struct Failure {
 #[workflow_methods]
 impl OrderWorkflow {
     #[run]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, order: Order) -> WorkflowResult<OrderOutcome> {
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        order: Order,
+    ) -> WorkflowResult<OrderOutcome> {
         let workflow_id = ctx.workflow_id().to_owned();
         let key = |effect| idempotency_key(&workflow_id, effect);
         let mut undo: Vec<(&'static str, Undo)> = Vec::new();
@@ -117,18 +120,28 @@ impl OrderWorkflow {
         let items: Vec<ItemQuantity> = order
             .items
             .iter()
-            .map(|i| ItemQuantity { sku: i.sku.to_string(), quantity: i.quantity })
+            .map(|i| ItemQuantity {
+                sku: i.sku.to_string(),
+                quantity: i.quantity,
+            })
             .collect();
         let reservation = Self::step(
             ctx,
             OrderStep::ReservingInventory,
             ShopActivities::reserve_inventory,
-            ReserveInventory { idempotency_key: key(Effect::Reserve), order_id: order_id.clone(), items: items.clone() },
+            ReserveInventory {
+                idempotency_key: key(Effect::Reserve),
+                order_id: order_id.clone(),
+                items: items.clone(),
+            },
         )
         .await?;
         undo.push((
             "ReleaseInventory",
-            Undo { idempotency_key: key(Effect::Release), reference: reservation.reservation_id.clone() },
+            Undo {
+                idempotency_key: key(Effect::Release),
+                reference: reservation.reservation_id.clone(),
+            },
         ));
 
         let charge = Self::step(
@@ -146,7 +159,10 @@ impl OrderWorkflow {
         .await?;
         undo.push((
             "RefundCharge",
-            Undo { idempotency_key: key(Effect::Refund), reference: charge.charge_id.clone() },
+            Undo {
+                idempotency_key: key(Effect::Refund),
+                reference: charge.charge_id.clone(),
+            },
         ));
 
         let shipment = Self::step(
@@ -163,7 +179,10 @@ impl OrderWorkflow {
         .await?;
         undo.push((
             "CancelShipment",
-            Undo { idempotency_key: key(Effect::CancelShipment), reference: shipment.shipment_id.clone() },
+            Undo {
+                idempotency_key: key(Effect::CancelShipment),
+                reference: shipment.shipment_id.clone(),
+            },
         ));
 
         set_step(ctx, OrderStep::NotifyingCustomer);
@@ -226,12 +245,21 @@ impl OrderWorkflow {
             let reference = input.reference.clone();
             let result = match action {
                 "ReleaseInventory" => {
-                    ctx.execute_activity(ShopActivities::release_inventory, input, activity_options()).await
+                    ctx.execute_activity(
+                        ShopActivities::release_inventory,
+                        input,
+                        activity_options(),
+                    )
+                    .await
                 }
                 "RefundCharge" => {
-                    ctx.execute_activity(ShopActivities::refund_charge, input, activity_options()).await
+                    ctx.execute_activity(ShopActivities::refund_charge, input, activity_options())
+                        .await
                 }
-                _ => ctx.execute_activity(ShopActivities::cancel_shipment, input, activity_options()).await,
+                _ => {
+                    ctx.execute_activity(ShopActivities::cancel_shipment, input, activity_options())
+                        .await
+                }
             };
             let record = UndoRecord {
                 action: action.to_owned(),
@@ -260,9 +288,14 @@ fn describe(error: &ActivityExecutionError) -> (String, String) {
     match error.reason() {
         Some(IncomingError::Application(app)) => (
             app.type_name().unwrap_or("activity-failed").to_owned(),
-            app.failure().map(|f| f.message.clone()).unwrap_or_else(|| app.source_error().to_string()),
+            app.failure()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| app.source_error().to_string()),
         ),
-        Some(other) => ("activity-failed".to_owned(), other.failure().message.clone()),
+        Some(other) => (
+            "activity-failed".to_owned(),
+            other.failure().message.clone(),
+        ),
         None => ("activity-failed".to_owned(), error.to_string()),
     }
 }

@@ -246,8 +246,19 @@ impl Stack {
             // wait with no poller make the Worker Controller invoke the Lambda worker.
             let s = &worker_setup;
             match arn.as_deref() {
-                Some(arn) => devstack::register_lambda_version(&s.temporal_address, &s.deployment, &s.build_id, &s.task_queue, arn)?,
-                None => devstack::create_deployment_version(&s.temporal_address, &s.deployment, &s.build_id, None)?,
+                Some(arn) => devstack::register_lambda_version(
+                    &s.temporal_address,
+                    &s.deployment,
+                    &s.build_id,
+                    &s.task_queue,
+                    arn,
+                )?,
+                None => devstack::create_deployment_version(
+                    &s.temporal_address,
+                    &s.deployment,
+                    &s.build_id,
+                    None,
+                )?,
             }
             LocalWorker::start_current(&worker_setup)
         })

@@ -13,7 +13,13 @@ async fn a_declined_payment_releases_the_inventory_and_ships_nothing() {
 
     let outcome = app.run(&order).await;
 
-    let OrderOutcome::Compensated { failed_step, reason_code, undone, .. } = &outcome else {
+    let OrderOutcome::Compensated {
+        failed_step,
+        reason_code,
+        undone,
+        ..
+    } = &outcome
+    else {
         panic!("expected compensated, got {outcome:?}");
     };
     assert_eq!(*failed_step, OrderStep::ChargingCustomer);
@@ -25,10 +31,17 @@ async fn a_declined_payment_releases_the_inventory_and_ships_nothing() {
     let ledger = app.ledger(&order).await;
     assert_eq!(ledger.count("charge"), 0, "{ledger:?}");
     assert_eq!(ledger.count("ship"), 0);
-    assert_eq!(ledger.count("release"), order.items.len(), "one release row per reserved line");
+    assert_eq!(
+        ledger.count("release"),
+        order.items.len(),
+        "one release row per reserved line"
+    );
     assert_eq!(ledger.stock, before, "stock is back where it was");
 
-    let progress = app.progress(&shared::workflow_id(&order.order_id)).await.unwrap();
+    let progress = app
+        .progress(&shared::workflow_id(&order.order_id))
+        .await
+        .unwrap();
     assert_eq!(progress.step, OrderStep::Compensated);
 }
 
@@ -40,15 +53,27 @@ async fn out_of_stock_charges_nothing() {
 
     let outcome = app.run(&order).await;
 
-    let OrderOutcome::Compensated { failed_step, reason_code, undone, .. } = &outcome else {
+    let OrderOutcome::Compensated {
+        failed_step,
+        reason_code,
+        undone,
+        ..
+    } = &outcome
+    else {
         panic!("expected compensated, got {outcome:?}");
     };
     assert_eq!(*failed_step, OrderStep::ReservingInventory);
     assert_eq!(reason_code, "out-of-stock");
-    assert!(undone.is_empty(), "nothing was done, so nothing is undone: {undone:?}");
+    assert!(
+        undone.is_empty(),
+        "nothing was done, so nothing is undone: {undone:?}"
+    );
     let ledger = app.ledger(&order).await;
     assert!(ledger.effects.is_empty(), "{ledger:?}");
-    assert_eq!(ledger.stock["MUG-CLASSIC"], 1, "a partial reservation would have taken the last mug");
+    assert_eq!(
+        ledger.stock["MUG-CLASSIC"], 1,
+        "a partial reservation would have taken the last mug"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -60,7 +85,13 @@ async fn an_undeliverable_address_refunds_and_releases_in_reverse_order() {
 
     let outcome = app.run(&order).await;
 
-    let OrderOutcome::Compensated { failed_step, reason_code, undone, .. } = &outcome else {
+    let OrderOutcome::Compensated {
+        failed_step,
+        reason_code,
+        undone,
+        ..
+    } = &outcome
+    else {
         panic!("expected compensated, got {outcome:?}");
     };
     assert_eq!(*failed_step, OrderStep::CreatingShipment);
@@ -72,8 +103,20 @@ async fn an_undeliverable_address_refunds_and_releases_in_reverse_order() {
     assert_eq!(ledger.count("charge"), 1);
     assert_eq!(ledger.count("refund"), 1);
     assert_eq!(ledger.count("ship"), 0);
-    let refund = ledger.effects.iter().position(|e| e.kind == "refund").unwrap();
-    let release = ledger.effects.iter().position(|e| e.kind == "release").unwrap();
-    assert!(refund < release, "undo runs newest first: {:?}", ledger.kinds());
+    let refund = ledger
+        .effects
+        .iter()
+        .position(|e| e.kind == "refund")
+        .unwrap();
+    let release = ledger
+        .effects
+        .iter()
+        .position(|e| e.kind == "release")
+        .unwrap();
+    assert!(
+        refund < release,
+        "undo runs newest first: {:?}",
+        ledger.kinds()
+    );
     assert_eq!(ledger.stock, before);
 }

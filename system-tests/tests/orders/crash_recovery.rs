@@ -37,7 +37,8 @@ async fn sigkill_mid_activity_then_restart_completes_with_each_effect_once() {
     app.kill_worker();
     app.start_worker();
 
-    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
+    app.completes_with_each_effect_once(&started.workflow_id, &order)
+        .await;
     // Two different worker processes took part.
     let mut identities = app.task_identities(&started.workflow_id).await;
     identities.sort();
@@ -98,7 +99,8 @@ async fn drains_the_running_activity_then_exits(signal: Signal) {
     );
 
     app.start_worker();
-    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
+    app.completes_with_each_effect_once(&started.workflow_id, &order)
+        .await;
     // The drained worker completed the shipment itself, on the first attempt.
     let events = history::events(&app, &started.workflow_id).await;
     let shipments = history::activity_starts(&events, "CreateShipment");
@@ -142,7 +144,8 @@ async fn an_activity_longer_than_the_grace_period_is_cut_off_and_retried_once_el
 
     app.start_worker();
     let second = app.worker.as_ref().unwrap().pid();
-    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
+    app.completes_with_each_effect_once(&started.workflow_id, &order)
+        .await;
     // The shipment closed on a later attempt, run by the second worker: the first one's was cut.
     let events = history::events(&app, &started.workflow_id).await;
     let shipments = history::activity_starts(&events, "CreateShipment");
@@ -175,7 +178,8 @@ async fn after_sigkill_the_next_workflow_task_leaves_the_sticky_queue_within_sec
     app.kill_worker();
     app.worker = Some(second);
 
-    app.completes_with_each_effect_once(&started.workflow_id, &order).await;
+    app.completes_with_each_effect_once(&started.workflow_id, &order)
+        .await;
 
     let events = history::events(&app, &started.workflow_id).await;
     let timed_out = events

@@ -12,15 +12,24 @@ async fn the_same_order_started_twice_runs_once() {
     let first = app.start(&order).await.expect("first start");
     // While it runs:
     match app.start(&order).await {
-        Err(StartError::AlreadyExists { workflow_id, .. }) => assert_eq!(workflow_id, first.workflow_id),
+        Err(StartError::AlreadyExists { workflow_id, .. }) => {
+            assert_eq!(workflow_id, first.workflow_id)
+        }
         other => panic!("second start must be refused, got {other:?}"),
     }
     app.outcome(&first.workflow_id).await;
     // And after it completed:
     match app.start(&order).await {
-        Err(StartError::AlreadyExists { workflow_id, run_id }) => {
+        Err(StartError::AlreadyExists {
+            workflow_id,
+            run_id,
+        }) => {
             assert_eq!(workflow_id, first.workflow_id);
-            assert_eq!(run_id.as_deref(), Some(first.run_id.as_str()), "points at the first run");
+            assert_eq!(
+                run_id.as_deref(),
+                Some(first.run_id.as_str()),
+                "points at the first run"
+            );
         }
         other => panic!("start after completion must be refused, got {other:?}"),
     }

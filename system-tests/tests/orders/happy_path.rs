@@ -12,7 +12,14 @@ async fn an_order_completes_with_each_effect_once() {
 
     let outcome = app.run(&order).await;
 
-    let OrderOutcome::Completed { charge_id, shipment_id, amount_minor, notification_id, .. } = &outcome else {
+    let OrderOutcome::Completed {
+        charge_id,
+        shipment_id,
+        amount_minor,
+        notification_id,
+        ..
+    } = &outcome
+    else {
         panic!("expected completed, got {outcome:?}");
     };
     assert_eq!(*amount_minor, order.total_minor());
@@ -24,12 +31,26 @@ async fn an_order_completes_with_each_effect_once() {
     for kind in ["charge", "ship", "notify"] {
         assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
     }
-    assert_eq!(ledger.effects.len(), order.items.len() + 3, "nothing else: {ledger:?}");
-    assert!(ledger.effects.iter().all(|e| e.order_id == order.order_id.as_str()));
+    assert_eq!(
+        ledger.effects.len(),
+        order.items.len() + 3,
+        "nothing else: {ledger:?}"
+    );
+    assert!(
+        ledger
+            .effects
+            .iter()
+            .all(|e| e.order_id == order.order_id.as_str())
+    );
     let charge = ledger.effects.iter().find(|e| e.kind == "charge").unwrap();
     assert_eq!(&charge.reference, charge_id);
     assert_eq!(charge.amount_minor, Some(order.total_minor()));
-    assert!(ledger.effects.iter().any(|e| e.kind == "ship" && &e.reference == shipment_id));
+    assert!(
+        ledger
+            .effects
+            .iter()
+            .any(|e| e.kind == "ship" && &e.reference == shipment_id)
+    );
     // Keys are derived from the workflow ID and the step.
     let wf = shared::workflow_id(&order.order_id);
     assert_eq!(charge.idempotency_key, format!("{wf}/charge"));
@@ -55,5 +76,8 @@ async fn an_order_completes_with_each_effect_once() {
     );
     let identities = app.task_identities(&wf).await;
     assert!(!identities.is_empty());
-    assert!(identities.iter().all(|i| i.starts_with("local-worker@")), "{identities:?}");
+    assert!(
+        identities.iter().all(|i| i.starts_with("local-worker@")),
+        "{identities:?}"
+    );
 }

@@ -26,14 +26,18 @@ fn recorded_dir() -> std::path::PathBuf {
 
 /// Fetch `workflow_id`'s history, record it as `name` when asked to, and replay it.
 async fn replay_fresh(app: &TestApp, replayer: &WorkflowReplayer, name: &str, workflow_id: &str) {
-    let history = shared::orders::handle(&app.client, workflow_id).fetch_history(WorkflowFetchHistoryOptions::default());
+    let history = shared::orders::handle(&app.client, workflow_id)
+        .fetch_history(WorkflowFetchHistoryOptions::default());
     let json = history.to_json().await.expect("history as JSON");
     if std::env::var("SHOPFLOW_RECORD_HISTORIES").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(recorded_dir()).unwrap();
         std::fs::write(recorded_dir().join(format!("{name}.json")), &json).unwrap();
     }
     let history = WorkflowHistory::from_json(&json).unwrap();
-    replayer.replay_workflow(history).await.unwrap_or_else(|e| panic!("{name} does not replay: {e}"));
+    replayer
+        .replay_workflow(history)
+        .await
+        .unwrap_or_else(|e| panic!("{name} does not replay: {e}"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -41,10 +45,19 @@ async fn fresh_histories_of_every_path_replay_cleanly() {
     let app = TestApp::spawn().await;
     let orders = [
         ("completed", app.order(|_| {})),
-        ("declined", app.order(|o| o["customer"]["id"] = "decline-replay".into())),
-        ("undeliverable", app.order(|o| o["shippingAddress"]["postalCode"] = "00000".into())),
+        (
+            "declined",
+            app.order(|o| o["customer"]["id"] = "decline-replay".into()),
+        ),
+        (
+            "undeliverable",
+            app.order(|o| o["shippingAddress"]["postalCode"] = "00000".into()),
+        ),
         // 1000 mugs: more than the shop stocks, so the reservation is refused.
-        ("out-of-stock", app.order(|o| o["items"][0]["quantity"] = 1000.into())),
+        (
+            "out-of-stock",
+            app.order(|o| o["items"][0]["quantity"] = 1000.into()),
+        ),
     ];
     let replayer = replayer();
     for (name, order) in &orders {
@@ -54,13 +67,18 @@ async fn fresh_histories_of_every_path_replay_cleanly() {
 
     // A charge that fails transiently and succeeds on a retry: the payment service fails every
     // call until the history shows a second attempt, then recovers.
-    app.set_faults(serde_json::json!({ "errorRate": 1.0, "services": ["payments"] })).await;
+    app.set_faults(serde_json::json!({ "errorRate": 1.0, "services": ["payments"] }))
+        .await;
     let order = app.order(|_| {});
     let started = app.start(&order).await.expect("start");
     history::wait_for_attempt(&app, &started.workflow_id, "ChargeCustomer", 2).await;
-    app.set_faults(serde_json::json!({ "errorRate": 0.0 })).await;
+    app.set_faults(serde_json::json!({ "errorRate": 0.0 }))
+        .await;
     let outcome = app.outcome(&started.workflow_id).await;
-    assert!(matches!(outcome, shared::OrderOutcome::Completed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, shared::OrderOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
     replay_fresh(&app, &replayer, "retried-charge", &started.workflow_id).await;
 }
 
@@ -73,7 +91,11 @@ async fn recorded_histories_replay_cleanly() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no recorded histories in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no recorded histories in {}",
+        dir.display()
+    );
     let replayer = replayer();
     for file in files {
         let history = WorkflowHistory::from_json(&std::fs::read(&file).unwrap()).unwrap();

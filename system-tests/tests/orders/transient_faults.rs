@@ -69,7 +69,10 @@ async fn an_order_waits_for_a_shop_that_is_down_and_completes_once_it_is_back() 
 
     app.shop = Some(devstack::apps::Storefront::start_with_db(&db, port, &[]).unwrap());
     let outcome = app.outcome(&started.workflow_id).await;
-    assert!(matches!(outcome, OrderOutcome::Completed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, OrderOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
     let ledger = app.ledger(&order).await;
     assert_eq!(ledger.count("charge"), 1);
 }

@@ -144,8 +144,11 @@ impl TestApp {
                 let port = devstack::ports::pick_free_port()?;
                 let setup = isolated(&format!("127.0.0.1:{port}"));
                 if tuning.temporal_relay {
-                    let started = devstack::relay::Relay::start(setup.temporal_address.clone()).await?;
-                    tuning.worker_env.push(("TEMPORAL_ADDRESS", started.address()));
+                    let started =
+                        devstack::relay::Relay::start(setup.temporal_address.clone()).await?;
+                    tuning
+                        .worker_env
+                        .push(("TEMPORAL_ADDRESS", started.address()));
                     relay = Some(started);
                 }
                 let emulator = start_emulator(lambda, &setup, tuning).await?;
@@ -275,7 +278,11 @@ impl TestApp {
     /// Waits for `workflow_id` to complete, then checks the shop's ledger for the effects a
     /// retried or moved activity must never repeat: one charge, one shipment, one notification
     /// and one reservation per line item. Returns the ledger for further checks.
-    pub async fn completes_with_each_effect_once(&self, workflow_id: &str, order: &Order) -> Ledger {
+    pub async fn completes_with_each_effect_once(
+        &self,
+        workflow_id: &str,
+        order: &Order,
+    ) -> Ledger {
         let outcome = self.outcome(workflow_id).await;
         assert!(
             matches!(outcome, OrderOutcome::Completed { .. }),

@@ -26,7 +26,11 @@ pub struct FunctionMetrics {
 /// `GET /_emulator/metrics` for one function.
 pub async fn function_metrics(emulator_url: &str, function: &str) -> Result<FunctionMetrics> {
     let url = format!("{emulator_url}/_emulator/metrics");
-    let all: serde_json::Value = reqwest::get(&url).await.with_context(|| format!("GET {url}"))?.json().await?;
+    let all: serde_json::Value = reqwest::get(&url)
+        .await
+        .with_context(|| format!("GET {url}"))?
+        .json()
+        .await?;
     Ok(serde_json::from_value(all["functions"][function].clone()).unwrap_or_default())
 }
 
@@ -40,7 +44,8 @@ pub struct Cost {
 
 pub fn cost(stats: &FunctionStats, wall_seconds: f64) -> Cost {
     Cost {
-        lambda_usd: stats.gb_seconds * PRICE_PER_GB_SECOND + stats.invocations as f64 * PRICE_PER_REQUEST,
+        lambda_usd: stats.gb_seconds * PRICE_PER_GB_SECOND
+            + stats.invocations as f64 * PRICE_PER_REQUEST,
         always_on_usd: ALWAYS_ON_PER_HOUR * wall_seconds / 3600.0,
         wall_seconds,
     }
@@ -51,11 +56,23 @@ pub fn chart_svg(series: &[Sample], marks: &[(u64, &str)]) -> String {
     let (w, h, pad) = (900.0, 320.0, 40.0);
     let t0 = series.first().map(|s| s.t).unwrap_or(0);
     let t1 = series.last().map(|s| s.t).unwrap_or(t0 + 1).max(t0 + 1);
-    let ymax = series.iter().map(|s| s.invocations_started.max(s.concurrent_executions_max as u64)).max().unwrap_or(1).max(1) as f64;
+    let ymax = series
+        .iter()
+        .map(|s| {
+            s.invocations_started
+                .max(s.concurrent_executions_max as u64)
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let x = |t: u64| pad + (t - t0) as f64 / (t1 - t0) as f64 * (w - 2.0 * pad);
     let y = |v: f64| h - pad - v / ymax * (h - 2.0 * pad);
     let line = |f: &dyn Fn(&Sample) -> f64| {
-        series.iter().map(|s| format!("{:.1},{:.1}", x(s.t), y(f(s)))).collect::<Vec<_>>().join(" ")
+        series
+            .iter()
+            .map(|s| format!("{:.1},{:.1}", x(s.t), y(f(s))))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">
@@ -94,7 +111,10 @@ pub fn chart_svg(series: &[Sample], marks: &[(u64, &str)]) -> String {
 
 pub fn write(dir: &Path, report: &serde_json::Value, svg: &str) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("demo-report.json"), serde_json::to_vec_pretty(report)?)?;
+    std::fs::write(
+        dir.join("demo-report.json"),
+        serde_json::to_vec_pretty(report)?,
+    )?;
     std::fs::write(dir.join("demo-chart.svg"), svg)?;
     Ok(())
 }
@@ -105,7 +125,11 @@ mod tests {
 
     #[test]
     fn cost_arithmetic() {
-        let stats = FunctionStats { invocations: 1_000_000, gb_seconds: 1000.0, ..Default::default() };
+        let stats = FunctionStats {
+            invocations: 1_000_000,
+            gb_seconds: 1000.0,
+            ..Default::default()
+        };
         let c = cost(&stats, 3600.0);
         assert!((c.lambda_usd - (0.0166667 + 0.20)).abs() < 1e-6, "{c:?}");
         assert!((c.always_on_usd - ALWAYS_ON_PER_HOUR).abs() < 1e-12);
@@ -114,7 +138,12 @@ mod tests {
     #[test]
     fn chart_has_both_lines_and_marks() {
         let series: Vec<Sample> = (0..10)
-            .map(|i| Sample { t: 100 + i, invocations_started: i % 3, concurrent_executions_max: (i % 2) as u32, concurrent_executions: 0 })
+            .map(|i| Sample {
+                t: 100 + i,
+                invocations_started: i % 3,
+                concurrent_executions_max: (i % 2) as u32,
+                concurrent_executions: 0,
+            })
             .collect();
         let svg = chart_svg(&series, &[(104, "SIGKILL")]);
         assert_eq!(svg.matches("<polyline").count(), 2);
