@@ -37,11 +37,15 @@ impl<S: OrderStarter, D: DeadLetters> IngestFn<S, D> {
             Event::Http(request) => {
                 crate::http::invoke(&self.config, &self.starter, *request, context).await
             }
-            Event::Sqs(event) => serde_json::to_value(
-                crate::sqs::handle(&self.starter, &self.dead_letters, &event).await,
-            )
-            // Plain data; serializing it cannot fail.
-            .expect("the SQS batch response serializes"),
+            Event::Sqs(event) => {
+                crate::event::check_source(&event, self.config.queue_arn.as_deref())
+                    .inspect_err(|refusal| tracing::warn!(%refusal, "SQS event refused"))?;
+                serde_json::to_value(
+                    crate::sqs::handle(&self.starter, &self.dead_letters, &event).await,
+                )
+                // Plain data; serializing it cannot fail.
+                .expect("the SQS batch response serializes")
+            }
         })
     }
 }
@@ -51,7 +55,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::auth::Secret;
+    use shared::signing::Secret;
+
+    const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:orders";
 
     fn event(payload: Value) -> LambdaEvent<Value> {
         LambdaEvent::new(payload, lambda_runtime::Context::default())
@@ -64,7 +70,8 @@ mod tests {
         let function = IngestFn::new(
             IngestConfig {
                 auth: crate::config::Auth::Off,
-                ..IngestConfig::with_secret(Secret::new("k").unwrap())
+                queue_arn: Some(QUEUE.into()),
+                ..IngestConfig::with_secret(Secret::random())
             },
             FakeStarter::default(),
             FakeDeadLetters::default(),
@@ -83,12 +90,12 @@ mod tests {
         );
 
         let sqs = json!({ "Records": [
-            { "messageId": "a", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-2") },
+            { "messageId": "a", "eventSource": "aws:sqs", "eventSourceARN": QUEUE, "body": shared::domain::sample_order_json("D-2") },
         ] });
         let answer = function.invoke(event(sqs)).await.unwrap();
         assert_eq!(answer, json!({ "batchItemFailures": [] }));
         function.starter.set_down(true);
-        let sqs = json!({ "Records": [{ "messageId": "b", "eventSource": "aws:sqs", "body": shared::domain::sample_order_json("D-3") }] });
+        let sqs = json!({ "Records": [{ "messageId": "b", "eventSource": "aws:sqs", "eventSourceARN": QUEUE, "body": shared::domain::sample_order_json("D-3") }] });
         assert_eq!(
             function.invoke(event(sqs)).await.unwrap(),
             json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] })
@@ -100,5 +107,15 @@ mod tests {
                 .await
                 .is_err()
         );
+        // A forged batch naming another queue starts nothing.
+        function.starter.set_down(false);
+        let forged = json!({ "Records": [{ "messageId": "c", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:elsewhere",
+            "body": shared::domain::sample_order_json("D-4") }] });
+        assert!(matches!(
+            function.invoke(event(forged)).await,
+            Err(UnknownEvent::ForeignQueue { .. })
+        ));
+        assert_eq!(function.starter.count(), 2);
     }
 }

@@ -115,12 +115,17 @@ pub(crate) mod fake {
     pub(crate) struct FakeDeadLetters {
         pub(crate) sent: Mutex<Vec<(Option<String>, DeadLetter)>>,
         pub(crate) fail: AtomicBool,
+        /// Never answer (a DLQ endpoint that hangs).
+        pub(crate) hang: AtomicBool,
     }
 
     impl DeadLetters for FakeDeadLetters {
         async fn send(&self, record: &SqsMessage, letter: &DeadLetter) -> Result<(), String> {
             if self.fail.load(Ordering::SeqCst) {
                 return Err("DLQ unreachable".into());
+            }
+            if self.hang.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
             }
             self.sent
                 .lock()

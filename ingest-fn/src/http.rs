@@ -32,11 +32,11 @@ use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, RequestExt, Resp
 use serde_json::{Value, json};
 use ulid::Ulid;
 
-use crate::auth::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::config::{Auth, IngestConfig, MAX_BODY_BYTES};
 use crate::ingest::{Ingested, Rejection, RejectionKind, Source, ingest, reason};
 use crate::problem::{Problem, ProblemKind, json_response};
 use crate::starter::OrderStarter;
+use shared::signing::{self as auth, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// The one route this function serves.
 pub const ORDERS_PATH: &str = "/orders";
@@ -179,7 +179,16 @@ async fn accept(
     }
     let body = body_bytes(request)?;
     if let Auth::Required(secret) = &config.auth {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        // Every value of a repeated header: a sender rotating its secret may send two signature
+        // headers instead of one comma-separated list. Values that are not text are skipped
+        // (a missing header is reported as missing).
+        let header = |name: &str| {
+            request
+                .headers()
+                .get_all(name)
+                .into_iter()
+                .filter_map(|v| v.to_str().ok())
+        };
         auth::verify(
             secret,
             header(TIMESTAMP_HEADER),
@@ -290,11 +299,11 @@ mod tests {
     use shared::domain::sample_order_json;
 
     use super::*;
-    use crate::auth::Secret;
     use crate::starter::fake::FakeStarter;
+    use shared::signing::Secret;
 
     fn secret() -> Secret {
-        Secret::new("unit-secret").unwrap()
+        Secret::new("unit-secret-unit-secret-unit-secret!").unwrap()
     }
 
     fn config() -> IngestConfig {
@@ -458,10 +467,7 @@ mod tests {
             ],
             {
                 let mut h = vec![json_type.clone()];
-                h.extend(auth::signed_headers(
-                    &Secret::new("other").unwrap(),
-                    body.as_bytes(),
-                ));
+                h.extend(auth::signed_headers(&Secret::random(), body.as_bytes()));
                 h
             },
         ];
@@ -496,6 +502,43 @@ mod tests {
         )
         .await;
         assert_eq!(unsigned.status(), 202);
+    }
+
+    #[tokio::test]
+    async fn during_a_rotation_either_of_two_signature_headers_may_match() {
+        let starter = FakeStarter::default();
+        let body = sample_order_json("A-6");
+        let now = auth::unix_now();
+        let old = auth::sign(&Secret::random(), now, body.as_bytes());
+        let new = auth::sign(&secret(), now, body.as_bytes());
+        let signed_by = |signatures: &[&String]| {
+            let mut headers = vec![
+                ("content-type", "application/json".to_owned()),
+                (TIMESTAMP_HEADER, now.to_string()),
+            ];
+            headers.extend(signatures.iter().map(|s| (SIGNATURE_HEADER, (*s).clone())));
+            request("POST", ORDERS_PATH, &headers, &body)
+        };
+        assert_eq!(
+            handle(&config(), &starter, signed_by(&[&old, &old]))
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(starter.count(), 0);
+        assert_eq!(
+            handle(&config(), &starter, signed_by(&[&old, &new]))
+                .await
+                .status(),
+            202
+        );
+        assert_eq!(
+            handle(&config(), &starter, signed_by(&[&new, &old]))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(starter.count(), 1);
     }
 
     #[tokio::test]

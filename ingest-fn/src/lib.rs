@@ -1,16 +1,15 @@
 //! `ingest-fn`: ShopFlow's front door, one Lambda function with two triggers — `POST /orders`
 //! through API Gateway's HTTP API, and the orders SQS queue. It authenticates HTTP requests
-//! ([`auth`]), validates orders with `shared`'s rules, starts `OrderWorkflow` exactly once per
+//! (with `shared::signing`, the scheme the storefront signs with), validates orders with `shared`'s rules, starts `OrderWorkflow` exactly once per
 //! order ID ([`starter`]) and answers in RFC 9457 problems ([`problem`]) or SQS batch item
 //! failures ([`sqs`]), so that nothing is lost and nothing runs twice.
 //!
 //! The handlers are plain async functions — [`http::handle`] over `http` types (`lambda_http`
 //! converts the API Gateway event, [`http::invoke`]), [`sqs::handle`] over the SQS event; `main`
-//! only wires them to `lambda_runtime`. The library is also what `push-events`
-//! signs requests with and makes its SQS client from.
+//! only wires them to `lambda_runtime`. The library is also where `push-events`
+//! makes its SQS client from.
 
 pub mod app;
-pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod dead_letter;

@@ -2,7 +2,7 @@
 //! (no Temporal connection yet — that happens on the first order), and serve invocations.
 
 use ingest_fn::IngestFn;
-use ingest_fn::config::IngestConfig;
+use ingest_fn::config::{AUTH_OFF_WARNING, Auth, IngestConfig};
 use ingest_fn::dead_letter::SqsDeadLetters;
 use ingest_fn::starter::{Connect, TemporalStarter};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -12,6 +12,9 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init(shared::telemetry::WORKER_FILTER);
     let config = IngestConfig::from_env().await?;
+    if config.auth == Auth::Off {
+        tracing::warn!("{AUTH_OFF_WARNING}");
+    }
     let starter = TemporalStarter::new(
         Connect::FromEnv,
         config.task_queue.clone(),

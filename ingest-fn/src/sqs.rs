@@ -25,7 +25,16 @@ use crate::starter::OrderStarter;
 
 /// How many records of one batch wait on Temporal at the same time (a batch is at most 10 for
 /// standard queues by default, up to 10 000 with a batching window).
-const CONCURRENCY: usize = 10;
+pub const CONCURRENCY: usize = 10;
+
+/// Longest wait for the DLQ to accept one never-valid message; past it the record is reported
+/// failed and the queue's redrive is the net.
+///
+/// With the start timeout this bounds a batch: no record takes longer than start timeout + this,
+/// and records run [`CONCURRENCY`] at a time, so a batch of `B` ends within
+/// `ceil(B / CONCURRENCY) × (start timeout + DLQ_SEND_TIMEOUT)`. `template.yaml` caps
+/// `BatchSize` so that this fits the function's timeout (checked by `xtask/tests/template.rs`).
+pub const DLQ_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Handles one batch; the answer lists the records to retry.
 pub async fn handle(
@@ -90,7 +99,14 @@ async fn process(
         }
     };
     let message_id = record.message_id.as_deref().unwrap_or_default();
-    match dead_letters.send(record, &letter).await {
+    let sent = tokio::time::timeout(DLQ_SEND_TIMEOUT, dead_letters.send(record, &letter))
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the DLQ did not answer within {DLQ_SEND_TIMEOUT:?}"
+            ))
+        });
+    match sent {
         Ok(()) => {
             tracing::warn!(%ingest_id, source = "sqs", message_id, rule = letter.rule, reason = %letter.reason, "never-valid message moved to the dead-letter queue");
             true
@@ -209,6 +225,22 @@ mod tests {
         // No DLQ configured at all: the same — fail and let the redrive policy move it.
         let response = handle(&starter, &None::<FakeDeadLetters>, &batch(&bodies[1..2])).await;
         assert_eq!(failed(&response), ["m0"]);
+    }
+
+    /// A DLQ that never answers costs a record [`DLQ_SEND_TIMEOUT`], not the whole batch its
+    /// function timeout: the record is failed (redrive is the net) and the others are done.
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_dlq_fails_its_record_after_the_send_timeout() {
+        let starter = FakeStarter::default();
+        let dlq = FakeDeadLetters::default();
+        dlq.hang.store(true, Ordering::SeqCst);
+        let bodies = vec![sample_order_json("H-1"), "not json".into()];
+        let began = tokio::time::Instant::now();
+        let response = handle(&starter, &dlq, &batch(&bodies)).await;
+        assert_eq!(failed(&response), ["m1"]);
+        assert_eq!(starter.count(), 1);
+        // Paused time: exactly the timeout passed, whatever the machine's load.
+        assert_eq!(began.elapsed(), DLQ_SEND_TIMEOUT);
     }
 
     #[tokio::test]

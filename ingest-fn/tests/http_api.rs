@@ -4,9 +4,9 @@
 
 mod support;
 
-use ingest_fn::auth::{self, SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER};
 use ingest_fn::starter::CLIENT_CREATED;
 use serde_json::{Value, json};
+use shared::signing::{self as auth, SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER};
 use support::{Stack, StackOptions, eventually};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -443,7 +443,7 @@ fn corpus(hostile_id: &str, secret: &Secret) -> Vec<Case> {
         h.retain(|(k, _)| *k != name);
         h
     };
-    let other_secret = Secret::new("not-the-secret").unwrap();
+    let other_secret = Secret::random();
     cases.extend([
         with("no signature headers", vec![json_type()], 401),
         with("no timestamp", without(TIMESTAMP_HEADER), 401),

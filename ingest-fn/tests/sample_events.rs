@@ -55,4 +55,29 @@ async fn the_sample_events_invoke_the_function_as_they_are() {
     for id in &ids {
         assert!(stack.workflow_exists(&format!("order-{id}")).await, "{id}");
     }
+
+    // The same batch from another queue (a direct invoke that forges an SQS event): a function
+    // error, and nothing starts.
+    let forged_id = stack.order_id("F");
+    let forged = String::from_utf8(event("sqs-orders-batch.json"))
+        .unwrap()
+        .replace("A-1001", &forged_id)
+        .replace(
+            support::SAMPLE_QUEUE_ARN,
+            "arn:aws:sqs:us-east-1:000000000000:not-ours",
+        );
+    let answer = stack
+        .emulator
+        .invoke(support::FUNCTION, forged)
+        .await
+        .unwrap();
+    let lambda_emulator::InvokeOutcome::FunctionError(payload) = &answer.outcome else {
+        panic!("a forged batch was accepted: {answer:?}")
+    };
+    let error = String::from_utf8_lossy(payload);
+    assert!(
+        error.contains("not-ours") && error.contains("not accepted"),
+        "{error}"
+    );
+    assert!(!stack.workflow_exists(&format!("order-{forged_id}")).await);
 }

@@ -41,5 +41,5 @@ mod http_api;
 pub use config::EmulatorConfig;
 pub use emulator::{Listen, RunningEmulator};
 pub use invoke::{InvokeError, InvokeOutcome, InvokeResult};
-pub use registry::{FunctionConfig, FunctionRef, HttpRoute, SqsSource, function_arn};
+pub use registry::{FunctionConfig, FunctionRef, HttpRoute, SqsSource, function_arn, queue_arn};
 pub use sqs::client as sqs_client;

@@ -148,6 +148,12 @@ impl FunctionRef {
     }
 }
 
+/// The ARN of the SQS queue `name` in `region`, as the emulator's event source mappings put it
+/// in `eventSourceARN` (and `!GetAtt Queue.Arn` resolves in a template).
+pub fn queue_arn(region: &str, name: &str) -> String {
+    format!("arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}")
+}
+
 /// The function ARN for `name` in `region`.
 pub fn function_arn(region: &str, name: &str) -> String {
     arn(region, ACCOUNT_ID, name, None)

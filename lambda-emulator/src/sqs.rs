@@ -23,11 +23,10 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemA
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use axum::body::Bytes;
 
-use crate::config::ACCOUNT_ID;
 use crate::emulator::Shared;
 use crate::invoke::{InvokeError, InvokeInput, InvokeOutcome};
 use crate::pool::FunctionPool;
-use crate::registry::{SqsSource, function_arn};
+use crate::registry::{SqsSource, function_arn, queue_arn};
 
 /// SQS returns at most 10 messages per receive.
 const MAX_RECEIVE: usize = 10;
@@ -84,10 +83,7 @@ impl Poller {
             return;
         }
         let region = self.shared.registry.region().to_owned();
-        let queue_arn = format!(
-            "arn:aws:sqs:{region}:{ACCOUNT_ID}:{}",
-            self.source.queue_name
-        );
+        let queue_arn = queue_arn(&region, &self.source.queue_name);
         tracing::info!(function = %self.pool.config().name, queue = %self.source.queue_name, "SQS event source polling");
         loop {
             let messages = self.receive_batch(&queue_url).await;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde_yaml::{Mapping, Value};
 
 use crate::config::ACCOUNT_ID;
-use crate::registry::{FunctionConfig, HttpRoute, SqsSource, function_arn};
+use crate::registry::{FunctionConfig, HttpRoute, SqsSource, function_arn, queue_arn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -632,9 +632,9 @@ impl<'a> Resolver<'a> {
             .ok_or_else(|| invalid(context, format!("GetAtt {target}")))?;
         let region = &self.options.region;
         match (self.resource_type(resource), attribute) {
-            (Some("AWS::SQS::Queue"), "Arn") => Ok(format!(
-                "arn:aws:sqs:{region}:{ACCOUNT_ID}:{}",
-                self.resource_name(resource, "QueueName", context)?
+            (Some("AWS::SQS::Queue"), "Arn") => Ok(queue_arn(
+                region,
+                &self.resource_name(resource, "QueueName", context)?,
             )),
             (Some("AWS::SQS::Queue"), "QueueName") => {
                 self.resource_name(resource, "QueueName", context)

@@ -249,7 +249,7 @@ async fn serves_the_projects_template_with_its_functions() {
         "--env",
         "TEMPORAL_ADDRESS=127.0.0.1:1",
         "--env",
-        "SHOPFLOW_INGEST_SECRET=binary-test-secret",
+        "SHOPFLOW_INGEST_SECRET=binary-test-secret-binary-test-secret",
     ];
     let Launched {
         child,

@@ -89,10 +89,14 @@ impl Cli {
                 .map(|v| parse_http_url(v).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
                 .transpose()
         };
-        let ingest = url("ingest-url", &self.ingest_url)?.map(|url| IngestTarget {
-            url,
-            secret: secret.and_then(ingest_fn::auth::Secret::new),
-        });
+        // Blank means unsigned; a secret too short to be safe is a startup error, not a silent
+        // "unsigned" (the ingest would refuse every request anyway).
+        let secret = secret
+            .filter(|s| !s.trim().is_empty())
+            .map(shared::signing::Secret::new)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("SHOPFLOW_INGEST_SECRET: {e}"))?;
+        let ingest = url("ingest-url", &self.ingest_url)?.map(|url| IngestTarget { url, secret });
         Ok(WebSettings {
             ingest,
             temporal: TemporalTarget::Profile,
@@ -141,13 +145,13 @@ mod tests {
         ];
         let settings = cli(&args)
             .settings(env(&[
-                ("SHOPFLOW_INGEST_SECRET", "k"),
+                ("SHOPFLOW_INGEST_SECRET", SECRET),
                 ("TEMPORAL_NAMESPACE", "shop"),
             ]))
             .unwrap();
         let ingest = settings.web.ingest.expect("ingest configured");
         assert_eq!(ingest.url.as_str(), "http://127.0.0.1:3000/orders");
-        assert_eq!(ingest.secret, ingest_fn::auth::Secret::new("k"));
+        assert_eq!(ingest.secret, shared::signing::Secret::new(SECRET).ok());
         assert_eq!(
             (
                 settings.web.task_queue.as_deref(),
@@ -161,7 +165,18 @@ mod tests {
             .unwrap();
         assert!(blank.web.ingest.unwrap().secret.is_none());
         assert!(Cli::try_parse_from(["storefront", "--db", "x", "--ingest-secret", "k"]).is_err());
+        // A short one is refused at startup, naming the variable.
+        let short = cli(&args)
+            .settings(env(&[("SHOPFLOW_INGEST_SECRET", "hunter2")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("SHOPFLOW_INGEST_SECRET") && short.contains("at least 32"),
+            "{short}"
+        );
     }
+
+    const SECRET: &str = "the-storefront-and-ingest-shared-key";
 
     #[test]
     fn bad_urls_are_startup_errors_naming_the_flag() {

@@ -4,7 +4,6 @@
 //! same behave the same: a Lambda environment is small (often 128–512 MB, a fraction of a vCPU)
 //! and short-lived, so it polls little, runs few activities at once, and caches few workflows.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 pub const MAX_CONCURRENT_ACTIVITIES: usize = 2;
@@ -29,9 +28,9 @@ pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 pub const WARN_WORK_TIME: Duration = Duration::from_secs(5);
 
 pub const ENV_TASK_QUEUE: &str = "TEMPORAL_TASK_QUEUE";
-pub const ENV_CONFIG_FILE: &str = "TEMPORAL_CONFIG_FILE";
-pub const ENV_LAMBDA_TASK_ROOT: &str = "LAMBDA_TASK_ROOT";
-pub const CONFIG_FILE_NAME: &str = "temporal.toml";
+pub use temporal_aws_config::config_file::{
+    CONFIG_FILE_NAME, ENV_CONFIG_FILE, ENV_LAMBDA_TASK_ROOT, config_file_path,
+};
 
 /// Stop timeout plus the hook buffer: how long before the deadline the worker is told to stop.
 pub fn default_shutdown_buffer() -> Duration {
@@ -51,30 +50,9 @@ pub fn lambda_identity(request_id: &str, function_arn: &str) -> String {
     format!("{}@{}", or_unknown(request_id), or_unknown(function_arn))
 }
 
-/// Where `temporal.toml` is: `TEMPORAL_CONFIG_FILE`, else `$LAMBDA_TASK_ROOT/temporal.toml`,
-/// else `./temporal.toml` — the file shipped in the function's zip, found without configuration.
-pub fn config_file_path(getenv: impl Fn(&str) -> Option<String>) -> PathBuf {
-    if let Some(file) = getenv(ENV_CONFIG_FILE).filter(|f| !f.is_empty()) {
-        return PathBuf::from(file);
-    }
-    let root = getenv(ENV_LAMBDA_TASK_ROOT)
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| ".".to_owned());
-    PathBuf::from(root).join(CONFIG_FILE_NAME)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
 
     #[test]
     fn identity_names_request_and_function() {
@@ -83,26 +61,6 @@ mod tests {
             "req-1@arn:aws:lambda:us-east-1:1:function:f"
         );
         assert_eq!(lambda_identity("", ""), "unknown@unknown");
-    }
-
-    #[test]
-    fn config_file_lookup_order() {
-        assert_eq!(
-            config_file_path(env(&[
-                ("TEMPORAL_CONFIG_FILE", "/x.toml"),
-                ("LAMBDA_TASK_ROOT", "/var/task")
-            ])),
-            PathBuf::from("/x.toml")
-        );
-        assert_eq!(
-            config_file_path(env(&[("LAMBDA_TASK_ROOT", "/var/task")])),
-            PathBuf::from("/var/task/temporal.toml")
-        );
-        assert_eq!(config_file_path(env(&[])), PathBuf::from("./temporal.toml"));
-        assert_eq!(
-            config_file_path(env(&[("TEMPORAL_CONFIG_FILE", "")])),
-            PathBuf::from("./temporal.toml")
-        );
     }
 
     #[test]

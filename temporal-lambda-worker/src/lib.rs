@@ -46,8 +46,12 @@ pub mod host;
 pub mod lifecycle;
 pub mod options;
 pub mod report;
-pub mod secrets;
 pub mod tracking;
+
+/// Credentials from Secrets Manager and the `temporal.toml` lookup live in `temporal-aws-config`
+/// (the binaries that are not Lambda functions use them too); re-exported so a user of this crate
+/// needs one dependency.
+pub use temporal_aws_config::{config_file, extension, secrets};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,7 +59,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use temporalio_client::ClientOptions;
-use temporalio_client::envconfig::{DataSource, LoadClientConfigProfileOptions};
 pub use temporalio_common::WorkerDeploymentVersion;
 use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions};
 use temporalio_sdk::Runtime;
@@ -86,34 +89,17 @@ pub enum SetupError {
     Runtime(String),
 }
 
-/// The `temporal.toml` to load (see [`defaults::config_file_path`]): an explicit
-/// `TEMPORAL_CONFIG_FILE` always (a missing file is then an error, not a silent fallback),
-/// otherwise the task-root or working-directory file if it exists; `None` leaves the SDK's own
-/// default location and the `TEMPORAL_*` variables.
-pub fn config_file() -> Option<PathBuf> {
-    let getenv = |k: &str| std::env::var(k).ok();
-    let path = defaults::config_file_path(getenv);
-    let explicit = getenv(defaults::ENV_CONFIG_FILE).is_some_and(|f| !f.is_empty());
-    (explicit || path.is_file()).then_some(path)
-}
-
 /// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
 /// through the SDK's envconfig; credentials named by `*_SECRET_ARN` variables are read from
 /// Secrets Manager first (see [`secrets`]).
-pub fn load_client_config()
+pub async fn load_client_config()
 -> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
-    let file = config_file();
-    let options = LoadClientConfigProfileOptions::builder()
-        .maybe_config_source(
-            file.as_ref()
-                .map(|p| DataSource::Path(p.to_string_lossy().into_owned())),
-        )
-        .build();
-    // Variables that are not UTF-8 cannot be Temporal settings; skipping them beats panicking.
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    secrets::load_from_config(options, env).map_err(|message| SetupError::Config { file, message })
+    temporal_aws_config::load_client_config()
+        .await
+        .map_err(|e| SetupError::Config {
+            file: e.file,
+            message: e.message,
+        })
 }
 
 /// Run the Lambda function: one worker per invocation, forever (until the environment ends).
@@ -126,7 +112,7 @@ pub async fn run_worker(
     configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
 ) -> Result<(), lambda_runtime::Error> {
     init_json_logs();
-    let setup = setup(version, configure).map_err(|e| {
+    let setup = setup(version, configure).await.map_err(|e| {
         error!("temporal-lambda-worker: {e}");
         e
     })?;
@@ -140,11 +126,11 @@ struct Setup {
     longest_activity: Option<Duration>,
 }
 
-fn setup(
+async fn setup(
     version: WorkerDeploymentVersion,
     configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
 ) -> Result<Setup, SetupError> {
-    let (connection, client) = load_client_config()?;
+    let (connection, client) = load_client_config().await?;
     let task_queue = std::env::var(defaults::ENV_TASK_QUEUE)
         .ok()
         .filter(|t| !t.is_empty());

@@ -3,7 +3,7 @@
 //! through our own emulator (that is `ingest-fn/tests/sample_events.rs`).
 //!
 //! `ingest-fn` (the workspace's debug build; `cargo build --bins` first) runs with signatures off
-//! and Temporal pointed at a closed port, so the answers are fixed and need no server: the HTTP
+//! (which it warns about at its cold start) and Temporal pointed at a closed port, so the answers are fixed and need no server: the HTTP
 //! API event gets a 503 problem (nothing recorded, retry), and every record of the SQS batch is
 //! reported failed, so SQS delivers each again (the invalid one too: no DLQ is configured here).
 //! `watch --only-lambda-apis` serves only the Runtime API, so cargo-lambda builds nothing.
@@ -94,7 +94,13 @@ fn the_sample_events_work_with_cargo_lambda_invoke() {
         .env("AWS_LAMBDA_FUNCTION_NAME", "_")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("SHOPFLOW_INGEST_AUTH", "off")
+        .env("SHOPFLOW_INGEST_AUTH", "insecure-off")
+        .env(
+            "SHOPFLOW_INGEST_QUEUE_ARN",
+            "arn:aws:sqs:us-east-1:000000000000:shopflow-orders",
+        )
+        .env_remove("SHOPFLOW_INGEST_SECRET")
+        .env_remove("SHOPFLOW_INGEST_SECRET_ID")
         .env("TEMPORAL_ADDRESS", format!("127.0.0.1:{temporal}"))
         .env("TEMPORAL_NAMESPACE", "default")
         .env("SHOPFLOW_INGEST_START_TIMEOUT_MS", "2000")
@@ -142,4 +148,7 @@ fn the_sample_events_work_with_cargo_lambda_invoke() {
     function.check_running().unwrap();
     function.stop().unwrap();
     watch.stop().unwrap();
+    // With signatures off, the cold start said so.
+    let log = std::fs::read_to_string(logs.join("ingest-fn.log")).unwrap();
+    assert!(log.contains("SIGNATURE CHECKS ARE OFF"), "{log}");
 }

@@ -13,15 +13,17 @@ use std::time::Duration;
 use aws_sdk_sqs::types::{Message, SendMessageBatchRequestEntry};
 use devstack::apps::{LocalWorker, Storefront, WorkerSetup};
 use devstack::temporal::TemporalDevServer;
-use ingest_fn::auth::{Secret, signed_headers};
 use lambda_emulator::{
     EmulatorConfig, FunctionConfig, HttpRoute, Listen, RunningEmulator, SqsSource,
 };
 use serde_json::Value;
+use shared::signing::{Secret, signed_headers};
 use temporalio_client::errors::WorkflowInteractionError;
 use temporalio_client::{Client, WorkflowCountOptions, WorkflowDescribeOptions};
 
 pub const FUNCTION: &str = "ingest-fn";
+/// The `eventSourceARN` of the sample SQS event in `events/`.
+pub const SAMPLE_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:shopflow-orders";
 
 /// What a test needs besides the defaults.
 pub struct StackOptions {
@@ -131,6 +133,8 @@ impl Stack {
                 options.start_timeout_ms.to_string(),
             ),
             ("SHOPFLOW_LOG_FORMAT", "json".into()),
+            // The queue `events/sqs-orders-batch.json` names; with `sqs`, this run's queue.
+            ("SHOPFLOW_INGEST_QUEUE_ARN", SAMPLE_QUEUE_ARN.into()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ];
@@ -153,6 +157,10 @@ impl Stack {
             function
                 .environment
                 .insert("SHOPFLOW_INGEST_DLQ_URL".into(), queues.dlq_url.clone());
+            function.environment.insert(
+                "SHOPFLOW_INGEST_QUEUE_ARN".into(),
+                lambda_emulator::queue_arn(&config.region, &queues.name),
+            );
             let mut source = SqsSource::new(&queues.name);
             source.report_batch_item_failures = true;
             source.maximum_batching_window = Duration::from_secs(1);

@@ -1,6 +1,6 @@
 //! Forwarding an order to the ingest API, signed the way ingest-fn checks it.
 //!
-//! The signature is made by `ingest_fn::auth::signed_headers` — ingest-fn's own code — over the
+//! The signature is made by `shared::signing::signed_headers` — ingest-fn's own code — over the
 //! exact bytes sent, so signer and verifier cannot disagree about the scheme. The secret stays in
 //! this process; the browser only ever talks to `POST /shop/orders`.
 
@@ -45,7 +45,7 @@ impl IngestForwarder {
             .post(target.url.clone())
             .header(CONTENT_TYPE, "application/json");
         if let Some(secret) = &target.secret {
-            for (name, value) in ingest_fn::auth::signed_headers(secret, &body) {
+            for (name, value) in shared::signing::signed_headers(secret, &body) {
                 request = request.header(name, value);
             }
         }

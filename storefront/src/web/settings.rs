@@ -10,7 +10,7 @@ pub struct IngestTarget {
     pub url: Url,
     /// The HMAC secret ingest-fn checks; `None` sends unsigned requests (an ingest running
     /// without auth, e.g. a local demo).
-    pub secret: Option<ingest_fn::auth::Secret>,
+    pub secret: Option<shared::signing::Secret>,
 }
 
 impl std::fmt::Debug for IngestTarget {
@@ -93,7 +93,7 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let target = IngestTarget {
             url: parse_http_url("http://127.0.0.1:1/orders").unwrap(),
-            secret: ingest_fn::auth::Secret::new("hunter2"),
+            secret: shared::signing::Secret::new("hunter2-hunter2-hunter2-hunter2-hunter2").ok(),
         };
         let shown = format!("{target:?}");
         assert!(

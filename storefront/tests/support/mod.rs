@@ -223,7 +223,7 @@ impl Stack {
         let web = WebSettings {
             ingest: Some(IngestTarget {
                 url: parse_http_url(&format!("{}/orders", emulator.http_url())).unwrap(),
-                secret: ingest_fn::auth::Secret::new(signing_secret),
+                secret: shared::signing::Secret::new(signing_secret).ok(),
             }),
             temporal: TemporalTarget::Address {
                 address: setup.temporal_address.clone(),

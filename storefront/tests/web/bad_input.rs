@@ -18,7 +18,7 @@ async fn shop_with_dead_ingest() -> Shop {
     Shop::start(WebSettings {
         ingest: Some(IngestTarget {
             url: parse_http_url(&format!("http://127.0.0.1:{port}/orders")).unwrap(),
-            secret: ingest_fn::auth::Secret::new("s"),
+            secret: Some(shared::signing::Secret::random()),
         }),
         ..WebSettings::default()
     })

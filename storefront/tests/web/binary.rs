@@ -9,8 +9,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use ingest_fn::auth::{SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER, unix_now, verify};
 use serde_json::{Value, json};
+use shared::signing::{SIGNATURE_HEADER, Secret, TIMESTAMP_HEADER, unix_now, verify};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::place_order_body;
@@ -74,7 +74,10 @@ async fn the_binary_signs_forwarded_orders_with_the_secret_from_its_environment(
             "--db",
         ])
         .arg(dir.path().join("shop.db"))
-        .env("SHOPFLOW_INGEST_SECRET", "the-shared-secret")
+        .env(
+            "SHOPFLOW_INGEST_SECRET",
+            "the-shared-secret-of-32-bytes-or-more",
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -109,7 +112,7 @@ async fn the_binary_signs_forwarded_orders_with_the_secret_from_its_environment(
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "exactly one forwarded request");
     let request = &got[0];
-    let secret = Secret::new("the-shared-secret").unwrap();
+    let secret = Secret::new("the-shared-secret-of-32-bytes-or-more").unwrap();
     let check = |secret: &Secret, body: &[u8]| {
         verify(
             secret,
@@ -125,7 +128,7 @@ async fn the_binary_signs_forwarded_orders_with_the_secret_from_its_environment(
         "ingest-fn's verify accepts the signature"
     );
     // And the check has teeth: another secret, or one changed byte, is refused.
-    assert!(check(&Secret::new("another").unwrap(), &request.body).is_err());
+    assert!(check(&Secret::random(), &request.body).is_err());
     let mut tampered = request.body.to_vec();
     tampered[10] ^= 1;
     assert!(check(&secret, &tampered).is_err());

@@ -63,6 +63,7 @@ pub struct FrontDoor {
     http: reqwest::Client,
     shop_url: String,
     ingest_url: String,
+    ingest_secret: shared::signing::Secret,
     queues: Queues,
     /// The local SQS (LocalStack), through the AWS SDK.
     sqs: aws_sdk_sqs::Client,
@@ -71,7 +72,12 @@ pub struct FrontDoor {
 }
 
 impl FrontDoor {
-    pub fn new(shop_url: &str, ingest_url: &str, queues: Queues, outbox: PathBuf) -> Self {
+    pub fn new(
+        shop_url: &str,
+        (ingest_url, ingest_secret): (&str, &shared::signing::Secret),
+        queues: Queues,
+        outbox: PathBuf,
+    ) -> Self {
         Self {
             // Bounded, so a stuck storefront, ingest-fn or LocalStack fails the demo instead of
             // hanging it.
@@ -81,6 +87,7 @@ impl FrontDoor {
                 .expect("an HTTP client"),
             shop_url: shop_url.to_owned(),
             ingest_url: ingest_url.to_owned(),
+            ingest_secret: ingest_secret.clone(),
             sqs: devstack::sqs::client(&queues.endpoint),
             queues,
             outbox,
@@ -122,13 +129,17 @@ impl FrontDoor {
             .with_context(|| format!("no orderId in {body}"))
     }
 
-    /// `POST /orders` straight to ingest-fn (unsigned: the demo's ingest runs with auth off).
+    /// `POST /orders` straight to ingest-fn, signed as the storefront signs.
     pub async fn post(&self, body: &[u8]) -> Result<IngestAnswer> {
-        let response = self
+        let mut request = self
             .http
             .post(&self.ingest_url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
+            .body(body.to_vec());
+        for (name, value) in shared::signing::signed_headers(&self.ingest_secret, body) {
+            request = request.header(name, value);
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("POST {}", self.ingest_url))?;

@@ -183,7 +183,7 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
     let shop = ShopAdmin::new(&world.shop_url());
     let door = FrontDoor::new(
         &world.shop_url(),
-        &world.ingest_url(),
+        (&world.ingest_url(), &world.ingest_secret),
         world.queues.clone(),
         devstack::paths::data_dir().join("demo").join("outbox"),
     );

@@ -38,6 +38,8 @@ pub struct World {
     pub setup: WorkerSetup,
     pub ui_url: Option<String>,
     pub queues: Queues,
+    /// The key `POST /orders` is signed with in this run.
+    pub ingest_secret: shared::signing::Secret,
 }
 
 /// The orders queue `template.yaml` declares and its dead-letter queue, on LocalStack.
@@ -97,10 +99,14 @@ impl World {
         if let Some(url) = &ui_url {
             shop_args.extend(["--temporal-ui-url", url.as_str()]);
         }
+        // Signatures on, as in production: one random key per run, given to the storefront (which
+        // signs what it forwards), ingest-fn (which checks) and the demo's own front door.
+        let ingest_secret = shared::signing::Secret::random();
         let temporal_env: Vec<(&str, String)> = setup
             .worker_env()
             .into_iter()
             .filter(|(k, _)| k.starts_with("TEMPORAL_"))
+            .chain([("SHOPFLOW_INGEST_SECRET", ingest_secret.expose().to_owned())])
             .collect();
         let shop = ui::step("Starting the shop's services and storefront page", || {
             Storefront::start_with_env(&db, ports.shop, &shop_args, &temporal_env)
@@ -118,8 +124,7 @@ impl World {
                         .worker_env()
                         .into_iter()
                         .chain([
-                            // ingest-fn: no signing key locally (the storefront sends unsigned).
-                            ("SHOPFLOW_INGEST_AUTH", "off".to_owned()),
+                            ("SHOPFLOW_INGEST_SECRET", ingest_secret.expose().to_owned()),
                             ("AWS_ENDPOINT_URL_SQS", sqs.clone()),
                             // The template's DLQ URL is the AWS one; never-valid messages go to
                             // LocalStack's.
@@ -139,6 +144,7 @@ impl World {
             setup,
             ui_url,
             queues,
+            ingest_secret,
         };
         world.register_deployment()?;
         Ok(world)

@@ -5,25 +5,23 @@
 //! `TEMPORAL_TLS_CLIENT_CERT_DATA` / `TEMPORAL_TLS_CLIENT_KEY_DATA`. A Lambda's environment is
 //! visible to anyone who may read the function's configuration, so in AWS those variables name a
 //! secret instead: `TEMPORAL_API_KEY_SECRET_ARN`, `TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN`,
-//! `TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN`. At init each named secret is read once through the AWS
-//! Parameters and Secrets Lambda Extension (a layer serving
-//! `GET http://localhost:2773/secretsmanager/get?secretId=…`, authenticated with the function's
-//! session token, cached inside the environment), and its `SecretString` is handed to envconfig
-//! as if it were the plain variable — through envconfig's own environment map, never by mutating
-//! the process environment. Everything else about envconfig (profiles, `temporal.toml`, TLS
-//! switched on by an API key) stays exactly the SDK's.
+//! `TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN`. Each named secret is read through the Parameters and
+//! Secrets extension ([`crate::extension`]: async, bounded, cached for the environment), and its
+//! `SecretString` is handed to envconfig as if it were the plain variable — through envconfig's
+//! own environment map, never by mutating the process environment. Everything else about
+//! envconfig (profiles, `temporal.toml`, TLS switched on by an API key) stays exactly the SDK's.
 //!
 //! A plain variable that is set wins over its `_SECRET_ARN` twin, so a local run never needs the
 //! extension. Certificate data from a secret cannot be combined with certificate *paths* in the
 //! profile (envconfig refuses data and path for the same item); the project's `temporal.toml`
-//! therefore names no paths, and the error says what to remove if someone adds them back. The call is blocking (it happens once, at init, against loopback) so that
-//! [`crate::load_client_config`] stays a plain function callable from sync and async code alike.
+//! therefore names no paths, and the error says what to remove if someone adds them back.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use temporalio_client::{ClientOptions, ConnectionOptions};
 use temporalio_common::envconfig::{LoadClientConfigProfileOptions, load_client_config_profile};
+
+use crate::extension::SecretsExtension;
 
 /// `(variable naming a secret, envconfig variable that receives its value)`.
 pub const SECRET_VARIABLES: [(&str, &str); 3] = [
@@ -38,18 +36,8 @@ pub const SECRET_VARIABLES: [(&str, &str); 3] = [
     ),
 ];
 
-/// The extension's port variable and its default, as AWS documents them.
-pub const ENV_EXTENSION_PORT: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
-pub const DEFAULT_EXTENSION_PORT: u16 = 2773;
-
 /// Namespace used when neither the profile nor `TEMPORAL_NAMESPACE` names one (envconfig's).
 const DEFAULT_NAMESPACE: &str = "default";
-
-/// The extension answers from its cache in milliseconds; a first read goes to Secrets Manager.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Largest secret accepted (Secrets Manager's own limit is 64 KiB).
-const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 /// Why a secret could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -65,11 +53,11 @@ pub struct SecretError {
 
 /// Connection and client options through envconfig, with every `*_SECRET_ARN` variable of
 /// `env` resolved first (see the module docs). `env` is the process environment in production.
-pub fn load_from_config(
+pub async fn load_from_config(
     options: LoadClientConfigProfileOptions,
     env: HashMap<String, String>,
 ) -> Result<(ConnectionOptions, ClientOptions), String> {
-    let env = resolve_secrets(env).map_err(|e| e.to_string())?;
+    let env = resolve_secrets(env).await.map_err(|e| e.to_string())?;
     let profile = load_client_config_profile(options, Some(&env)).map_err(|e| {
         let message = e.to_string();
         if message.contains("path is already specified") {
@@ -91,7 +79,7 @@ pub fn load_from_config(
 }
 
 /// `env` with each secret-naming variable replaced by the secret's value under envconfig's name.
-pub fn resolve_secrets(
+pub async fn resolve_secrets(
     mut env: HashMap<String, String>,
 ) -> Result<HashMap<String, String>, SecretError> {
     let set = |env: &HashMap<String, String>, name: &str| {
@@ -99,6 +87,7 @@ pub fn resolve_secrets(
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
+    let extension = SecretsExtension::from_env(|name| env.get(name).cloned());
     for (variable, target) in SECRET_VARIABLES {
         let Some(secret_id) = set(&env, variable) else {
             continue;
@@ -106,71 +95,26 @@ pub fn resolve_secrets(
         if set(&env, target).is_some() {
             continue;
         }
-        let port =
-            set(&env, ENV_EXTENSION_PORT).unwrap_or_else(|| DEFAULT_EXTENSION_PORT.to_string());
-        let endpoint = format!("http://localhost:{port}");
-        let token = set(&env, "AWS_SESSION_TOKEN").unwrap_or_default();
-        let value = fetch_secret(&endpoint, &secret_id, &token).map_err(|reason| SecretError {
-            variable,
-            secret_id: secret_id.clone(),
-            endpoint: endpoint.clone(),
-            reason,
-        })?;
+        let value = extension
+            .get(&secret_id)
+            .await
+            .map_err(|reason| SecretError {
+                variable,
+                secret_id: secret_id.clone(),
+                endpoint: extension.endpoint().to_owned(),
+                reason,
+            })?;
         env.insert(target.to_owned(), value);
     }
     Ok(env)
 }
 
-/// A secret's `SecretString`, read from the extension at `endpoint`.
-pub fn fetch_secret(
-    endpoint: &str,
-    secret_id: &str,
-    session_token: &str,
-) -> Result<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        #[serde(rename = "SecretString")]
-        secret_string: Option<String>,
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(FETCH_TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
-        .get(format!("{endpoint}/secretsmanager/get"))
-        .query("secretId", secret_id)
-        .header("X-Aws-Parameters-Secrets-Token", session_token)
-        .call()
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_SECRET_BYTES)
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        // The extension's error body names the problem (unknown secret, access denied), never
-        // the secret's value.
-        return Err(format!("HTTP {status}: {}", body.trim()));
-    }
-    let answer: Answer =
-        serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))?;
-    match answer.secret_string {
-        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
-        _ => Err("the secret has no SecretString (binary secrets are not supported)".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extension::ENV_EXTENSION_PORT;
+    use crate::extension::fake::{FakeExtension, TOKEN};
 
-    use axum::extract::Query;
-    use axum::http::{HeaderMap, StatusCode};
-
-    const TOKEN: &str = "session-token";
     /// Not real key material: envconfig and the connection options carry the bytes as they are.
     const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----\nY2VydA==\n-----END CERTIFICATE-----";
     const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\na2V5\n-----END PRIVATE KEY-----";
@@ -178,56 +122,15 @@ mod tests {
     const CERT_ARN: &str = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/cert";
     const KEY_ARN: &str = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/key";
 
-    /// A stand-in for the extension on a free loopback port: two secrets, token checked.
     fn fake_extension() -> u16 {
-        async fn get(
-            headers: HeaderMap,
-            Query(q): Query<HashMap<String, String>>,
-        ) -> (StatusCode, String) {
-            if headers
-                .get("x-aws-parameters-secrets-token")
-                .is_none_or(|t| t != TOKEN)
-            {
-                return (StatusCode::FORBIDDEN, "missing or wrong token".into());
-            }
-            match q.get("secretId").map(String::as_str) {
-                Some(API_KEY_ARN) => (
-                    StatusCode::OK,
-                    r#"{"Name":"temporal/api-key","SecretString":"key-from-sm\n"}"#.into(),
-                ),
-                Some(CERT_ARN) => (
-                    StatusCode::OK,
-                    serde_json::json!({"Name": "temporal/cert", "SecretString": CERT_PEM})
-                        .to_string(),
-                ),
-                Some(KEY_ARN) => (
-                    StatusCode::OK,
-                    serde_json::json!({"Name": "temporal/key", "SecretString": KEY_PEM})
-                        .to_string(),
-                ),
-                Some("binary") => (
-                    StatusCode::OK,
-                    r#"{"Name":"binary","SecretBinary":"AAEC"}"#.into(),
-                ),
-                Some("garbage") => (StatusCode::OK, "<html>not json</html>".into()),
-                Some("huge") => (StatusCode::OK, "x".repeat(MAX_SECRET_BYTES as usize + 1)),
-                _ => (StatusCode::BAD_REQUEST, "secret not found".into()),
-            }
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().port()).unwrap();
-                let app = axum::Router::new().route("/secretsmanager/get", axum::routing::get(get));
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        rx.recv().unwrap()
+        let extension = FakeExtension::start(&[
+            (API_KEY_ARN, "key-from-sm\n"),
+            (CERT_ARN, CERT_PEM),
+            (KEY_ARN, KEY_PEM),
+        ]);
+        let port = extension.port;
+        std::mem::forget(extension);
+        port
     }
 
     fn env(port: u16, pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -248,8 +151,8 @@ mod tests {
             .build()
     }
 
-    #[test]
-    fn an_api_key_from_secrets_manager_reaches_the_connection_with_tls_on() {
+    #[tokio::test]
+    async fn an_api_key_from_secrets_manager_reaches_the_connection_with_tls_on() {
         let port = fake_extension();
         let (connection, _) = load_from_config(
             options(),
@@ -265,6 +168,7 @@ mod tests {
                 ],
             ),
         )
+        .await
         .unwrap();
         assert_eq!(connection.api_key.as_deref(), Some("key-from-sm"));
         // envconfig turns TLS on for an API key; that only happens if the key went in through it.
@@ -272,8 +176,8 @@ mod tests {
         assert!(connection.tls_options.is_some());
     }
 
-    #[test]
-    fn a_plain_variable_wins_and_nothing_is_fetched() {
+    #[tokio::test]
+    async fn a_plain_variable_wins_and_nothing_is_fetched() {
         // Port 9 (discard) on loopback: any fetch would fail.
         let resolved = resolve_secrets(env(
             9,
@@ -282,14 +186,17 @@ mod tests {
                 ("TEMPORAL_API_KEY", "local"),
             ],
         ))
+        .await
         .unwrap();
         assert_eq!(resolved["TEMPORAL_API_KEY"], "local");
-        let untouched = resolve_secrets(env(9, &[("TEMPORAL_API_KEY_SECRET_ARN", "  ")])).unwrap();
+        let untouched = resolve_secrets(env(9, &[("TEMPORAL_API_KEY_SECRET_ARN", "  ")]))
+            .await
+            .unwrap();
         assert!(!untouched.contains_key("TEMPORAL_API_KEY"));
     }
 
-    #[test]
-    fn failures_name_the_secret_and_never_start_without_credentials() {
+    #[tokio::test]
+    async fn failures_name_the_secret_and_never_start_without_credentials() {
         let port = fake_extension();
         let arn = "arn:aws:secretsmanager:us-east-1:1:secret:temporal/api-key";
         let cases: [(&[(&str, &str)], &str); 6] = [
@@ -328,7 +235,7 @@ mod tests {
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
             );
-            let err = load_from_config(options(), vars).unwrap_err();
+            let err = load_from_config(options(), vars).await.unwrap_err();
             assert!(err.contains(expected), "{pairs:?}: {err}");
             assert!(err.contains("named by TEMPORAL_"), "{err}");
             assert!(
@@ -351,8 +258,8 @@ mod tests {
     /// The repo's `cloud` profile as the functions load it in AWS: its address and namespace, and
     /// the credential from the secret — with an API key (TLS on, no client certificate) and with
     /// mTLS (the certificate and key from their secrets; no file is read, none is in the zip).
-    #[test]
-    fn the_shipped_cloud_profile_works_with_an_api_key_and_with_mtls() {
+    #[tokio::test]
+    async fn the_shipped_cloud_profile_works_with_an_api_key_and_with_mtls() {
         let port = fake_extension();
         let cloud = |pairs: &[(&str, &str)]| {
             let mut vars = env(port, &[("TEMPORAL_PROFILE", "cloud")]);
@@ -364,7 +271,9 @@ mod tests {
             load_from_config(repo_config(), vars)
         };
 
-        let (connection, client) = cloud(&[("TEMPORAL_API_KEY_SECRET_ARN", API_KEY_ARN)]).unwrap();
+        let (connection, client) = cloud(&[("TEMPORAL_API_KEY_SECRET_ARN", API_KEY_ARN)])
+            .await
+            .unwrap();
         assert_eq!(connection.api_key.as_deref(), Some("key-from-sm"));
         assert_eq!(connection.target.scheme(), "https");
         assert_eq!(
@@ -382,6 +291,7 @@ mod tests {
             ("TEMPORAL_TLS_CLIENT_CERT_SECRET_ARN", CERT_ARN),
             ("TEMPORAL_TLS_CLIENT_KEY_SECRET_ARN", KEY_ARN),
         ])
+        .await
         .unwrap();
         assert_eq!(connection.api_key, None);
         assert_eq!(connection.target.scheme(), "https");
@@ -394,9 +304,9 @@ mod tests {
     }
 
     /// Without TEMPORAL_PROFILE the repo's file gives the local dev server, plain TCP.
-    #[test]
-    fn the_shipped_default_profile_is_the_local_dev_server() {
-        let (connection, client) = load_from_config(repo_config(), env(9, &[])).unwrap();
+    #[tokio::test]
+    async fn the_shipped_default_profile_is_the_local_dev_server() {
+        let (connection, client) = load_from_config(repo_config(), env(9, &[])).await.unwrap();
         assert_eq!(connection.target.as_str(), "http://127.0.0.1:7233/");
         assert!(connection.tls_options.is_none() && connection.api_key.is_none());
         assert_eq!(client.namespace, "default");
@@ -404,8 +314,8 @@ mod tests {
 
     /// A profile that names certificate files cannot also take the certificate from a secret
     /// (envconfig's rule); the error says what to change.
-    #[test]
-    fn certificate_paths_in_the_profile_and_a_certificate_secret_are_refused_clearly() {
+    #[tokio::test]
+    async fn certificate_paths_in_the_profile_and_a_certificate_secret_are_refused_clearly() {
         let port = fake_extension();
         let toml = "[profile.cloud]\naddress = \"ns.acct.tmprl.cloud:7233\"\n\
                     [profile.cloud.tls]\nclient_cert_path = \"certs/client.pem\"\n\
@@ -426,6 +336,7 @@ mod tests {
                 ],
             ),
         )
+        .await
         .unwrap_err();
         assert!(err.contains("TEMPORAL_TLS_CLIENT_CERT_DATA"), "{err}");
         assert!(err.contains("remove client_cert_path"), "{err}");
