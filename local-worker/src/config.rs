@@ -19,6 +19,11 @@ pub struct Config {
     #[arg(long, env = "SHOPFLOW_SHOP_URL", default_value = shared::activities::shop_client::DEFAULT_SHOP_URL)]
     pub shop_url: String,
 
+    /// The shop's shared token, sent as `Authorization: Bearer` when the shop requires one
+    /// (storefront with `SHOPFLOW_SHOP_TOKEN`). Prefer the variable: a flag shows in `ps`.
+    #[arg(long, env = "SHOPFLOW_SHOP_TOKEN", hide_env_values = true)]
+    pub shop_token: Option<String>,
+
     /// How long a stop signal lets in-flight activities finish before they are cancelled.
     #[arg(long, env = "SHOPFLOW_GRACE_PERIOD", default_value = "10s")]
     pub grace_period: humantime::Duration,

@@ -30,7 +30,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let shop = shared::activities::ShopClient::new(&config.shop_url).map_err(anyhow::Error::msg)?;
+    let shop = shared::activities::ShopClient::new(&config.shop_url)
+        .map_err(anyhow::Error::msg)?
+        .with_token(config.shop_token.clone());
     let client = shared::connection::connect()
         .await
         .context("connecting to Temporal")?;

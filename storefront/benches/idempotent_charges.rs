@@ -68,6 +68,7 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings {
+            shop_token: None,
             listen: "127.0.0.1:0".parse().unwrap(),
             db_path: dir.path().join("bench.db"),
             config: Config::default(),

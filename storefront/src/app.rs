@@ -22,6 +22,8 @@ pub struct Settings {
     pub config: Config,
     /// The web page's and dashboard's dependencies (all optional).
     pub web: crate::web::WebSettings,
+    /// When set, state-changing service and admin calls need it (see [`crate::guard`]).
+    pub shop_token: Option<crate::guard::ShopToken>,
 }
 
 /// Shared state handed to every handler. Cheap to clone.
@@ -31,6 +33,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub faults: Arc<Faults>,
     pub web: Arc<crate::web::WebState>,
+    pub shop_token: Option<Arc<crate::guard::ShopToken>>,
 }
 
 /// A bound, ready-to-serve storefront.
@@ -59,6 +62,7 @@ impl Application {
             config: Arc::new(settings.config),
             faults,
             web: crate::web::WebState::new(settings.web),
+            shop_token: settings.shop_token.map(Arc::new),
         };
         Ok(Self { listener, state })
     }

@@ -63,6 +63,12 @@ impl Cli {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let web = self.web_settings(var("SHOPFLOW_INGEST_SECRET"), var("TEMPORAL_NAMESPACE"))?;
+        let shop_token = var(crate::guard::ENV_SHOP_TOKEN)
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| crate::guard::ShopToken::new(&t))
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -71,6 +77,7 @@ impl Cli {
             .apply_env(env)
             .context("invalid SHOPFLOW_* environment variable")?;
         Ok(Settings {
+            shop_token,
             listen: self.listen,
             db_path: self.db.clone(),
             config,

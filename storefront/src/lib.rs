@@ -4,7 +4,8 @@
 //! every mutating request carries an `Idempotency-Key` and is executed at most once
 //! ([`pipeline`]), every error is RFC 9457 problem+json ([`problem`]), every real effect lands in
 //! a ledger that tests read back ([`services::ledger`]), and faults can be injected on demand
-//! ([`faults`]) to exercise the pipeline's retries and compensations.
+//! ([`faults`]) to exercise the pipeline's retries and compensations. Cross-site browser requests
+//! may not change state, and a shared token can be required of the service callers ([`guard`]).
 //!
 //! Layout: [`routes`] (HTTP) → [`pipeline`] (faults + idempotent transaction) → [`services`]
 //! (SQL). [`app`] builds and serves it; `main` only wires the CLI to [`app`].
@@ -16,6 +17,7 @@ pub mod db;
 pub mod domain;
 pub mod extract;
 pub mod faults;
+pub mod guard;
 pub mod idempotency;
 pub mod pipeline;
 pub mod problem;

@@ -36,6 +36,10 @@ pub enum ProblemKind {
     TemporalUnavailable,
     UpstreamUnavailable,
     NotConfigured,
+    /// A browser request from another site tried to change state (see `crate::guard`).
+    CrossSiteRequest,
+    /// The shop requires its shared token and the request did not carry it.
+    Unauthorized,
 }
 
 impl ProblemKind {
@@ -59,6 +63,8 @@ impl ProblemKind {
             Self::TemporalUnavailable => "temporal-unavailable",
             Self::UpstreamUnavailable => "upstream-unavailable",
             Self::NotConfigured => "not-configured",
+            Self::CrossSiteRequest => "cross-site-request",
+            Self::Unauthorized => "unauthorized",
         }
     }
 
@@ -80,6 +86,8 @@ impl ProblemKind {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TemporalUnavailable | Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -105,6 +113,8 @@ impl ProblemKind {
             Self::TemporalUnavailable => "Temporal is unavailable",
             Self::UpstreamUnavailable => "An upstream service did not answer",
             Self::NotConfigured => "This feature is not configured",
+            Self::CrossSiteRequest => "Cross-site requests may not change the shop",
+            Self::Unauthorized => "The shop's token is required",
         }
     }
 

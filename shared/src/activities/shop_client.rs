@@ -44,10 +44,24 @@ struct Problem {
     detail: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ShopClient {
     http: reqwest::Client,
     base: Url,
+    /// Sent as `Authorization: Bearer …` when the shop requires it (`SHOPFLOW_SHOP_TOKEN`).
+    token: Option<String>,
+}
+
+/// The variable naming the shop's shared token (the storefront reads the same one).
+pub const ENV_SHOP_TOKEN: &str = "SHOPFLOW_SHOP_TOKEN";
+
+impl std::fmt::Debug for ShopClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopClient")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl ShopClient {
@@ -62,14 +76,24 @@ impl ShopClient {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(Self { http, base })
+        Ok(Self {
+            http,
+            base,
+            token: None,
+        })
     }
 
-    /// From `SHOPFLOW_SHOP_URL`, else [`DEFAULT_SHOP_URL`].
+    /// Sends `token` as a bearer token on every call (blank: none).
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        self
+    }
+
+    /// From `SHOPFLOW_SHOP_URL` (else [`DEFAULT_SHOP_URL`]) and [`ENV_SHOP_TOKEN`].
     pub fn from_env() -> Result<Self, String> {
         let url =
             std::env::var("SHOPFLOW_SHOP_URL").unwrap_or_else(|_| DEFAULT_SHOP_URL.to_owned());
-        Self::new(&url)
+        Ok(Self::new(&url)?.with_token(std::env::var(ENV_SHOP_TOKEN).ok()))
     }
 
     pub fn base_url(&self) -> &Url {
@@ -87,11 +111,15 @@ impl ShopClient {
             .base
             .join(path)
             .map_err(|e| ShopError::Transient(format!("bad path {path}: {e}")))?;
-        let response = self
+        let mut request = self
             .http
             .post(url)
             .header("Idempotency-Key", idempotency_key)
-            .json(body)
+            .json(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| ShopError::Transient(format!("POST {path}: {}", error_chain(&e))))?;

@@ -1,5 +1,6 @@
 //! HTTP routes: one file per service, each exporting `router()`, merged here with the
-//! cross-cutting pieces (problem+json fallbacks, body limit, request logging).
+//! cross-cutting pieces (problem+json fallbacks, body limit, who may change state
+//! ([`crate::guard`]), request logging).
 
 mod admin;
 mod inventory;
@@ -34,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::protect,
+        ))
         .layer(middleware::from_fn(crate::telemetry::log_request))
         .with_state(state)
 }

@@ -79,9 +79,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    spawn_app_guarded(config, None).await
+}
+
+/// An app that requires `token` for state changes (`SHOPFLOW_SHOP_TOKEN`).
+pub async fn spawn_app_guarded(
+    config: Config,
+    shop_token: Option<storefront::guard::ShopToken>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("storefront.db");
     let settings = Settings {
+        shop_token,
         listen: "127.0.0.1:0".parse().unwrap(),
         db_path,
         config,

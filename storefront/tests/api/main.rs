@@ -4,6 +4,7 @@
 mod admin;
 mod bad_input;
 mod faults;
+mod guard;
 mod helpers;
 mod idempotency;
 mod inventory;

@@ -37,6 +37,7 @@ impl Shop {
     pub async fn start_on(web: WebSettings, port: u16) -> Shop {
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings {
+            shop_token: None,
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             db_path: dir.path().join("shop.db"),
             config: Config::default(),
