@@ -114,6 +114,72 @@ async fn an_order_starts_once_completes_and_a_changed_payload_conflicts() {
     assert_eq!(stats.errors, 0, "{stats:?}");
 }
 
+/// Twenty clients post the same order ID at once with five different bodies (four copies each,
+/// differing in how many mugs they buy): exactly one start wins; the copies of the winning body
+/// are 200 duplicates of it, every other body is a 409 conflict; one workflow runs, every effect
+/// happens once, and it is the winning body's order that ran.
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_racing_posts_with_different_bodies_start_one_order() {
+    const VARIANTS: usize = 5;
+    let stack = Stack::start(StackOptions::default()).await;
+    let order_id = stack.order_id("C");
+    let mugs = |i: usize| (i % VARIANTS + 1) as u64;
+    let bodies: Vec<String> = (0..20)
+        .map(|i| {
+            let mut order: Value = serde_json::from_str(&stack.order_json(&order_id)).unwrap();
+            order["items"][0]["quantity"] = mugs(i).into();
+            order.to_string()
+        })
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|body| stack.post(body))).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    let winners: Vec<usize> = (0..20).filter(|&i| statuses[i] == 202).collect();
+    assert_eq!(winners.len(), 1, "exactly one start: {statuses:?}");
+    let winner = winners[0];
+    for (i, status) in statuses.iter().enumerate() {
+        let expected = match i {
+            _ if i == winner => 202,
+            _ if mugs(i) == mugs(winner) => 200,
+            _ => 409,
+        };
+        assert_eq!(
+            *status,
+            expected,
+            "body {i} ({} mugs): {statuses:?}",
+            mugs(i)
+        );
+    }
+    let workflow_id = format!("order-{order_id}");
+    let outcome = stack.completes(&workflow_id).await;
+    assert!(
+        matches!(outcome, shared::OrderOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    let effects = stack.effects(&order_id).await;
+    let mut seen: Vec<(String, String)> = effects
+        .iter()
+        .map(|e| (e["kind"].to_string(), e["sku"].to_string()))
+        .collect();
+    seen.sort();
+    let count = seen.len();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "an effect happened twice: {effects:#?}");
+    let mug_reservation = effects
+        .iter()
+        .find(|e| e["kind"] == "reserve" && e["sku"] == "MUG-CLASSIC")
+        .expect("the mugs were reserved");
+    assert_eq!(
+        mug_reservation["quantity"],
+        mugs(winner),
+        "the winning body ran"
+    );
+    assert_eq!(stack.charges(&order_id).await, 1);
+    eventually("visibility to list one workflow", async || {
+        (stack.workflow_count().await == 1).then_some(())
+    })
+    .await;
+}
+
 /// One hostile or broken request and the status it must get.
 struct Case {
     name: String,

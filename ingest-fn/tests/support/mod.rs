@@ -275,6 +275,15 @@ impl Stack {
 
     /// How many charges the shop recorded for an order: the real effect that must happen once.
     pub async fn charges(&self, order_id: &str) -> usize {
+        self.effects(order_id)
+            .await
+            .iter()
+            .filter(|e| e["kind"] == "charge")
+            .count()
+    }
+
+    /// Every effect the shop's ledger holds for an order.
+    pub async fn effects(&self, order_id: &str) -> Vec<Value> {
         let url = format!("{}/ledger?orderId={order_id}", self.setup.shop_url);
         let ledger: Value = self
             .http
@@ -287,12 +296,7 @@ impl Stack {
             .json()
             .await
             .unwrap();
-        ledger["effects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["kind"] == "charge")
-            .count()
+        ledger["effects"].as_array().unwrap().clone()
     }
 }
 
