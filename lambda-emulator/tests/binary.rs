@@ -216,6 +216,70 @@ async fn sigterm_shuts_the_environments_down_before_exiting() {
     );
 }
 
+/// A SIGKILLed emulator cannot shut anything down; its environments must still not outlive it
+/// (a worker-fn in the middle of an invocation would otherwise keep polling Temporal for up to
+/// its 300 s timeout). The environment here is busy with a 60 s invocation when the emulator is
+/// killed — a frozen one would be ended by the kernel anyway (an orphaned process group with a
+/// stopped member gets SIGHUP), a running one only by the parent-death signal.
+#[tokio::test]
+async fn no_environment_outlives_a_sigkilled_emulator() {
+    let args = fixture_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Launched {
+        mut child,
+        lambda_url,
+        ..
+    } = launch(Path::new(env!("CARGO_MANIFEST_DIR")), &args, 3).await;
+    let url = format!("{lambda_url}/2015-03-31/functions/shop-ingest/invocations");
+    let body: Value = client()
+        .post(&url)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap();
+    // The same (only) environment now works on a long invocation.
+    let busy = tokio::spawn(
+        client()
+            .post(&url)
+            .json(&json!({ "action": "sleep", "ms": 60_000 }))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(process_running(pid), "the environment is busy, not gone");
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    busy.abort();
+    // The kernel delivers the parent-death signal at once; reaping the orphan is its new
+    // parent's job, so allow a moment (bounded: a failure must not hang).
+    let gone = async {
+        while process_running(pid) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), gone)
+        .await
+        .unwrap_or_else(|_| {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL).ok();
+            panic!("the environment's process {pid} outlived a SIGKILLed emulator")
+        });
+}
+
+/// Alive and not a zombie waiting to be reaped (an orphan's reaper may be slow, or absent in a
+/// container whose init does not reap).
+fn process_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
 /// The project's own `template.yaml` with the project's built functions (`cargo build --bins`
 /// first): both functions are served under their template names, and `POST /orders` reaches the
 /// ingest function — which, unsigned, refuses the order (401), or 503 if it cannot reach Temporal
