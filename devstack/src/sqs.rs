@@ -8,28 +8,13 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 /// A client for the local SQS at `endpoint` (`LocalStack::endpoint()`). LocalStack accepts any
 /// credentials and keeps its queues in `us-east-1`, so neither comes from the environment: a
-/// developer's real AWS settings must not decide where local queues go. rustls + ring, as in the
-/// rest of the workspace (the SDK's default TLS stack would add an aws-lc C build).
+/// developer's real AWS settings must not decide where local queues go (`aws-clients`).
 pub fn client(endpoint: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let local = Credentials::new("test", "test", None, None, "devstack");
-    Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(local)
-            .http_client(http)
-            .build(),
-    )
+    aws_clients::local_sqs_client(endpoint)
 }
 
 /// The orders queue and its dead-letter queue, with the attributes `template.yaml` gives them

@@ -244,6 +244,16 @@ impl TemporalDevServer {
         }
     }
 
+    /// Stops an owned server and starts it again with `opts` — on the same port and, with
+    /// [`TemporalOptions::db_file`], on the same state — as an operator's restart would.
+    pub fn restart(&mut self, opts: TemporalOptions) -> Result<()> {
+        if let Some(child) = self.child.take() {
+            child.stop()?;
+        }
+        *self = Self::start(opts)?;
+        Ok(())
+    }
+
     /// Stops an owned server (SIGTERM to its process group, SIGKILL after a grace period).
     pub fn stop(mut self) -> Result<()> {
         match self.child.take() {

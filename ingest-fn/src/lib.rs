@@ -6,11 +6,9 @@
 //!
 //! The handlers are plain async functions — [`http::handle`] over `http` types (`lambda_http`
 //! converts the API Gateway event, [`http::invoke`]), [`sqs::handle`] over the SQS event; `main`
-//! only wires them to `lambda_runtime`. The library is also where `push-events`
-//! makes its SQS client from.
+//! only wires them to `lambda_runtime`. Its SQS client comes from `aws-clients`.
 
 pub mod app;
-pub mod aws;
 pub mod config;
 pub mod dead_letter;
 pub mod event;

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     );
     let dead_letters = match &config.dead_letter_queue_url {
         Some(url) => Some(SqsDeadLetters::new(
-            ingest_fn::aws::sqs_client(None, None).await,
+            aws_clients::sqs_client(None, None).await,
             url,
         )),
         None => None,

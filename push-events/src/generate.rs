@@ -113,7 +113,7 @@ mod tests {
         }
         let mut valid_ids = std::collections::HashSet::new();
         for (kind, body) in &messages {
-            let parsed = ingest_fn::ingest::parse(body.as_bytes());
+            let parsed = shared::parse_order(body.as_bytes());
             match kind {
                 Kind::Invalid => assert!(parsed.is_err(), "{body}"),
                 Kind::Valid => assert!(

@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn push(target: &Target, bodies: &[String]) -> anyhow::Result<()> {
     let client =
-        ingest_fn::aws::sqs_client(target.endpoint.as_deref(), target.region.as_deref()).await;
+        aws_clients::sqs_client(target.endpoint.as_deref(), target.region.as_deref()).await;
     let url = send::queue_url(&client, &target.queue).await?;
     let progress = ProgressBar::new(bodies.len() as u64);
     let report = send::send_all(

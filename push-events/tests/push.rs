@@ -38,7 +38,7 @@ async fn generated_orders_and_sample_files_reach_the_queue() {
         .unwrap()
         .expect("LocalStack");
     let endpoint = localstack.endpoint();
-    let client = ingest_fn::aws::sqs_client(Some(&endpoint), None).await;
+    let client = aws_clients::sqs_client(Some(&endpoint), None).await;
     let name = format!("push-{}", ulid::Ulid::new().to_string().to_lowercase());
     let url = queue(&client, &name).await;
 

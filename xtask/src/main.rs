@@ -3,6 +3,7 @@
 //! This file only wires the command line to one module per command.
 
 mod bench;
+mod chaos;
 mod demo;
 mod deploy;
 mod glibc;
@@ -39,6 +40,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the order-pipeline demo end to end.
     Demo(demo::DemoArgs),
+    /// The chaos test at any size: `--orders N --seed S`; prints its report.
+    Chaos(chaos::ChaosArgs),
     /// Build the Lambda zips (target/lambda/<binary>-<arch>.zip) and check them against provided.al2023.
     Package(package::PackageArgs),
     /// Deploy to AWS with SAM and register the worker with Temporal Cloud (docs/aws.md).
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Stack(command) => stack::run(command),
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Chaos(args) => chaos::run(args),
         Command::Package(args) => package::run(args),
         Command::Deploy(args) => deploy::run(args),
     };

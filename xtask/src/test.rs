@@ -35,6 +35,16 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
+    run_with(args.no_build, &args.runner_args, &[])
+}
+
+/// The whole sequence with `runner_args` for the runner and `env` added to its environment
+/// (`cargo xtask chaos` runs one test this way).
+pub(crate) fn run_with(
+    no_build: bool,
+    runner_args: &[OsString],
+    env: &[(&str, String)],
+) -> Result<ExitCode> {
     let interrupt = Interrupt::install()?;
     // Cheapest check first: unformatted code fails in a second, not after the build. rustfmt
     // comes with rustup's default profile; a toolchain without it (a minimal profile) cannot
@@ -52,7 +62,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
 
     interrupt.check()?;
 
-    if !args.no_build {
+    if !no_build {
         let finished = ui::streamed("cargo build --workspace --bins");
         let status = cargo()
             .args(["build", "--workspace", "--bins"])
@@ -79,7 +89,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     let outcome = if interrupt.is_set() {
         Err(anyhow::anyhow!("interrupted"))
     } else {
-        let runner_args = test_runner_args(&args.runner_args)?;
+        let runner_args = test_runner_args(runner_args)?;
         let label = format!("cargo {}", runner_args.join(" ".as_ref()).to_string_lossy());
         let mut runner = cargo();
         runner
@@ -87,7 +97,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             .env(devstack::ENV_TEMPORAL_ADDRESS, stack.temporal.address())
             .env(devstack::ENV_SQS_ENDPOINT, stack.localstack.endpoint())
             .env(devstack::ENV_LAMBDA_ENDPOINT, &lambda_endpoint)
-            .env(devstack::ENV_BIN_DIR, devstack::bin_dir());
+            .env(devstack::ENV_BIN_DIR, devstack::bin_dir())
+            .envs(env.iter().map(|(k, v)| (k, v)));
         let finished = ui::streamed(&label);
         let status = run_until_done(runner, &interrupt);
         finished(status.as_ref().is_ok_and(|s| s.success()));

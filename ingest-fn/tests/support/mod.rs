@@ -313,7 +313,7 @@ async fn create_queues(run_id: &str, visibility_timeout_secs: u32) -> Queues {
         .await
         .unwrap()
         .expect("LocalStack");
-    let client = ingest_fn::aws::sqs_client(Some(&localstack.endpoint()), Some("us-east-1")).await;
+    let client = aws_clients::sqs_client(Some(&localstack.endpoint()), Some("us-east-1")).await;
     let name = format!("orders-{run_id}");
     let queues = devstack::sqs::OrdersQueues {
         name: name.clone(),

@@ -1,6 +1,8 @@
 //! The chaos test: many orders while everything that can go wrong does — the local worker is
-//! SIGKILLed and restarted at random, the Lambda invocations that take over reach their deadline
-//! mid-activity, and the shop's services fail a fifth of their calls and lose some answers.
+//! SIGKILLed and restarted at random, so are Lambda execution environments (the worker-fn
+//! process, mid-invocation or frozen), the Lambda invocations that take over reach their deadline
+//! mid-activity, the shop's services fail a fifth of their calls and lose some answers, and the
+//! Temporal server itself is stopped and restarted once, mid-run, on its database file.
 //!
 //! What must hold whatever happens: every order ends Completed or Compensated, as its kind says;
 //! no order runs twice; and the shop's ledger shows every charge either kept with one shipment or
@@ -8,7 +10,9 @@
 //!
 //! It prints a summary (orders by outcome, kills, invocations and how they ended, faults
 //! injected, wall time) — numbers to read, not to assert on: the machine is shared and noisy.
-//! `SHOPFLOW_CHAOS_SEED` replays a run's plan; `SHOPFLOW_CHAOS_ORDERS` sets how many orders.
+//! `SHOPFLOW_CHAOS_SEED` replays a run's plan; `SHOPFLOW_CHAOS_ORDERS` sets how many orders
+//! (`cargo xtask chaos --orders N --seed S` sets both and prints the report this test writes to
+//! `target/shopflow/chaos-report.md`).
 
 #[path = "../support/app.rs"]
 mod helpers;
@@ -16,10 +20,12 @@ mod logs;
 mod plan;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use devstack::shop::{Ending, check_invariants};
-use helpers::{LambdaOptions, Options, TestApp, WORKER_FUNCTION};
+use helpers::{EmulatorTuning, LambdaOptions, Options, TestApp, WORKER_FUNCTION};
 use plan::{Kind, PlannedOrder};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -70,7 +76,12 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
             idle_exit: "1s",
         }),
     };
-    let mut app = TestApp::spawn_with_lambda_log_dir(options, lambda_logs.clone()).await;
+    let tuning = EmulatorTuning {
+        log_dir: lambda_logs.clone(),
+        temporal_on_disk: true,
+        ..EmulatorTuning::default()
+    };
+    let mut app = TestApp::spawn_tuned(options, tuning).await;
     until_no_invocation_runs(&app, Duration::from_secs(60)).await; // the registration invocation
     for (sku, _) in plan::STOCKED {
         app.set_stock(sku, i64::from(plan::DEEP_STOCK)).await;
@@ -85,12 +96,15 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
         .into_iter()
         .map(|p| (p.clone(), app.order(|v| p.apply(v))))
         .collect();
+    let placed = Arc::new(AtomicUsize::new(0));
     let placing = tokio::spawn(place(
         app.client.clone(),
         app.setup.task_queue.clone(),
         orders.clone(),
+        placed.clone(),
     ));
-    let chaos = run_outages(&mut app, &mut rng, &placing).await;
+    let restart_after = plan::temporal_restart_after(&mut rng, orders.len());
+    let chaos = run_outages(&mut app, &mut rng, &placing, (&placed, restart_after)).await;
     let duplicates_refused = placing.await.expect("placing orders");
     let placed_in = wall.elapsed();
 
@@ -163,6 +177,14 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
             chaos.kills, chaos.slow
         ),
         format!(
+            "  Lambda environments SIGKILLed: {}; Temporal server restarted on its database: {}",
+            chaos.lambda_kills,
+            match &chaos.temporal_restart {
+                Some((after, took)) => format!("after order {after}, down {:.1} s", took.as_secs_f64()),
+                None => "no (the orders were placed first)".to_owned(),
+            }
+        ),
+        format!(
             "  Lambda: {} invocations, {} cold starts, {} errors; ended by {end_reasons:?}; \
          {cut_off} cut off by their deadline mid-activity",
             stats.invocations, stats.cold_starts, stats.errors
@@ -183,13 +205,28 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
     println!("{summary}");
     // The emulator forwards every line the Lambda worker logs to this test's output, which buries
     // the summary there: keep a copy where it is easy to find.
-    let summary_file = devstack::target_dir()
-        .join("shopflow")
-        .join("chaos-summary.txt");
-    if let Err(e) = std::fs::create_dir_all(summary_file.parent().unwrap())
-        .and_then(|()| std::fs::write(&summary_file, &summary))
-    {
-        println!("could not write {}: {e}", summary_file.display());
+    let verdict = if wrong.is_empty() && problems.is_empty() && runs == orders.len() {
+        "every order ended as its kind says; each effect once; stock conserved (ledger invariants hold)"
+            .to_owned()
+    } else {
+        format!(
+            "FAILED: {} orders ended unlike their kind, {} ledger problems, {runs} runs for {} orders",
+            wrong.len(),
+            problems.len(),
+            orders.len()
+        )
+    };
+    let report = format!("# Chaos report\n\n{verdict}\n\n```\n{summary}\n```\n");
+    let dir = devstack::target_dir().join("shopflow");
+    for (file, text) in [
+        ("chaos-summary.txt", &summary),
+        ("chaos-report.md", &report),
+    ] {
+        if let Err(e) =
+            std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join(file), text))
+        {
+            println!("could not write {file}: {e}");
+        }
     }
 
     assert!(
@@ -223,19 +260,48 @@ async fn every_order_ends_as_its_kind_says_and_the_ledger_holds_through_kills_de
 }
 
 /// Places the orders at their planned pace, each once — and the few planned resubmissions a
-/// second time, which must be refused. Returns how many were refused.
-async fn place(client: Client, task_queue: String, orders: Vec<(PlannedOrder, Order)>) -> usize {
+/// second time, which must be refused. Returns how many were refused. `placed` counts the
+/// orders placed so far (the restart of Temporal is timed by it).
+///
+/// While Temporal restarts, a start is retried until it is answered, as ingest-fn's callers do:
+/// a start whose answer was lost may have landed, and then the retry is refused as a duplicate
+/// of it, which counts as placed.
+async fn place(
+    client: Client,
+    task_queue: String,
+    orders: Vec<(PlannedOrder, Order)>,
+    placed: Arc<AtomicUsize>,
+) -> usize {
     let mut refused = 0;
     for (planned, order) in &orders {
         tokio::time::sleep(planned.gap).await;
-        shared::orders::start_order(&client, &task_queue, order)
-            .await
-            .expect("starting an order");
-        if planned.resubmit {
+        let give_up = Instant::now() + Duration::from_secs(120);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             match shared::orders::start_order(&client, &task_queue, order).await {
-                Err(StartError::AlreadyExists { .. }) => refused += 1,
-                other => {
-                    panic!("a resubmitted order must be refused as a duplicate, got {other:?}")
+                Ok(_) => break,
+                Err(StartError::AlreadyExists { .. }) if attempt > 1 => break,
+                Err(StartError::Unavailable { .. }) if Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(other) => panic!("starting an order: {other}"),
+            }
+        }
+        placed.fetch_add(1, Ordering::SeqCst);
+        if planned.resubmit {
+            loop {
+                match shared::orders::start_order(&client, &task_queue, order).await {
+                    Err(StartError::AlreadyExists { .. }) => {
+                        refused += 1;
+                        break;
+                    }
+                    Err(StartError::Unavailable { .. }) if Instant::now() < give_up => {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    other => {
+                        panic!("a resubmitted order must be refused as a duplicate, got {other:?}")
+                    }
                 }
             }
         }
@@ -247,19 +313,39 @@ async fn place(client: Client, task_queue: String, orders: Vec<(PlannedOrder, Or
 struct Chaos {
     kills: usize,
     slow: usize,
+    lambda_kills: usize,
+    /// After which order, and how long Temporal was away.
+    temporal_restart: Option<(usize, Duration)>,
 }
 
-/// Kills and restarts the local worker on the plan's schedule until every order is placed, then
-/// leaves it running and the shop merely flaky.
+/// Kills and restarts the local worker on the plan's schedule until every order is placed (now
+/// and then a Lambda environment with it), restarts Temporal once when `restart_after` orders are
+/// placed, then leaves the workers running and the shop merely flaky.
 async fn run_outages(
     app: &mut TestApp,
     rng: &mut StdRng,
     placing: &tokio::task::JoinHandle<usize>,
+    (placed, restart_after): (&AtomicUsize, usize),
 ) -> Chaos {
-    let mut chaos = Chaos { kills: 0, slow: 0 };
+    let mut chaos = Chaos {
+        kills: 0,
+        slow: 0,
+        lambda_kills: 0,
+        temporal_restart: None,
+    };
     while !placing.is_finished() {
         let outage = plan::outage(rng, chaos.kills);
-        tokio::time::sleep(outage.up).await;
+        // Sleep through the up time in steps, so the restart happens close to its order.
+        let up_until = Instant::now() + outage.up;
+        while Instant::now() < up_until && !placing.is_finished() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let after = placed.load(Ordering::SeqCst);
+            if chaos.temporal_restart.is_none() && after >= restart_after {
+                // Stopping and starting wait on processes: off the runtime's threads.
+                let took = tokio::task::block_in_place(|| app.restart_temporal());
+                chaos.temporal_restart = Some((after, took));
+            }
+        }
         if placing.is_finished() {
             break;
         }
@@ -270,6 +356,9 @@ async fn run_outages(
         // Killing waits for the process to be reaped: off the runtime's threads too.
         tokio::task::block_in_place(|| app.kill_worker());
         chaos.kills += 1;
+        if outage.kill_lambda && kill_a_lambda_environment(rng) {
+            chaos.lambda_kills += 1;
+        }
         tokio::time::sleep(outage.down).await;
         if outage.slow {
             app.set_faults(faults(false)).await;
@@ -278,6 +367,34 @@ async fn run_outages(
         tokio::task::block_in_place(|| app.start_worker());
     }
     chaos
+}
+
+/// SIGKILLs one of the emulator's worker-fn processes (the emulator runs in this test process,
+/// so they are its children), as a crashed or OOM-killed execution environment. `false` when
+/// none runs.
+fn kill_a_lambda_environment(rng: &mut StdRng) -> bool {
+    use rand::seq::IndexedRandom as _;
+    let me = std::process::id().to_string();
+    let environments: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (name, rest) = stat.split_once(") ")?;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (name.ends_with("(worker-fn") && ppid == me).then_some(pid)
+        })
+        .collect();
+    match environments.choose(rng) {
+        Some(pid) => nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .is_ok(),
+        None => false,
+    }
 }
 
 /// `Ok` when the outcome is what an order of this kind must end with.

@@ -1,5 +1,6 @@
 //! The chaos run's seeded plan: which orders to place and how each must end, the pauses between
-//! them, and when the local worker dies and for how long.
+//! them, when the local worker dies and for how long, which outages also kill a Lambda
+//! environment, and after which order the Temporal server is restarted.
 //!
 //! Everything random comes from one seed, printed at the start, so a failing run's orders and
 //! outage lengths can be replayed with `SHOPFLOW_CHAOS_SEED=<seed>` (the exact interleaving with
@@ -142,6 +143,15 @@ pub struct Outage {
     pub up: Duration,
     pub down: Duration,
     pub slow: bool,
+    /// Also SIGKILL one running Lambda environment (a worker-fn process) when the worker dies.
+    pub kill_lambda: bool,
+}
+
+/// The Temporal server is restarted once, when this many orders have been placed: somewhere in
+/// the middle third of the run, so work is in flight on both workers when it goes away.
+pub fn temporal_restart_after(rng: &mut StdRng, orders: usize) -> usize {
+    let third = (orders / 3).max(1);
+    rng.random_range(third..=(2 * third).max(third))
 }
 
 /// The `index`-th outage (from 0). The first is slow, so every run has at least one; after that
@@ -154,5 +164,10 @@ pub fn outage(rng: &mut StdRng, index: usize) -> Outage {
     } else {
         Duration::from_millis(rng.random_range(1_000..5_000))
     };
-    Outage { up, down, slow }
+    Outage {
+        up,
+        down,
+        slow,
+        kill_lambda: rng.random_bool(0.5),
+    }
 }

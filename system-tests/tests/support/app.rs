@@ -61,6 +61,9 @@ pub struct EmulatorTuning {
     /// Put a [`devstack::relay::Relay`] between the Lambda worker and Temporal
     /// ([`TestApp::relay`]), so a test can cut the worker's connections.
     pub temporal_relay: bool,
+    /// Keep the (private) Temporal server's state in a SQLite file, so
+    /// [`TestApp::restart_temporal`] can restart it on the same state (default: in memory).
+    pub temporal_on_disk: bool,
 }
 
 impl Default for EmulatorTuning {
@@ -70,6 +73,7 @@ impl Default for EmulatorTuning {
             environment_idle_timeout: Duration::from_secs(30),
             worker_env: Vec::new(),
             temporal_relay: false,
+            temporal_on_disk: false,
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct TestApp {
     pub emulator: Option<lambda_emulator::RunningEmulator>,
     /// Kept alive for the test: dropping an owned server stops it.
     pub _temporal: TemporalDevServer,
+    /// How the private server was started, for [`TestApp::restart_temporal`].
+    temporal_options: Option<devstack::TemporalOptions>,
     pub client: Client,
     pub shop: Option<Storefront>,
     pub shop_url: String,
@@ -133,6 +139,7 @@ impl TestApp {
         let isolated =
             |address: &str| WorkerSetup::isolated(address, &run_id, shared::BUILD_ID, shop.url());
         let mut relay = None;
+        let mut temporal_options_kept = None;
         let (temporal, emulator, setup) = match &options.lambda {
             None => {
                 let temporal = devstack::temporal::temporal_for_tests()?;
@@ -151,12 +158,16 @@ impl TestApp {
                         .push(("TEMPORAL_ADDRESS", started.address()));
                     relay = Some(started);
                 }
+                let on_disk = tuning.temporal_on_disk;
                 let emulator = start_emulator(lambda, &setup, tuning).await?;
-                let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
+                let temporal_options = devstack::TemporalOptions {
                     port,
                     lambda_endpoint: Some(emulator.lambda_url()),
+                    db_file: on_disk.then(|| dir.join("temporal.db")),
                     ..Default::default()
-                })?;
+                };
+                temporal_options_kept = Some(temporal_options.clone());
+                let temporal = devstack::TemporalDevServer::start(temporal_options)?;
                 (temporal, Some(emulator), setup)
             }
         };
@@ -184,6 +195,7 @@ impl TestApp {
             shared::connection::connect_to(&setup.temporal_address, &setup.namespace).await?;
         Ok(TestApp {
             _temporal: temporal,
+            temporal_options: temporal_options_kept,
             emulator,
             client,
             shop_admin: ShopAdmin::new(shop.url()),
@@ -323,6 +335,21 @@ impl TestApp {
             .set_stock(sku, available)
             .await
             .expect("setting stock");
+    }
+
+    /// Stops the private Temporal server and starts it again on the same port and database file
+    /// (`EmulatorTuning::temporal_on_disk`): every client must ride it out. Blocking.
+    pub fn restart_temporal(&mut self) -> Duration {
+        let options = self
+            .temporal_options
+            .clone()
+            .filter(|o| o.db_file.is_some())
+            .expect("restart_temporal needs a private server with temporal_on_disk");
+        let began = std::time::Instant::now();
+        self._temporal
+            .restart(options)
+            .expect("restarting the Temporal dev server");
+        began.elapsed()
     }
 
     pub fn kill_worker(&mut self) {
