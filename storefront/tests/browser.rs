@@ -101,7 +101,11 @@ async fn ensure_chromium() {
     );
 }
 
-/// node ≥ 20 with npm (playwright-core's minimum); installed with apt when missing.
+/// playwright-core's minimum node major version.
+const MIN_NODE_MAJOR: u32 = 20;
+
+/// node ≥ 20 with npm (playwright-core's minimum); installed with apt when missing. An older node
+/// (Debian bookworm's apt has 18) fails here with what to do, not later inside playwright.
 async fn ensure_node() {
     let works = |name: &'static str| async move {
         command(name, &["--version"])
@@ -109,18 +113,43 @@ async fn ensure_node() {
             .await
             .is_ok_and(|o| o.status.success())
     };
-    if works("node").await && works("npm").await {
-        return;
+    if !(works("node").await && works("npm").await) {
+        run_checked(&mut command("apt-get", &["update"]), "apt-get update").await;
+        run_checked(
+            &mut command(
+                "apt-get",
+                &["install", "-y", "--no-install-recommends", "nodejs", "npm"],
+            ),
+            "apt-get install nodejs npm",
+        )
+        .await;
     }
-    run_checked(&mut command("apt-get", &["update"]), "apt-get update").await;
-    run_checked(
-        &mut command(
-            "apt-get",
-            &["install", "-y", "--no-install-recommends", "nodejs", "npm"],
-        ),
-        "apt-get install nodejs npm",
-    )
-    .await;
+    let version = run_checked(&mut command("node", &["--version"]), "node --version").await;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    assert!(
+        node_major(&version).is_some_and(|major| major >= MIN_NODE_MAJOR),
+        "node {version} is too old: playwright-core needs node {MIN_NODE_MAJOR} or newer \
+         (install it from https://nodejs.org or NodeSource, then run the tests again)"
+    );
+}
+
+/// `v20.20.2` → 20.
+fn node_major(version: &str) -> Option<u32> {
+    version
+        .trim()
+        .strip_prefix('v')?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn node_versions_are_read_by_major() {
+    assert_eq!(node_major("v20.20.2\n"), Some(20));
+    assert_eq!(node_major("v18.19.0"), Some(18));
+    assert_eq!(node_major("20.1.0"), None);
+    assert_eq!(node_major("vx"), None);
 }
 
 fn command(program: &str, args: &[&str]) -> tokio::process::Command {
