@@ -195,16 +195,7 @@ async fn sigterm_shuts_the_environments_down_before_exiting() {
     let Launched {
         child, lambda_url, ..
     } = launch(Path::new(env!("CARGO_MANIFEST_DIR")), &args, 3).await;
-    let response = client()
-        .post(format!(
-            "{lambda_url}/2015-03-31/functions/shop-ingest/invocations"
-        ))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = response.json().await.unwrap();
-    let pid = u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap();
+    let pid = warm_environment(&lambda_url).await;
     assert!(
         process_alive(pid),
         "a warm environment waits for the next invocation"
@@ -230,17 +221,8 @@ async fn no_environment_outlives_a_sigkilled_emulator() {
         lambda_url,
         ..
     } = launch(Path::new(env!("CARGO_MANIFEST_DIR")), &args, 3).await;
-    let url = format!("{lambda_url}/2015-03-31/functions/shop-ingest/invocations");
-    let body: Value = client()
-        .post(&url)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pid = u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap();
+    let pid = warm_environment(&lambda_url).await;
+    let url = ingest_invocations(&lambda_url);
     // The same (only) environment now works on a long invocation.
     let busy = tokio::spawn(
         client()
@@ -266,6 +248,24 @@ async fn no_environment_outlives_a_sigkilled_emulator() {
             nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL).ok();
             panic!("the environment's process {pid} outlived a SIGKILLed emulator")
         });
+}
+
+fn ingest_invocations(lambda_url: &str) -> String {
+    format!("{lambda_url}/2015-03-31/functions/shop-ingest/invocations")
+}
+
+/// Invokes the fixture's ingest function once (an echo) and returns its environment's process.
+async fn warm_environment(lambda_url: &str) -> u32 {
+    let body: Value = client()
+        .post(ingest_invocations(lambda_url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap()
 }
 
 /// Alive and not a zombie waiting to be reaped (an orphan's reaper may be slow, or absent in a

@@ -134,22 +134,8 @@ fn timeouts_follow_the_code() {
     );
     assert!(worker.timeout.as_secs() <= 900, "Lambda's maximum is 900 s");
 
-    let ingest = function(&all, "shopflow-ingest");
-    let visibility = at(
-        &raw(),
-        &[
-            "Resources",
-            "OrdersQueue",
-            "Properties",
-            "VisibilityTimeout",
-        ],
-    )
-    .as_u64()
-    .unwrap();
-    assert!(
-        visibility >= 6 * ingest.timeout.as_secs(),
-        "OrdersQueue VisibilityTimeout {visibility} < 6 x ingest timeout"
-    );
+    // The ingest side (batch arithmetic, visibility ≥ 6 × timeout + window):
+    // `the_largest_allowed_batch_ends_inside_the_ingest_timeout`.
 }
 
 /// A batch must finish inside the ingest function's timeout even when every record takes its
