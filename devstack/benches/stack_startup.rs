@@ -27,6 +27,10 @@ fn summary(name: &str, samples: &[Duration]) {
     );
 }
 
+#[expect(
+    unsafe_code,
+    reason = "set_var before any thread exists, for pip (a child)"
+)]
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("DEVSTACK_BENCH_INSTALL").is_some() {
         // SAFETY: no other thread exists yet; pip (a child) reads it.

@@ -69,7 +69,8 @@ impl RunningEmulator {
         let shared = Arc::new(Shared {
             registry: Registry::new(config.region.clone()),
             logs: Arc::new(
-                LogSink::new(config.log_dir.clone()).to_stderr(config.function_output_to_stderr),
+                LogSink::new(config.log_dir.clone())
+                    .forwarding_to_stderr(config.function_output_to_stderr),
             ),
             config: Arc::new(config),
             sqs,

@@ -594,6 +594,38 @@ fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
     }
 }
 
+/// No environment outlives the emulator, even one that is SIGKILLed and so cannot shut its
+/// environments down: the runtime process asks the kernel for SIGKILL when its parent dies
+/// (`prctl(PR_SET_PDEATHSIG)`). Environments run in their own process groups (so a freeze or a
+/// shutdown reaches everything they started), which is also why nothing else would stop them.
+///
+/// Limits, as prctl(2) documents them: the signal follows the *thread* that forked, and
+/// `Command::spawn` runs on a Tokio worker thread, which lives as long as the emulator's runtime;
+/// and it reaches the runtime process only, not processes the function starts itself (on Lambda
+/// those end with the sandbox). The emulator may die between fork and prctl; the child then sees
+/// a different parent and exits instead of running unsupervised.
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is unsafe; the closure only makes async-signal-safe calls"
+)]
+fn die_with_the_emulator(command: &mut Command) {
+    let emulator = nix::unistd::getpid();
+    // SAFETY: runs in the forked child before exec; prctl and getppid are async-signal-safe
+    // system calls, and the closure allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)?;
+            if nix::unistd::getppid() != emulator {
+                return Err(std::io::Error::other(
+                    "the emulator exited during the spawn",
+                ));
+            }
+            Ok(())
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,33 +647,5 @@ mod tests {
             Some("no newline at the end")
         );
         assert_eq!(capped_line(&mut reader, 10).await, None);
-    }
-}
-
-/// No environment outlives the emulator, even one that is SIGKILLed and so cannot shut its
-/// environments down: the runtime process asks the kernel for SIGKILL when its parent dies
-/// (`prctl(PR_SET_PDEATHSIG)`). Environments run in their own process groups (so a freeze or a
-/// shutdown reaches everything they started), which is also why nothing else would stop them.
-///
-/// Limits, as prctl(2) documents them: the signal follows the *thread* that forked, and
-/// `Command::spawn` runs on a Tokio worker thread, which lives as long as the emulator's runtime;
-/// and it reaches the runtime process only, not processes the function starts itself (on Lambda
-/// those end with the sandbox). The emulator may die between fork and prctl; the child then sees
-/// a different parent and exits instead of running unsupervised.
-fn die_with_the_emulator(command: &mut Command) {
-    let emulator = nix::unistd::getpid();
-    // SAFETY: runs in the forked child before exec; prctl and getppid are async-signal-safe
-    // system calls, and the closure allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                .map_err(std::io::Error::from)?;
-            if nix::unistd::getppid() != emulator {
-                return Err(std::io::Error::other(
-                    "the emulator exited during the spawn",
-                ));
-            }
-            Ok(())
-        });
     }
 }

@@ -24,7 +24,7 @@ impl LogSink {
     }
 
     /// Forwards to stderr instead of stdout (a one-shot `invoke` keeps stdout for the answer).
-    pub(crate) fn to_stderr(mut self, yes: bool) -> Self {
+    pub(crate) fn forwarding_to_stderr(mut self, yes: bool) -> Self {
         self.to_stderr = yes;
         self
     }

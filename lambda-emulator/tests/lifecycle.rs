@@ -272,11 +272,10 @@ async fn an_idle_environment_is_frozen_and_thawed_for_the_next_event() {
         "the same, warm environment"
     );
     // Thawed for the event; the ticker runs on until the environment is frozen again.
-    let thawed = eventually("the ticker to run again", async || {
+    eventually("the ticker to run again", async || {
         (line_count(&ticks) > frozen_at).then_some(())
     })
     .await;
-    let _ = thawed;
 }
 
 /// Lambda's values win over the function's and `--env` ones; `LoggingConfig` reaches the

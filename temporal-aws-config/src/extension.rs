@@ -177,6 +177,9 @@ pub(crate) mod fake {
 
     pub const TOKEN: &str = "session-token";
 
+    /// What the fake serves (id → value) and how many requests it answered.
+    type FakeState = (Arc<HashMap<String, String>>, Arc<AtomicUsize>);
+
     /// Serves `secrets` (id → SecretString; the ids `binary`, `garbage`, `huge` and `slow` answer
     /// badly on purpose) and counts requests.
     pub struct FakeExtension {
@@ -195,7 +198,7 @@ pub(crate) mod fake {
             let requests = Arc::new(AtomicUsize::new(0));
             let counter = requests.clone();
             async fn get(
-                State((secrets, counter)): State<(Arc<HashMap<String, String>>, Arc<AtomicUsize>)>,
+                State((secrets, counter)): State<FakeState>,
                 headers: HeaderMap,
                 Query(q): Query<HashMap<String, String>>,
             ) -> (StatusCode, String) {

@@ -92,6 +92,10 @@ pub struct DeployArgs {
     dry_run: bool,
 }
 
+#[expect(
+    unsafe_code,
+    reason = "set_var before any thread exists, for the Temporal CLI children (to be replaced by passing the environment to each command)"
+)]
 pub fn run(args: DeployArgs) -> Result<ExitCode> {
     let external_id = args.external_id.trim().to_owned();
     if !(5..=45).contains(&external_id.len())

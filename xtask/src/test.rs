@@ -1,6 +1,7 @@
 //! `cargo xtask test`: what CI runs (`.ci/run`).
 //!
-//! 0. `cargo fmt --all --check`: style is part of the test (rustfmt's defaults);
+//! 0. `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`:
+//!    style and lints are part of the test (rustfmt's defaults, `[workspace.lints]`);
 //! 1. install the Python-hosted tools (Temporal CLI, LocalStack, the Python Lambda worker) if
 //!    needed;
 //! 2. `cargo build --workspace --bins`, because tests spawn the binaries;
@@ -57,6 +58,15 @@ pub(crate) fn run_with(
         check_formatting()?;
     } else {
         ui::note("rustfmt not installed (rustup component add rustfmt); style not checked");
+    }
+    let has_clippy = cargo()
+        .args(["clippy", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if has_clippy {
+        check_lints()?;
+    } else {
+        ui::note("clippy not installed (rustup component add clippy); lints not checked");
     }
     stack::ensure_tools()?;
 
@@ -121,6 +131,28 @@ fn check_formatting() -> Result<()> {
     finished(formatted.success());
     if !formatted.success() {
         bail!("the code is not formatted: run `cargo fmt --all`");
+    }
+    Ok(())
+}
+
+/// `cargo clippy --workspace --all-targets -- -D warnings`: a lint is a failure
+/// (`[workspace.lints]` in the root Cargo.toml).
+fn check_lints() -> Result<()> {
+    let finished = ui::streamed("cargo clippy --workspace --all-targets -- -D warnings");
+    let clean = cargo()
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .status()
+        .context("running cargo clippy")?;
+    finished(clean.success());
+    if !clean.success() {
+        bail!("clippy found problems (see above)");
     }
     Ok(())
 }
