@@ -24,7 +24,7 @@ use crate::activities::{
 };
 use crate::domain::Order;
 use crate::idempotency::{Effect, idempotency_key};
-pub use outcome::{OrderOutcome, OrderProgress, OrderStep, UndoRecord};
+pub use outcome::{OrderOutcome, OrderProgress, OrderStep, UndoAction, UndoRecord};
 
 /// StartToClose of every activity, as in the original demo. A Lambda worker's function timeout
 /// must exceed this plus its stop buffer (7 s).
@@ -79,7 +79,7 @@ impl OrderWorkflow {
     ) -> WorkflowResult<OrderOutcome> {
         let workflow_id = ctx.workflow_id().to_owned();
         let key = |effect| idempotency_key(&workflow_id, effect);
-        let mut undo: Vec<(&'static str, Undo)> = Vec::new();
+        let mut undo: Vec<(UndoAction, Undo)> = Vec::new();
 
         match Self::forward(ctx, &order, &key, &mut undo).await {
             Ok(outcome) => {
@@ -114,7 +114,7 @@ impl OrderWorkflow {
         ctx: &mut WorkflowContext<Self>,
         order: &Order,
         key: &impl Fn(Effect) -> String,
-        undo: &mut Vec<(&'static str, Undo)>,
+        undo: &mut Vec<(UndoAction, Undo)>,
     ) -> Result<OrderOutcome, Failure> {
         let order_id = order.order_id.to_string();
         let items: Vec<ItemQuantity> = order
@@ -137,7 +137,7 @@ impl OrderWorkflow {
         )
         .await?;
         undo.push((
-            "ReleaseInventory",
+            UndoAction::ReleaseInventory,
             Undo {
                 idempotency_key: key(Effect::Release),
                 reference: reservation.reservation_id.clone(),
@@ -158,7 +158,7 @@ impl OrderWorkflow {
         )
         .await?;
         undo.push((
-            "RefundCharge",
+            UndoAction::RefundCharge,
             Undo {
                 idempotency_key: key(Effect::Refund),
                 reference: charge.charge_id.clone(),
@@ -178,7 +178,7 @@ impl OrderWorkflow {
         )
         .await?;
         undo.push((
-            "CancelShipment",
+            UndoAction::CancelShipment,
             Undo {
                 idempotency_key: key(Effect::CancelShipment),
                 reference: shipment.shipment_id.clone(),
@@ -238,13 +238,14 @@ impl OrderWorkflow {
     /// undo is recorded (a person must look) and the remaining undos still run.
     async fn compensate(
         ctx: &mut WorkflowContext<Self>,
-        undo: Vec<(&'static str, Undo)>,
+        undo: Vec<(UndoAction, Undo)>,
     ) -> Vec<UndoRecord> {
         let mut records = Vec::new();
         for (action, input) in undo.into_iter().rev() {
             let reference = input.reference.clone();
+            // Exhaustive: a new kind of undo cannot fall through to another one's activity.
             let result = match action {
-                "ReleaseInventory" => {
+                UndoAction::ReleaseInventory => {
                     ctx.execute_activity(
                         ShopActivities::release_inventory,
                         input,
@@ -252,17 +253,17 @@ impl OrderWorkflow {
                     )
                     .await
                 }
-                "RefundCharge" => {
+                UndoAction::RefundCharge => {
                     ctx.execute_activity(ShopActivities::refund_charge, input, activity_options())
                         .await
                 }
-                _ => {
+                UndoAction::CancelShipment => {
                     ctx.execute_activity(ShopActivities::cancel_shipment, input, activity_options())
                         .await
                 }
             };
             let record = UndoRecord {
-                action: action.to_owned(),
+                action,
                 reference,
                 error: result.err().map(|e| describe(&e).1),
             };

@@ -33,12 +33,36 @@ pub struct OrderProgress {
     pub undone: Vec<UndoRecord>,
 }
 
+/// What a compensation does — named as its activity is (`ReleaseInventory`, …), which is also
+/// its spelling in a workflow's result, so results written before this type existed still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UndoAction {
+    ReleaseInventory,
+    RefundCharge,
+    CancelShipment,
+}
+
+impl UndoAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReleaseInventory => "ReleaseInventory",
+            Self::RefundCharge => "RefundCharge",
+            Self::CancelShipment => "CancelShipment",
+        }
+    }
+}
+
+impl std::fmt::Display for UndoAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One compensation and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UndoRecord {
-    /// `ReleaseInventory`, `RefundCharge` or `CancelShipment`.
-    pub action: String,
+    pub action: UndoAction,
     /// The reservation, charge or shipment it undid.
     pub reference: String,
     /// `None` when it succeeded; otherwise why it could not be undone (needs a human).
@@ -80,5 +104,25 @@ pub enum OrderOutcome {
 impl OrderOutcome {
     pub fn is_completed(&self) -> bool {
         matches!(self, OrderOutcome::Completed { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UndoAction;
+
+    /// The wire spelling is the activity's name, unchanged from when `action` was a string.
+    #[test]
+    fn undo_actions_serialize_as_their_activity_names() {
+        for action in [
+            UndoAction::ReleaseInventory,
+            UndoAction::RefundCharge,
+            UndoAction::CancelShipment,
+        ] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+            let back: UndoAction = serde_json::from_value(action.as_str().into()).unwrap();
+            assert_eq!(back, action);
+        }
+        assert!(serde_json::from_value::<UndoAction>("CancelShipmnet".into()).is_err());
     }
 }

@@ -325,7 +325,7 @@ mod tests {
             reason_code: "card-declined".into(),
             reason: "declined".into(),
             undone: vec![UndoRecord {
-                action: "ReleaseInventory".into(),
+                action: shared::workflow::UndoAction::ReleaseInventory,
                 reference: "r".into(),
                 error: None,
             }],

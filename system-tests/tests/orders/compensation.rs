@@ -25,7 +25,10 @@ async fn a_declined_payment_releases_the_inventory_and_ships_nothing() {
     assert_eq!(*failed_step, OrderStep::ChargingCustomer);
     assert_eq!(reason_code, "card-declined");
     assert_eq!(undone.len(), 1);
-    assert_eq!(undone[0].action, "ReleaseInventory");
+    assert_eq!(
+        undone[0].action,
+        shared::workflow::UndoAction::ReleaseInventory
+    );
     assert!(undone[0].error.is_none(), "{undone:?}");
 
     let ledger = app.ledger(&order).await;
