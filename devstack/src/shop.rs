@@ -6,13 +6,14 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+pub use shared::shop_api::EffectKind;
 
 /// A row of the shop's ledger: one real effect.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Effect {
     pub seq: i64,
-    pub kind: String,
+    pub kind: EffectKind,
     pub order_id: String,
     pub reference: String,
     pub idempotency_key: String,
@@ -31,12 +32,12 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn count(&self, kind: &str) -> usize {
+    pub fn count(&self, kind: EffectKind) -> usize {
         self.effects.iter().filter(|e| e.kind == kind).count()
     }
 
-    pub fn kinds(&self) -> Vec<&str> {
-        self.effects.iter().map(|e| e.kind.as_str()).collect()
+    pub fn kinds(&self) -> Vec<EffectKind> {
+        self.effects.iter().map(|e| e.kind).collect()
     }
 
     /// The rows of one order.
@@ -70,7 +71,7 @@ pub fn check_invariants(
     let mut problems = Vec::new();
     let mut seen_keys = std::collections::HashSet::new();
     for e in &ledger.effects {
-        let key = (e.kind.clone(), e.idempotency_key.clone(), e.sku.clone());
+        let key = (e.kind, e.idempotency_key.clone(), e.sku.clone());
         if !seen_keys.insert(key) {
             problems.push(format!(
                 "order {}: {} with key {} recorded twice",
@@ -81,15 +82,15 @@ pub fn check_invariants(
     let mut kept: HashMap<String, i64> = HashMap::new();
     for (order_id, ending) in endings {
         let rows = ledger.of(order_id);
-        let n = |kind: &str| rows.iter().filter(|e| e.kind == kind).count();
+        let n = |kind: EffectKind| rows.iter().filter(|e| e.kind == kind).count();
         let (reserve, release, charge, refund, ship, cancel, notify) = (
-            n("reserve"),
-            n("release"),
-            n("charge"),
-            n("refund"),
-            n("ship"),
-            n("cancel_shipment"),
-            n("notify"),
+            n(EffectKind::Reserve),
+            n(EffectKind::Release),
+            n(EffectKind::Charge),
+            n(EffectKind::Refund),
+            n(EffectKind::Ship),
+            n(EffectKind::CancelShipment),
+            n(EffectKind::Notify),
         );
         match ending {
             Ending::Completed => {
@@ -104,7 +105,7 @@ pub fn check_invariants(
                          refund={refund} release={release} cancel={cancel} notify={notify}"
                     ));
                 }
-                for e in rows.iter().filter(|e| e.kind == "reserve") {
+                for e in rows.iter().filter(|e| e.kind == EffectKind::Reserve) {
                     if let (Some(sku), Some(q)) = (&e.sku, e.quantity) {
                         *kept.entry(sku.clone()).or_default() += q;
                     }
@@ -204,7 +205,7 @@ mod tests {
     fn effect(seq: i64, kind: &str, order: &str, key: &str, sku: Option<(&str, i64)>) -> Effect {
         Effect {
             seq,
-            kind: kind.into(),
+            kind: EffectKind::parse(kind).expect("an effect kind"),
             order_id: order.into(),
             reference: format!("ref-{seq}"),
             idempotency_key: key.into(),
@@ -250,7 +251,7 @@ mod tests {
         ledger
             .effects
             .push(effect(9, "charge", "A", "order-A/charge", None));
-        ledger.effects.retain(|e| e.kind != "refund");
+        ledger.effects.retain(|e| e.kind != EffectKind::Refund);
         ledger.stock.insert("MUG".into(), 7);
         let endings = HashMap::from([
             ("A".into(), Ending::Completed),

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod idempotency;
 pub mod names;
 pub mod orders;
+pub mod shop_api;
 pub mod signing;
 pub mod telemetry;
 pub mod worker;

@@ -50,20 +50,12 @@ pub(crate) fn run_with(
     // Cheapest check first: unformatted code fails in a second, not after the build. rustfmt
     // comes with rustup's default profile; a toolchain without it (a minimal profile) cannot
     // check style, and says so rather than failing every run.
-    let has_rustfmt = cargo()
-        .args(["fmt", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if has_rustfmt {
+    if cargo_has("fmt") {
         check_formatting()?;
     } else {
         ui::note("rustfmt not installed (rustup component add rustfmt); style not checked");
     }
-    let has_clippy = cargo()
-        .args(["clippy", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if has_clippy {
+    if cargo_has("clippy") {
         check_lints()?;
     } else {
         ui::note("clippy not installed (rustup component add clippy); lints not checked");
@@ -121,6 +113,15 @@ pub(crate) fn run_with(
     Ok(exit_code(status))
 }
 
+/// Whether `cargo <subcommand>` is installed (rustup's minimal profile has neither rustfmt nor
+/// clippy).
+fn cargo_has(subcommand: &str) -> bool {
+    cargo()
+        .args([subcommand, "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
 /// `cargo fmt --all --check`: style is part of the test (rustfmt's defaults).
 fn check_formatting() -> Result<()> {
     let finished = ui::streamed("cargo fmt --all --check");
@@ -166,11 +167,7 @@ pub(crate) fn cargo() -> Command {
 /// Arguments for cargo: `nextest run --workspace …`, or `test --workspace …` when nextest is
 /// missing.
 fn test_runner_args(extra: &[OsString]) -> Result<Vec<OsString>> {
-    let has_nextest = cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    let mut args: Vec<OsString> = if has_nextest {
+    let mut args: Vec<OsString> = if cargo_has("nextest") {
         vec!["nextest".into(), "run".into()]
     } else {
         ui::note("cargo-nextest not found; falling back to cargo test");

@@ -13,45 +13,8 @@ use serde::Serialize;
 use crate::idempotency::IdempotencyKey;
 use crate::problem::Problem;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EffectKind {
-    Reserve,
-    Release,
-    Charge,
-    Refund,
-    Ship,
-    CancelShipment,
-    Notify,
-}
-
-impl EffectKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Reserve => "reserve",
-            Self::Release => "release",
-            Self::Charge => "charge",
-            Self::Refund => "refund",
-            Self::Ship => "ship",
-            Self::CancelShipment => "cancel_shipment",
-            Self::Notify => "notify",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Reserve,
-            Self::Release,
-            Self::Charge,
-            Self::Refund,
-            Self::Ship,
-            Self::CancelShipment,
-            Self::Notify,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-}
+/// The kinds of effect (the shop's wire contract: one spelling, shared with every reader).
+pub use shared::shop_api::EffectKind;
 
 /// An effect about to be recorded.
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,6 @@
 //! Business failures: the saga undoes what was done, in reverse, and nothing else happens.
 
+use devstack::shop::EffectKind;
 use shared::{OrderOutcome, OrderStep};
 
 use crate::helpers::TestApp;
@@ -32,10 +33,10 @@ async fn a_declined_payment_releases_the_inventory_and_ships_nothing() {
     assert!(undone[0].error.is_none(), "{undone:?}");
 
     let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("charge"), 0, "{ledger:?}");
-    assert_eq!(ledger.count("ship"), 0);
+    assert_eq!(ledger.count(EffectKind::Charge), 0, "{ledger:?}");
+    assert_eq!(ledger.count(EffectKind::Ship), 0);
     assert_eq!(
-        ledger.count("release"),
+        ledger.count(EffectKind::Release),
         order.items.len(),
         "one release row per reserved line"
     );
@@ -103,18 +104,18 @@ async fn an_undeliverable_address_refunds_and_releases_in_reverse_order() {
     assert_eq!(actions, vec!["RefundCharge", "ReleaseInventory"]);
 
     let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("charge"), 1);
-    assert_eq!(ledger.count("refund"), 1);
-    assert_eq!(ledger.count("ship"), 0);
+    assert_eq!(ledger.count(EffectKind::Charge), 1);
+    assert_eq!(ledger.count(EffectKind::Refund), 1);
+    assert_eq!(ledger.count(EffectKind::Ship), 0);
     let refund = ledger
         .effects
         .iter()
-        .position(|e| e.kind == "refund")
+        .position(|e| e.kind == EffectKind::Refund)
         .unwrap();
     let release = ledger
         .effects
         .iter()
-        .position(|e| e.kind == "release")
+        .position(|e| e.kind == EffectKind::Release)
         .unwrap();
     assert!(
         refund < release,

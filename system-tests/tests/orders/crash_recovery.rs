@@ -3,6 +3,7 @@
 //! process exits 0 by itself; a SIGKILL hands the workflow to another worker within seconds
 //! (the short sticky schedule-to-start timeout).
 
+use devstack::shop::EffectKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -93,7 +94,7 @@ async fn drains_the_running_activity_then_exits(signal: Signal) {
     assert!(status.success(), "{signal}: {status}");
     let ledger = app.ledger(&order).await;
     assert_eq!(
-        ledger.count("ship"),
+        ledger.count(EffectKind::Ship),
         1,
         "{signal}: drained shipment is recorded: {ledger:?}"
     );

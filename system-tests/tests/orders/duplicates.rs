@@ -1,5 +1,6 @@
 //! The same order twice is one workflow, whether the first is still running or long done.
 
+use devstack::shop::EffectKind;
 use shared::orders::StartError;
 
 use crate::helpers::TestApp;
@@ -34,6 +35,6 @@ async fn the_same_order_started_twice_runs_once() {
         other => panic!("start after completion must be refused, got {other:?}"),
     }
     let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
-    assert_eq!(ledger.count("ship"), 1, "{ledger:?}");
+    assert_eq!(ledger.count(EffectKind::Charge), 1, "{ledger:?}");
+    assert_eq!(ledger.count(EffectKind::Ship), 1, "{ledger:?}");
 }

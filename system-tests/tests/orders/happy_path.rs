@@ -1,5 +1,6 @@
 //! An order that nothing goes wrong for.
 
+use devstack::shop::EffectKind;
 use shared::{OrderOutcome, OrderStep};
 
 use crate::helpers::TestApp;
@@ -27,8 +28,12 @@ async fn an_order_completes_with_each_effect_once() {
 
     let ledger = app.ledger(&order).await;
     // One reserve row per line item, and one of everything else.
-    assert_eq!(ledger.count("reserve"), order.items.len(), "{ledger:?}");
-    for kind in ["charge", "ship", "notify"] {
+    assert_eq!(
+        ledger.count(EffectKind::Reserve),
+        order.items.len(),
+        "{ledger:?}"
+    );
+    for kind in [EffectKind::Charge, EffectKind::Ship, EffectKind::Notify] {
         assert_eq!(ledger.count(kind), 1, "{kind}: {ledger:?}");
     }
     assert_eq!(
@@ -42,14 +47,18 @@ async fn an_order_completes_with_each_effect_once() {
             .iter()
             .all(|e| e.order_id == order.order_id.as_str())
     );
-    let charge = ledger.effects.iter().find(|e| e.kind == "charge").unwrap();
+    let charge = ledger
+        .effects
+        .iter()
+        .find(|e| e.kind == EffectKind::Charge)
+        .unwrap();
     assert_eq!(&charge.reference, charge_id);
     assert_eq!(charge.amount_minor, Some(order.total_minor()));
     assert!(
         ledger
             .effects
             .iter()
-            .any(|e| e.kind == "ship" && &e.reference == shipment_id)
+            .any(|e| e.kind == EffectKind::Ship && &e.reference == shipment_id)
     );
     // Keys are derived from the workflow ID and the step.
     let wf = shared::workflow_id(&order.order_id);

@@ -1,5 +1,6 @@
 //! Transient failures are retried with the same idempotency key, so they cost time, not money.
 
+use devstack::shop::EffectKind;
 use shared::OrderOutcome;
 
 use crate::helpers::TestApp;
@@ -35,8 +36,8 @@ async fn a_flaky_payment_service_still_charges_exactly_once() {
             "{outcome:?}"
         );
         let ledger = app.ledger(order).await;
-        assert_eq!(ledger.count("charge"), 1, "{ledger:?}");
-        assert_eq!(ledger.count("refund"), 0, "{ledger:?}");
+        assert_eq!(ledger.count(EffectKind::Charge), 1, "{ledger:?}");
+        assert_eq!(ledger.count(EffectKind::Refund), 0, "{ledger:?}");
         let events = history::events(&app, &workflow_id).await;
         charge_attempts.extend(
             history::activity_starts(&events, "ChargeCustomer")
@@ -74,5 +75,5 @@ async fn an_order_waits_for_a_shop_that_is_down_and_completes_once_it_is_back() 
         "{outcome:?}"
     );
     let ledger = app.ledger(&order).await;
-    assert_eq!(ledger.count("charge"), 1);
+    assert_eq!(ledger.count(EffectKind::Charge), 1);
 }

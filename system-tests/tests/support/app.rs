@@ -11,6 +11,7 @@
 // Shared by several test binaries; each uses a subset.
 #![allow(dead_code)]
 
+use devstack::shop::EffectKind;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -301,11 +302,11 @@ impl TestApp {
             "{workflow_id}: {outcome:?}"
         );
         let ledger = self.ledger(order).await;
-        for kind in ["charge", "ship", "notify"] {
+        for kind in [EffectKind::Charge, EffectKind::Ship, EffectKind::Notify] {
             assert_eq!(ledger.count(kind), 1, "{workflow_id} {kind}: {ledger:?}");
         }
         assert_eq!(
-            ledger.count("reserve"),
+            ledger.count(EffectKind::Reserve),
             order.items.len(),
             "{workflow_id}: {ledger:?}"
         );
