@@ -37,6 +37,15 @@ pub fn default_shutdown_buffer() -> Duration {
     WORKER_STOP_TIMEOUT + SHUTDOWN_HOOK_BUFFER
 }
 
+/// The identity a worker polls with: the one the user set in `configure`, if any (as Go's
+/// lambdaworker keeps a user's `Identity`), else [`lambda_identity`].
+pub fn worker_identity(user_set: Option<&str>, request_id: &str, function_arn: &str) -> String {
+    match user_set.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(identity) => identity.to_owned(),
+        None => lambda_identity(request_id, function_arn),
+    }
+}
+
 /// A worker's identity inside Lambda: `<requestId>@<functionArn>`, so every task in a history
 /// points at the invocation that ran it.
 pub fn lambda_identity(request_id: &str, function_arn: &str) -> String {
@@ -61,6 +70,17 @@ mod tests {
             "req-1@arn:aws:lambda:us-east-1:1:function:f"
         );
         assert_eq!(lambda_identity("", ""), "unknown@unknown");
+    }
+
+    #[test]
+    fn a_user_set_identity_wins_and_blank_means_unset() {
+        let arn = "arn:aws:lambda:us-east-1:1:function:f";
+        assert_eq!(worker_identity(Some("mine"), "req-1", arn), "mine");
+        assert_eq!(
+            worker_identity(Some("  "), "req-1", arn),
+            format!("req-1@{arn}")
+        );
+        assert_eq!(worker_identity(None, "", ""), "unknown@unknown");
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl WorkerHost for TemporalHost {
     ) -> Result<StartedWorker<SdkWorker>, String> {
         let (client, connect, client_reused) = self.clients.get().await?;
         let mut options = self.template.clone();
+        // `identity` already is the user's, when `configure` set one (`defaults::worker_identity`).
         options.client_identity_override = Some(identity.to_owned());
         options.worker_interceptor(WorkflowTaskCounter(tracker.clone()));
         options.activity_inbound_interceptor(ActivityTaskCounter(tracker));

@@ -87,6 +87,22 @@ pub enum SetupError {
     NoTaskQueue,
     #[error("starting the Temporal SDK runtime: {0}")]
     Runtime(String),
+    #[error(
+        "the worker deployment version needs a deployment name and a build ID (got {0:?}): the Worker Controller routes to versioned pollers only"
+    )]
+    NoVersion(String),
+}
+
+/// The version must name both its deployment and its build, or the Worker Controller cannot
+/// route to it (Go's lambdaworker refuses an empty version the same way).
+fn check_version(version: &WorkerDeploymentVersion) -> Result<(), SetupError> {
+    if version.deployment_name.trim().is_empty() || version.build_id.trim().is_empty() {
+        return Err(SetupError::NoVersion(format!(
+            "{}:{}",
+            version.deployment_name, version.build_id
+        )));
+    }
+    Ok(())
 }
 
 /// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
@@ -130,6 +146,7 @@ async fn setup(
     version: WorkerDeploymentVersion,
     configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
 ) -> Result<Setup, SetupError> {
+    check_version(&version)?;
     let (connection, client) = load_client_config().await?;
     let task_queue = std::env::var(defaults::ENV_TASK_QUEUE)
         .ok()
@@ -150,6 +167,7 @@ async fn setup(
         .ok_or(SetupError::NoTaskQueue)?;
     opts.worker.task_queue = task_queue;
 
+    let identity = opts.worker.client_identity_override.clone();
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| SetupError::Runtime(e.to_string()))?;
     Ok(Setup {
@@ -164,6 +182,7 @@ async fn setup(
             idle_exit: opts.idle_exit,
             idle_check_interval: Duration::from_millis(100),
             hook_budget: defaults::SHUTDOWN_HOOK_BUFFER.min(opts.shutdown_buffer),
+            identity,
         },
         hooks: opts.shutdown_hooks,
         longest_activity: opts.longest_activity_start_to_close,
@@ -304,4 +323,29 @@ fn init_json_logs() {
         .with_writer(std::io::stderr)
         .with_current_span(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_version_is_refused() {
+        let version = |name: &str, build: &str| {
+            WorkerDeploymentVersion::builder()
+                .deployment_name(name)
+                .build_id(build)
+                .build()
+        };
+        assert!(check_version(&version("shop", "v1")).is_ok());
+        for (name, build) in [("", "v1"), ("shop", ""), (" ", " ")] {
+            assert!(
+                matches!(
+                    check_version(&version(name, build)),
+                    Err(SetupError::NoVersion(_))
+                ),
+                "{name:?} {build:?}"
+            );
+        }
+    }
 }

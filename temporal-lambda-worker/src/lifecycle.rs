@@ -69,6 +69,8 @@ pub struct LifecycleSettings {
     pub idle_check_interval: Duration,
     /// The time all shutdown hooks together may take once the worker stopped.
     pub hook_budget: Duration,
+    /// The identity `configure` set, which wins over the per-invocation default.
+    pub identity: Option<String>,
 }
 
 /// How long a worker asked to stop may take before it is abandoned: the shutdown buffer minus
@@ -128,8 +130,11 @@ pub async fn run_invocation<H: WorkerHost>(
     };
     let stop_at = started_at + work_time;
 
-    let identity =
-        crate::defaults::lambda_identity(&invocation.request_id, &invocation.function_arn);
+    let identity = crate::defaults::worker_identity(
+        settings.identity.as_deref(),
+        &invocation.request_id,
+        &invocation.function_arn,
+    );
     let tracker = Arc::new(TaskTracker::new(started_at));
     let StartedWorker {
         mut worker,
@@ -335,6 +340,7 @@ mod tests {
             idle_exit,
             idle_check_interval: Duration::from_millis(100),
             hook_budget: Duration::from_secs(2),
+            identity: None,
         }
     }
 
@@ -382,6 +388,25 @@ mod tests {
         assert_eq!(
             host.identities.lock().unwrap()[0],
             "req-1@arn:aws:lambda:us-east-1:0:function:f"
+        );
+    }
+
+    /// A user's identity from `configure` reaches the worker the host starts, every invocation.
+    #[tokio::test(start_paused = true)]
+    async fn the_users_identity_reaches_the_worker() {
+        let host = FakeHost::default();
+        let settings = LifecycleSettings {
+            identity: Some("shop-worker-7".into()),
+            ..settings(Some(Duration::from_secs(1)))
+        };
+        for _ in 0..2 {
+            let (_tx, rx) = no_shutdown();
+            let (_, result) = run_invocation(&host, &invocation(60), &settings, &[], rx).await;
+            result.unwrap();
+        }
+        assert_eq!(
+            *host.identities.lock().unwrap(),
+            ["shop-worker-7", "shop-worker-7"]
         );
     }
 
