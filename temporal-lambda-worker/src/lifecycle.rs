@@ -73,6 +73,27 @@ pub struct LifecycleSettings {
     pub identity: Option<String>,
 }
 
+/// Runs the shutdown hooks in order. They share one budget, however many there are and however
+/// long each takes: the time the shutdown buffer set aside for them; a failing hook is logged
+/// and the rest still run.
+async fn run_hooks(hooks: &[ShutdownHook], budget: Duration, request_id: &str) {
+    let done_by = Instant::now() + budget;
+    for hook in hooks {
+        match tokio::time::timeout_at(done_by, hook()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(request_id, "shutdown hook failed: {e:#}"),
+            Err(_) => {
+                warn!(
+                    request_id,
+                    ?budget,
+                    "shutdown hooks ran out of their time budget; the rest are skipped"
+                );
+                break;
+            }
+        }
+    }
+}
+
 /// How long a worker asked to stop may take before it is abandoned: the shutdown buffer minus
 /// the hooks' budget (the worker's own stop timeout, by default), plus a second for the SDK to
 /// wind down after it cancelled what still ran.
@@ -144,6 +165,9 @@ pub async fn run_invocation<H: WorkerHost>(
         Ok(w) => w,
         Err(e) => {
             host.worker_failed();
+            // What the hooks flush (telemetry of this invocation) is there after a failed
+            // start too.
+            run_hooks(hooks, settings.hook_budget, &invocation.request_id).await;
             report.end_reason = EndReason::WorkerError;
             report.duration = started_at.elapsed();
             return (report, Err(InvocationError::Start(e)));
@@ -190,19 +214,7 @@ pub async fn run_invocation<H: WorkerHost>(
     };
     drop(worker);
 
-    // Hooks share one budget, however many there are and however long each takes: the time the
-    // shutdown buffer set aside for them.
-    let hooks_done_by = Instant::now() + settings.hook_budget;
-    for hook in hooks {
-        match tokio::time::timeout_at(hooks_done_by, hook()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(request_id = %invocation.request_id, "shutdown hook failed: {e:#}"),
-            Err(_) => {
-                warn!(request_id = %invocation.request_id, budget = ?settings.hook_budget, "shutdown hooks ran out of their time budget; the rest are skipped");
-                break;
-            }
-        }
-    }
+    run_hooks(hooks, settings.hook_budget, &invocation.request_id).await;
 
     let counts = tracker.counts(Instant::now());
     report.end_reason = end_reason;
@@ -474,10 +486,25 @@ mod tests {
             fail_start: true,
             ..Default::default()
         };
+        let hook_runs = Arc::new(AtomicUsize::new(0));
+        let h = hook_runs.clone();
+        let hooks: Vec<ShutdownHook> = vec![Box::new(move || {
+            let h = h.clone();
+            Box::pin(async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        })];
         let (_tx, rx) = no_shutdown();
-        let (_, result) = run_invocation(&host, &invocation(300), &settings(None), &[], rx).await;
+        let (_, result) =
+            run_invocation(&host, &invocation(300), &settings(None), &hooks, rx).await;
         assert!(matches!(result, Err(InvocationError::Start(_))));
         assert_eq!(host.failures.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            hook_runs.load(Ordering::SeqCst),
+            1,
+            "hooks run after a failed start too"
+        );
 
         let host = FakeHost {
             fail_run: Some("poll failed".into()),
