@@ -17,6 +17,12 @@ pub const STICKY_CACHE_SIZE: usize = 100;
 pub const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time after the worker stops for shutdown hooks (telemetry flush) before the deadline.
 pub const SHUTDOWN_HOOK_BUFFER: Duration = Duration::from_secs(2);
+/// How long the SIGTERM handler waits for a running invocation before the process exits.
+/// Lambda's Shutdown phase lasts 500 ms for a function whose extensions are internal, as this
+/// crate's no-op one is (AWS "Lambda execution environment lifecycle", Shutdown phase: 0 / 500 /
+/// 2,000 ms), and then SIGKILLs: waiting longer (this was the 7 s stop buffer) only meant being
+/// killed mid-wait. A little under the 500 ms, so the exit is ours.
+pub const SIGTERM_GRACE: Duration = Duration::from_millis(450);
 /// How long connecting to Temporal may take at a cold start. A Temporal that accepts TCP but
 /// never answers would otherwise hold the invocation for the SDK's 30 s connect timeout (or the
 /// function's whole timeout), all of it billed; a few seconds is ample for Temporal Cloud's TLS

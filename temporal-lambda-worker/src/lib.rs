@@ -287,7 +287,7 @@ async fn install_shutdown_handler(
         };
         tracing::info!(signal = name, "execution environment shutting down");
         let _ = stopping.send(true);
-        let wait = defaults::WORKER_STOP_TIMEOUT + defaults::SHUTDOWN_HOOK_BUFFER;
+        let wait = defaults::SIGTERM_GRACE;
         if tokio::time::timeout(wait, in_flight.lock()).await.is_err() {
             warn!("the running invocation did not stop within {wait:?}");
         }
