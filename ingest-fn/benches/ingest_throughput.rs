@@ -37,19 +37,14 @@ impl Run {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-    }
-
+    /// The same nearest-rank percentiles as the report's rows (`devstack::bench::Samples`).
     fn print(&self, label: &str) {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let samples = Samples(self.latencies.clone());
         println!(
             "{label:<28} {:>10.0} {:>10.1} {:>10.1}",
             self.rate(),
-            ms(self.percentile(0.50)),
-            ms(self.percentile(0.99))
+            samples.percentile_ms(0.50).unwrap_or(f64::NAN),
+            samples.percentile_ms(0.99).unwrap_or(f64::NAN)
         );
     }
 }
