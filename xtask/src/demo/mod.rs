@@ -493,8 +493,15 @@ async fn story(world: &mut World, args: &DemoArgs, interrupt: &Interrupt) -> Res
     ));
     ui::note(&intake.summary());
     if let Some(t) = takeover {
+        // A Lambda worker already polling at the kill (the controller also invokes when tasks
+        // back up) takes over at once: the number means something else then, so say which.
+        let how = if lambda_at_kill > 0 {
+            format!("{lambda_at_kill} Lambda worker(s) were already polling")
+        } else {
+            "a Lambda worker was invoked for it".to_owned()
+        };
         ui::note(&format!(
-            "takeover latency after SIGKILL: {}",
+            "takeover latency after SIGKILL: {} ({how})",
             ui::seconds(t)
         ));
     }
