@@ -56,8 +56,7 @@ impl Secret {
 
     /// A fresh random secret (64 hex digits), for a demo or a test that signs its own requests.
     pub fn random() -> Self {
-        let bytes: [u8; 32] = std::array::from_fn(|_| rand::random());
-        Self(hex::encode(bytes).into_bytes())
+        Self(hex::encode(rand::random::<[u8; 32]>()).into_bytes())
     }
 
     /// The secret's text, to hand to the other side of a local set-up (a child process's

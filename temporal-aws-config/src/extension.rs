@@ -39,13 +39,16 @@ pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 type CacheKey = (String, String, String);
 static CACHE: LazyLock<Mutex<HashMap<CacheKey, (Instant, String)>>> = LazyLock::new(Mutex::default);
 
+/// One HTTP client per process: building one loads the TLS roots, which a value served from the
+/// cache (every connect attempt after the first) must not pay for.
+static HTTP: LazyLock<reqwest::Client> = LazyLock::new(reqwest::Client::new);
+
 /// The extension of this execution environment.
 #[derive(Debug, Clone)]
 pub struct SecretsExtension {
     endpoint: String,
     session_token: String,
     ttl: Duration,
-    http: reqwest::Client,
 }
 
 impl SecretsExtension {
@@ -55,7 +58,6 @@ impl SecretsExtension {
             endpoint: endpoint.into(),
             session_token: session_token.into(),
             ttl: CACHE_TTL,
-            http: reqwest::Client::new(),
         }
     }
 
@@ -119,8 +121,7 @@ impl SecretsExtension {
             [("secretId", secret_id)],
         )
         .map_err(|e| e.to_string())?;
-        let mut response = self
-            .http
+        let mut response = HTTP
             .get(url)
             .header("X-Aws-Parameters-Secrets-Token", &self.session_token)
             .send()
