@@ -6,6 +6,7 @@ mod bench;
 mod chaos;
 mod demo;
 mod deploy;
+mod disk;
 mod glibc;
 mod interrupt;
 mod package;

@@ -9,8 +9,8 @@
 //!    by every test — a server per test would cost seconds and hundreds of MB each on two cores;
 //! 4. run `cargo nextest run --workspace` (or `cargo test --workspace` where nextest is missing)
 //!    with the stack's addresses in `SHOPFLOW_*` variables;
-//! 5. stop everything it started, also on failure or Ctrl+C/SIGTERM, and exit with the runner's
-//!    exit code.
+//! 5. stop everything it started, also on failure or Ctrl+C/SIGTERM, print the disk footprint
+//!    (`disk`), and exit with the runner's exit code.
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
@@ -23,7 +23,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::interrupt::Interrupt;
-use crate::{stack, ui};
+use crate::{disk, stack, ui};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -61,6 +61,7 @@ pub(crate) fn run_with(
         ui::note("clippy not installed (rustup component add clippy); lints not checked");
     }
     stack::ensure_tools()?;
+    disk::warn_if_short(&devstack::target_dir());
 
     interrupt.check()?;
 
@@ -108,6 +109,7 @@ pub(crate) fn run_with(
     };
     // Stop before reporting, so nothing outlives xtask even if printing fails.
     let stopped = stack.stop();
+    disk::report(&devstack::target_dir());
     let status = outcome?;
     stopped?;
     Ok(exit_code(status))
