@@ -134,6 +134,7 @@ pub async fn run_invocation<H: WorkerHost>(
         duration: Duration::ZERO,
         connect: Duration::ZERO,
         startup: Duration::ZERO,
+        stop: Duration::ZERO,
         client_reused: false,
         end_reason: EndReason::Refused,
     };
@@ -179,6 +180,7 @@ pub async fn run_invocation<H: WorkerHost>(
     info!(request_id = %invocation.request_id, identity, ?work_time, client_reused, "worker polling");
 
     let stop = worker.stopper();
+    let mut stopping_since = None;
     let (end_reason, result) = {
         let run = worker.run();
         tokio::pin!(run);
@@ -190,6 +192,7 @@ pub async fn run_invocation<H: WorkerHost>(
                 (EndReason::WorkerError, Err(InvocationError::Worker(error)))
             }
             reason = stop_condition(stop_at, settings, &tracker, &mut environment_stopping) => {
+                stopping_since = Some(Instant::now());
                 stop();
                 // The SDK's own graceful period normally ends the drain; this outer bound keeps a
                 // worker that never stops (a hung activity ignoring cancellation, a stuck poll)
@@ -213,6 +216,7 @@ pub async fn run_invocation<H: WorkerHost>(
         reason
     };
     drop(worker);
+    report.stop = stopping_since.map(|t| t.elapsed()).unwrap_or_default();
 
     run_hooks(hooks, settings.hook_budget, &invocation.request_id).await;
 
@@ -278,6 +282,8 @@ mod tests {
         tracker: Arc<TaskTracker>,
         busy_for: Option<Duration>,
         ignores_stop: bool,
+        /// How long it takes to stop once asked (closing its polls).
+        drain: Duration,
     }
 
     #[async_trait::async_trait(?Send)]
@@ -299,6 +305,7 @@ mod tests {
             if self.ignores_stop {
                 std::future::pending::<()>().await;
             }
+            tokio::time::sleep(self.drain).await;
             Ok(())
         }
     }
@@ -311,6 +318,7 @@ mod tests {
         fail_run: Option<String>,
         busy_for: Option<Duration>,
         ignores_stop: bool,
+        drain: Duration,
         identities: Mutex<Vec<String>>,
     }
 
@@ -335,6 +343,7 @@ mod tests {
                     tracker,
                     busy_for: self.busy_for,
                     ignores_stop: self.ignores_stop,
+                    drain: self.drain,
                 },
                 connect: Duration::from_millis(5),
                 client_reused: false,
@@ -435,6 +444,32 @@ mod tests {
             0,
             "no worker for a refused invocation"
         );
+    }
+
+    /// The report's stop time is the worker's drain, from the moment it was asked to stop: the
+    /// figure that says how long an ending invocation still looks like a poller.
+    #[tokio::test(start_paused = true)]
+    async fn the_report_times_the_stop() {
+        let host = FakeHost {
+            drain: Duration::from_millis(340),
+            ..Default::default()
+        };
+        let (_tx, rx) = no_shutdown();
+        let (report, result) = run_invocation(
+            &host,
+            &invocation(60),
+            &settings(Some(Duration::from_secs(1))),
+            &[],
+            rx,
+        )
+        .await;
+        result.unwrap();
+        assert_eq!(report.end_reason, EndReason::Idle);
+        assert_eq!(report.stop, Duration::from_millis(340));
+        // A refused invocation never had a worker to stop.
+        let (_tx, rx) = no_shutdown();
+        let (refused, _) = run_invocation(&host, &invocation(8), &settings(None), &[], rx).await;
+        assert_eq!(refused.stop, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,6 +56,10 @@ pub struct InvocationReport {
     /// Invocation start until the worker was built and about to poll (connect included): with
     /// the environment's init phase, a cold start's time to first poll.
     pub startup: Duration,
+    /// From asking the worker to stop until it had stopped: the drain. With nothing running it
+    /// is the time to close the open polls, during which the Worker Controller still counts this
+    /// invocation as a poller (so a task arriving then waits for it).
+    pub stop: Duration,
     pub client_reused: bool,
     pub end_reason: EndReason,
 }
@@ -81,7 +85,8 @@ impl InvocationReport {
                         {"Name": "IdleTime", "Unit": "Milliseconds"},
                         {"Name": "InvocationTime", "Unit": "Milliseconds"},
                         {"Name": "ConnectTime", "Unit": "Milliseconds"},
-                        {"Name": "StartupTime", "Unit": "Milliseconds"}
+                        {"Name": "StartupTime", "Unit": "Milliseconds"},
+                        {"Name": "StopTime", "Unit": "Milliseconds"}
                     ]
                 }]
             },
@@ -96,6 +101,7 @@ impl InvocationReport {
             "InvocationTime": ms(self.duration),
             "ConnectTime": ms(self.connect),
             "StartupTime": ms(self.startup),
+            "StopTime": ms(self.stop),
         })
     }
 
@@ -121,6 +127,7 @@ mod tests {
             duration: Duration::from_millis(2150),
             connect: Duration::ZERO,
             startup: Duration::ZERO,
+            stop: Duration::from_millis(3),
             client_reused: true,
             end_reason: EndReason::Idle,
         };
