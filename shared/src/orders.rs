@@ -14,11 +14,12 @@ use temporalio_client::{
         WorkflowGetResultError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError,
     },
 };
+use temporalio_common::MemoValues;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 use crate::domain::Order;
 use crate::names::workflow_id;
-use crate::workflow::{OrderOutcome, OrderProgress, OrderWorkflow};
+use crate::workflow::{OrderOutcome, OrderProgress, OrderWorkflow, TAKEOVER_MEMO, Takeover};
 
 /// A started (or already running) order workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +51,34 @@ pub async fn start_order(
     task_queue: &str,
     order: &Order,
 ) -> Result<Started, StartError> {
+    start(client, task_queue, order, None).await
+}
+
+/// [`start_order`] with the order's own [`Takeover`] settings (heartbeat timeout, first retry)
+/// in its memo, instead of ShopFlow's defaults: how the benchmark compares settings.
+pub async fn start_order_with_takeover(
+    client: &Client,
+    task_queue: &str,
+    order: &Order,
+    takeover: Takeover,
+) -> Result<Started, StartError> {
+    let mut memo = MemoValues::new();
+    memo.insert(TAKEOVER_MEMO, takeover);
+    start(client, task_queue, order, Some(memo)).await
+}
+
+async fn start(
+    client: &Client,
+    task_queue: &str,
+    order: &Order,
+    memo: Option<MemoValues>,
+) -> Result<Started, StartError> {
     let id = workflow_id(&order.order_id);
-    let options = WorkflowStartOptions::new(task_queue, id.clone())
+    let mut options = WorkflowStartOptions::new(task_queue, id.clone())
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
         .build();
+    options.memo = memo;
     match client
         .start_workflow(OrderWorkflow::run, order.clone(), options)
         .await

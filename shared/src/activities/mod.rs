@@ -21,9 +21,18 @@ use temporalio_sdk::{
 use crate::domain::Address;
 pub use shop_client::{ShopClient, ShopError};
 
-/// How often a waiting activity heartbeats. The heartbeat timeout (see the workflow's activity
-/// options) is a few of these, so one slow beat is not a false alarm.
+/// How often a waiting activity heartbeats when its attempt has no heartbeat timeout. With one
+/// (the workflow's activity options always set it) it beats every quarter of the timeout, so one
+/// slow beat is not a false alarm.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A quarter of the attempt's heartbeat timeout, else [`HEARTBEAT_INTERVAL`].
+fn heartbeat_interval(ctx: &ActivityContext) -> Duration {
+    ctx.info()
+        .heartbeat_timeout
+        .filter(|t| !t.is_zero())
+        .map_or(HEARTBEAT_INTERVAL, |t| t / 4)
+}
 
 /// Failure type of a transient shop error (retried).
 pub const TRANSIENT_FAILURE: &str = "shop-unavailable";
@@ -255,14 +264,14 @@ impl ShopActivities {
     }
 }
 
-/// Run `work`, heartbeating every [`HEARTBEAT_INTERVAL`] while it is pending; give up if the
+/// Run `work`, heartbeating every [`heartbeat_interval`] while it is pending; give up if the
 /// activity is cancelled (the server timed it out, or the worker is shutting down).
 async fn heartbeating<T>(
     ctx: &ActivityContext,
     work: impl Future<Output = T>,
 ) -> Result<T, ActivityError> {
     tokio::pin!(work);
-    let mut beat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let mut beat = tokio::time::interval(heartbeat_interval(ctx));
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -9,6 +9,7 @@
 //! so it replays identically (see the replay test).
 
 pub mod outcome;
+pub mod takeover;
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use crate::activities::{
 use crate::domain::Order;
 use crate::idempotency::{Effect, idempotency_key};
 pub use outcome::{OrderOutcome, OrderProgress, OrderStep, UndoAction, UndoRecord};
+pub use takeover::{TAKEOVER_MEMO, Takeover};
 
 /// StartToClose of every activity, as in the original demo. A Lambda worker's function timeout
 /// must exceed this plus its stop buffer (7 s).
@@ -32,25 +34,27 @@ pub const ACTIVITY_START_TO_CLOSE: Duration = Duration::from_secs(120);
 
 /// A worker that dies mid-activity stops heartbeating; after this long the server times the
 /// attempt out and retries it on another worker (instead of waiting out StartToClose). Four
-/// heartbeat intervals (the SDK sends at most one beat per 0.8 × this): a late beat or two is
-/// tolerated, and a dead worker's activity is retried within ~1 s (`cargo xtask bench` measures
-/// it). A false alarm — a live worker stalled for a second — costs one extra attempt, never a
-/// second effect: every call carries its idempotency key.
+/// heartbeat intervals (the activities beat every quarter of it; the SDK sends at most one beat
+/// per 0.8 × this): a late beat or two is tolerated, and a dead worker's activity is retried
+/// within ~1–2 s (`cargo xtask bench` measures it). A false alarm — a live worker stalled for a
+/// second — costs one extra attempt, never a second effect: every call carries its idempotency
+/// key. The default of [`Takeover`]; an order may carry its own.
 pub const ACTIVITY_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// First retry of a failed or timed-out attempt: short, because the common case after a crash is
 /// "another worker is ready now"; the backoff doubles up to 10 s for a service that stays down.
+/// The default of [`Takeover`].
 pub const ACTIVITY_FIRST_RETRY: Duration = Duration::from_millis(200);
 
 /// Activity options for every step: transient failures retry forever with capped backoff (a
 /// down service stalls an order, visibly, rather than failing or half-doing it); business
 /// failures are marked non-retryable by the activities themselves.
-pub fn activity_options() -> ActivityOptions {
+pub fn activity_options(takeover: Takeover) -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(ACTIVITY_START_TO_CLOSE)
-        .heartbeat_timeout(ACTIVITY_HEARTBEAT_TIMEOUT)
+        .heartbeat_timeout(takeover.heartbeat_timeout())
         .retry_policy(
             RetryPolicy::builder()
-                .initial_interval(ACTIVITY_FIRST_RETRY)
+                .initial_interval(takeover.first_retry())
                 .backoff_coefficient(2.0)
                 .maximum_interval(Duration::from_secs(10))
                 .build(),
@@ -199,7 +203,7 @@ impl OrderWorkflow {
                         shipment.tracking_number
                     ),
                 },
-                activity_options(),
+                options(ctx),
             )
             .await
             // A confirmation that cannot be sent is no reason to take back a shipped order.
@@ -227,7 +231,7 @@ impl OrderWorkflow {
     ) -> Result<AD::Output, Failure> {
         set_step(ctx, step);
         let output = ctx
-            .execute_activity(activity, input, activity_options())
+            .execute_activity(activity, input, options(ctx))
             .await
             .map_err(|error| Failure { step, error })?;
         step_done(ctx, step);
@@ -246,19 +250,15 @@ impl OrderWorkflow {
             // Exhaustive: a new kind of undo cannot fall through to another one's activity.
             let result = match action {
                 UndoAction::ReleaseInventory => {
-                    ctx.execute_activity(
-                        ShopActivities::release_inventory,
-                        input,
-                        activity_options(),
-                    )
-                    .await
+                    ctx.execute_activity(ShopActivities::release_inventory, input, options(ctx))
+                        .await
                 }
                 UndoAction::RefundCharge => {
-                    ctx.execute_activity(ShopActivities::refund_charge, input, activity_options())
+                    ctx.execute_activity(ShopActivities::refund_charge, input, options(ctx))
                         .await
                 }
                 UndoAction::CancelShipment => {
-                    ctx.execute_activity(ShopActivities::cancel_shipment, input, activity_options())
+                    ctx.execute_activity(ShopActivities::cancel_shipment, input, options(ctx))
                         .await
                 }
             };
@@ -272,6 +272,19 @@ impl OrderWorkflow {
         }
         records
     }
+}
+
+/// This order's activity options: its [`Takeover`] settings from the memo, else the defaults.
+/// The memo is part of the start event, so a replay reads the same.
+fn options(ctx: &WorkflowContext<OrderWorkflow>) -> ActivityOptions {
+    let takeover = ctx
+        .memo()
+        .get::<Takeover>(TAKEOVER_MEMO)
+        .ok()
+        .flatten()
+        .map(Takeover::or_default_if_out_of_bounds)
+        .unwrap_or_default();
+    activity_options(takeover)
 }
 
 fn set_step(ctx: &WorkflowContext<OrderWorkflow>, step: OrderStep) {

@@ -230,3 +230,75 @@ async fn after_sigkill_the_next_workflow_task_leaves_the_sticky_queue_within_sec
         "the next workflow task waited {waited:?} (bound {BOUND:?})"
     );
 }
+
+/// The activity options an order's activities were scheduled with: (heartbeat timeout, first
+/// retry interval), from the history.
+fn scheduled_takeover(
+    events: &[temporalio_common::protos::temporal::api::history::v1::HistoryEvent],
+) -> Vec<(Duration, Duration)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                let heartbeat = a
+                    .heartbeat_timeout
+                    .map(|d| Duration::new(d.seconds as u64, d.nanos as u32));
+                let first_retry = a
+                    .retry_policy
+                    .as_ref()
+                    .and_then(|p| p.initial_interval)
+                    .map(|d| Duration::new(d.seconds as u64, d.nanos as u32));
+                Some((
+                    heartbeat.unwrap_or_default(),
+                    first_retry.unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An order's own takeover settings (its memo) reach every activity it schedules; an order
+/// without them, and one with settings out of bounds, gets ShopFlow's defaults. The settings
+/// also survive a move to another worker: the memo is part of the history it replays.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orders_takeover_settings_reach_every_activity_it_schedules() {
+    use shared::workflow::Takeover;
+    let mut app = TestApp::spawn().await;
+    let fast = Takeover {
+        heartbeat_timeout_ms: 300,
+        first_retry_ms: 50,
+    };
+    let out_of_bounds = Takeover {
+        heartbeat_timeout_ms: 5,
+        first_retry_ms: 50,
+    };
+    let defaults = (Duration::from_secs(1), Duration::from_millis(200));
+    let mut cases = Vec::new();
+    for takeover in [Some(fast), Some(out_of_bounds), None] {
+        let order = app.order(|_| {});
+        let started = match takeover {
+            Some(t) => app.start_with_takeover(&order, t).await,
+            None => app.start(&order).await,
+        }
+        .expect("start");
+        cases.push((takeover, order, started));
+    }
+    // Move the first order to a new worker mid-way: its replay must read the same settings.
+    app.kill_worker();
+    app.start_worker();
+    for (takeover, order, started) in cases {
+        app.completes_with_each_effect_once(&started.workflow_id, &order)
+            .await;
+        let scheduled = scheduled_takeover(&history::events(&app, &started.workflow_id).await);
+        let expected = match takeover {
+            Some(t) if t == fast => (Duration::from_millis(300), Duration::from_millis(50)),
+            _ => defaults,
+        };
+        assert!(scheduled.len() >= 4, "{scheduled:?}");
+        assert!(
+            scheduled.iter().all(|s| *s == expected),
+            "{takeover:?}: {scheduled:?}"
+        );
+    }
+}

@@ -226,6 +226,21 @@ impl TestApp {
         shared::orders::start_order(&self.client, &self.setup.task_queue, order).await
     }
 
+    /// [`TestApp::start`] with the order's own takeover settings in its memo.
+    pub async fn start_with_takeover(
+        &self,
+        order: &Order,
+        takeover: shared::workflow::Takeover,
+    ) -> Result<Started, StartError> {
+        shared::orders::start_order_with_takeover(
+            &self.client,
+            &self.setup.task_queue,
+            order,
+            takeover,
+        )
+        .await
+    }
+
     /// Start and wait for the outcome (at most 90 s).
     pub async fn run(&self, order: &Order) -> OrderOutcome {
         let started = self.start(order).await.expect("start order");
@@ -370,8 +385,14 @@ impl TestApp {
     }
 
     pub fn start_worker(&mut self) {
+        self.start_worker_with_env(&[]);
+    }
+
+    /// Starts `local-worker` with extra variables (its settings, e.g. `SHOPFLOW_WORKFLOW_POLLERS`).
+    pub fn start_worker_with_env(&mut self, env: &[(&str, String)]) {
         assert!(self.worker.is_none(), "worker already running");
-        self.worker = Some(LocalWorker::start(&self.setup).expect("restart local-worker"));
+        self.worker =
+            Some(LocalWorker::start_with_env(&self.setup, env).expect("(re)start local-worker"));
     }
 
     /// Identities of the workers that completed the workflow's tasks, from its history.
