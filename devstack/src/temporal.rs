@@ -83,6 +83,10 @@ pub struct TemporalOptions {
     pub worker_controller: bool,
     /// Namespaces to create besides `default`.
     pub namespaces: Vec<String>,
+    /// More `--dynamic-config-value KEY=VALUE` settings, after the Worker Controller's (a later
+    /// value for the same key wins). For experiments such as the benchmark's floor on a server
+    /// whose history reads its task queue faster.
+    pub dynamic_config: Vec<String>,
 }
 
 impl Default for TemporalOptions {
@@ -95,6 +99,7 @@ impl Default for TemporalOptions {
             log_file: None,
             worker_controller: true,
             namespaces: Vec::new(),
+            dynamic_config: Vec::new(),
         }
     }
 }
@@ -164,6 +169,9 @@ impl TemporalDevServer {
             for value in WORKER_CONTROLLER_CONFIG {
                 cmd.args(["--dynamic-config-value", value]);
             }
+        }
+        for value in &opts.dynamic_config {
+            cmd.args(["--dynamic-config-value", value]);
         }
         // Credentials are never checked locally, but the server's AWS SDK refuses to sign
         // requests without some.

@@ -42,6 +42,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
     options.client_identity_override = Some(config.identity());
     options.sticky_queue_schedule_to_start_timeout = config.sticky_timeout.into();
     options.graceful_shutdown_period = Some(config.grace_period.into());
+    // Unset settings keep the SDK's defaults (including its autoscaling enrolment).
+    if let Some(pollers) = config.workflow_pollers {
+        options.workflow_task_poller_behavior = Some(pollers.into());
+    }
+    if let Some(pollers) = config.activity_pollers {
+        options.activity_task_poller_behavior = Some(pollers.into());
+    }
+    if let Some(n) = config.max_cached_workflows {
+        options.max_cached_workflows = n;
+    }
+    if let Some(n) = config.eager_activities {
+        options.max_eager_activity_reservations_per_workflow_task = n;
+    }
 
     let runtime =
         Runtime::from_current_tokio(Default::default()).context("starting the SDK runtime")?;

@@ -13,6 +13,16 @@
 //!   trickle of orders, and the wall time an always-on worker would have run;
 //! * **takeover** after SIGKILL and after Ctrl+C of the local worker, for an order in flight
 //!   (mid-activity) and for a new order, p50/p95 over the trials;
+//! * **the floor** (`floor.rs`): the order's round trips with no-op activities, on the dev server
+//!   as it comes and with its history shard's transfer-queue reads raised, eager activities on
+//!   and off — what the server allows, and why (docs/latency.md);
+//! * **fresh vs long-lived** local worker (polling ≥ 2 minutes), with where each order's time
+//!   went (`anatomy.rs`, from the histories), and the same for a grid of worker settings
+//!   (`settings`, on request: ~15 minutes);
+//! * **an order arriving as the previous invocation idle-exits**, and how long that stop takes
+//!   (EMF `StopTime`);
+//! * **takeover settings**: SIGKILL mid-activity for a grid of heartbeat timeout / first retry,
+//!   each order carrying its settings in its memo;
 //! * **peak RSS** (VmHWM) of the Lambda worker's process vs the local worker's, and the size of
 //!   the binaries;
 //! * **a peer in another SDK**: the Python SDK's Lambda worker (`temporalio.contrib.aws.
@@ -22,11 +32,16 @@
 //!
 //! `cargo xtask bench` runs it against release binaries (and merges its report); alone:
 //! `cargo build --release --bins && SHOPFLOW_BIN_DIR=target/release cargo bench -p system-tests
-//! --bench serverless`. `SHOPFLOW_BENCH_TRIALS` (default 10) sets the trials per figure.
+//! --bench serverless`. `SHOPFLOW_BENCH_TRIALS` (default 10) sets the trials per figure;
+//! `SHOPFLOW_BENCH_ONLY=floor,longlived,…` runs only those parts (`latency`, `floor`, `longlived`,
+//! `settings`, `billed`, `takeover`, `takeovergrid`, `python`; all but `settings` by default).
 //! Numbers only — no assertion on time: the machine is shared and noisy.
 
-#[path = "../tests/support/app.rs"]
+#[path = "../../tests/support/app.rs"]
 mod helpers;
+
+mod anatomy;
+mod floor;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,6 +58,7 @@ const REUSE: &str = "warm invocation, client reuse";
 const BILLED: &str = "billed Lambda time per order";
 const TAKEOVER: &str = "takeover after the local worker stops";
 const FOOTPRINT: &str = "footprint";
+const ANATOMY: &str = "where an order's time goes (sums per order, from its history)";
 const PEER: &str = "worker-fn vs the Python SDK's Lambda worker (cold, same emulator and server)";
 
 fn trials() -> usize {
@@ -76,11 +92,23 @@ async fn main() -> anyhow::Result<()> {
         warm_invocations(n, false, &warm, &work_dir, &mut report).await;
         cold_invocations(n, &local, &warm, &work_dir, &mut report).await;
     }
+    if run("floor") {
+        floor_by_server(n, &mut report).await;
+    }
+    if run("longlived") {
+        long_lived_worker(n, &mut report).await;
+    }
+    if only.split(',').any(|p| p.trim() == "settings") {
+        worker_settings(n, &mut report).await;
+    }
     if run("billed") {
         billed_per_order(n.min(8), &work_dir, &mut report).await;
     }
     if run("takeover") {
         takeover(n, &work_dir, &mut report).await;
+    }
+    if run("takeovergrid") {
+        takeover_grid(n, &work_dir, &mut report).await;
     }
     if run("python") {
         python_peer(n, &work_dir, &mut report).await;
@@ -111,6 +139,219 @@ async fn latency_on_local_worker(n: usize, report: &mut BenchReport) -> Row {
         );
     }
     row
+}
+
+/// How long a worker polls before its orders count as "long-lived" (issue 14: ≥ 2 minutes;
+/// `SHOPFLOW_BENCH_LONG_LIVED_SECS` shortens it for quick experiments).
+fn long_lived_after() -> Duration {
+    Duration::from_secs(
+        std::env::var("SHOPFLOW_BENCH_LONG_LIVED_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(130),
+    )
+}
+
+/// The local worker fresh (its first minute) and long-lived (polling ≥ 2 minutes): order latency
+/// and where the time goes, from the orders' histories.
+async fn long_lived_worker(n: usize, report: &mut BenchReport) {
+    let mut app = TestApp::spawn_with(Options {
+        local_worker: false,
+        lambda: None,
+    })
+    .await;
+    stock_up(&app).await;
+    let floor = floor_row(&app, n, report).await;
+    fresh_and_long_lived(&mut app, n, "local worker", &[], &floor, report).await;
+}
+
+/// The floor row: the order's round trips with no-op activities on the same server.
+async fn floor_row(app: &TestApp, n: usize, report: &mut BenchReport) -> Row {
+    let task_queue = format!("{}-floor", app.setup.task_queue);
+    let _worker = tokio::task::block_in_place(|| {
+        floor::FloorWorker::start(
+            &app.setup.temporal_address,
+            &app.setup.namespace,
+            &task_queue,
+            true,
+        )
+    });
+    let (latencies, parts) = floor::run(&app.client, &task_queue, n).await;
+    let row = latencies.row(
+        LATENCY,
+        "floor: 5 workflow tasks + 4 no-op activities, same server",
+    );
+    report.add(row.clone().note(slow_note(&parts)));
+    for (part, samples) in parts.parts() {
+        report.add(samples.row(ANATOMY, &format!("floor: {part}")));
+    }
+    row
+}
+
+/// What the floor is made of: the same no-op order shape on a dev server as it comes (history
+/// reads a shard's transfer queue at most `history.transferProcessorMaxPollRPS` = 20 times a
+/// second) and on one reading it up to 1000 times a second, with eager activities (the SDK's
+/// default, `local-worker`) and without (the Lambda worker's default: every activity through the
+/// transfer queue and a poll).
+async fn floor_by_server(n: usize, report: &mut BenchReport) {
+    let servers = [
+        (
+            "dev server as it comes (transfer queue read ≤ 20×/s)",
+            vec![],
+        ),
+        (
+            "history.transferProcessorMaxPollRPS=1000",
+            vec!["history.transferProcessorMaxPollRPS=1000".to_owned()],
+        ),
+    ];
+    let mut baseline: Option<Row> = None;
+    for (server_label, dynamic_config) in servers {
+        let server = devstack::TemporalDevServer::start(devstack::TemporalOptions {
+            worker_controller: false,
+            dynamic_config,
+            ..Default::default()
+        })
+        .expect("starting a dev server for the floor");
+        let client = shared::connection::connect_to(&server.address(), "default")
+            .await
+            .expect("connecting to the floor's server");
+        for eager in [true, false] {
+            let task_queue = format!("floor-{}", ulid::Ulid::new().to_string().to_lowercase());
+            let _worker = tokio::task::block_in_place(|| {
+                floor::FloorWorker::start(&server.address(), "default", &task_queue, eager)
+            });
+            let (latencies, parts) = floor::run(&client, &task_queue, n).await;
+            let activities = if eager {
+                "eager activities"
+            } else {
+                "activities polled"
+            };
+            let what = format!("floor, {activities}, {server_label}");
+            let mut row = latencies.row(LATENCY, &what).note(slow_note(&parts));
+            if let Some(base) = &baseline {
+                row = row.against(base);
+            } else {
+                baseline = Some(row.clone());
+            }
+            report.add(row);
+        }
+        server.stop().expect("stopping the floor's server");
+    }
+}
+
+/// "k of n tasks waited ≥ 10 ms for a poll": how many tasks matching did not hand over at once.
+fn slow_note(parts: &anatomy::Anatomies) -> String {
+    let (slow, all) = parts.slow_dispatch_share();
+    format!(
+        "{slow} of {all} tasks waited ≥ {} ms between scheduled and started",
+        anatomy::SLOW_DISPATCH.as_millis()
+    )
+}
+
+/// The same comparison for each setting that plausibly matters (issue 14's table): poller
+/// counts and autoscaling, the sticky cache, eager activities.
+async fn worker_settings(n: usize, report: &mut BenchReport) {
+    let mut app = TestApp::spawn_with(Options {
+        local_worker: false,
+        lambda: None,
+    })
+    .await;
+    stock_up(&app).await;
+    let floor = floor_row(&app, n, report).await;
+    let set = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    };
+    let grid = [
+        (
+            "pollers auto",
+            set(&[
+                ("SHOPFLOW_WORKFLOW_POLLERS", "auto"),
+                ("SHOPFLOW_ACTIVITY_POLLERS", "auto"),
+            ]),
+        ),
+        (
+            "pollers 5 fixed",
+            set(&[
+                ("SHOPFLOW_WORKFLOW_POLLERS", "5"),
+                ("SHOPFLOW_ACTIVITY_POLLERS", "5"),
+            ]),
+        ),
+        (
+            "pollers 2/1 fixed (the Lambda worker's)",
+            set(&[
+                ("SHOPFLOW_WORKFLOW_POLLERS", "2"),
+                ("SHOPFLOW_ACTIVITY_POLLERS", "1"),
+            ]),
+        ),
+        (
+            "no sticky cache",
+            set(&[("SHOPFLOW_MAX_CACHED_WORKFLOWS", "0")]),
+        ),
+        (
+            "eager activities off",
+            set(&[("SHOPFLOW_EAGER_ACTIVITIES", "0")]),
+        ),
+    ];
+    for (label, env) in grid {
+        let label = format!("local worker, {label}");
+        fresh_and_long_lived(&mut app, n, &label, &env, &floor, report).await;
+    }
+}
+
+/// Starts the local worker with `env`, runs `n` orders at once (fresh) and `n` after it has
+/// polled for [`long_lived_after`], reports both with their anatomies (fresh against the floor,
+/// long-lived against fresh), and stops it.
+async fn fresh_and_long_lived(
+    app: &mut TestApp,
+    n: usize,
+    label: &str,
+    env: &[(&'static str, String)],
+    floor: &Row,
+    report: &mut BenchReport,
+) {
+    tokio::task::block_in_place(|| app.start_worker_with_env(env));
+    let fresh_label = format!("{label}, fresh (polling < 1 min)");
+    let (fresh, fresh_parts) = orders_with_anatomy(app, n).await;
+    let fresh_row = fresh.row(LATENCY, &fresh_label).against(floor);
+    report.add(fresh_row.clone().note(slow_note(&fresh_parts)));
+    let wait = long_lived_after();
+    println!("  ({label}: polling idle for {} s)", wait.as_secs());
+    tokio::time::sleep(wait).await;
+    let (long, long_parts) = orders_with_anatomy(app, n).await;
+    let long_row = long
+        .row(
+            LATENCY,
+            &format!("{label}, long-lived (polling ≥ {} s)", wait.as_secs()),
+        )
+        .against(&fresh_row)
+        .note(slow_note(&long_parts));
+    report.add(long_row);
+    for ((part, fresh), (_, long)) in fresh_parts.parts().into_iter().zip(long_parts.parts()) {
+        let fresh_row = fresh.row(ANATOMY, &format!("{label}, fresh: {part}"));
+        report.add(fresh_row.clone());
+        report.add(
+            long.row(ANATOMY, &format!("{label}, long-lived: {part}"))
+                .against(&fresh_row),
+        );
+    }
+    tokio::task::block_in_place(|| app.interrupt_worker());
+}
+
+/// `n` orders one after another on the local worker: their latencies and their anatomies.
+async fn orders_with_anatomy(app: &TestApp, n: usize) -> (Samples, anatomy::Anatomies) {
+    let mut latencies = Samples::default();
+    let mut parts = anatomy::Anatomies::default();
+    for _ in 0..n {
+        let order = app.order(|_| {});
+        let t = Instant::now();
+        let outcome = app.run(&order).await;
+        latencies.push(t.elapsed());
+        assert!(outcome.is_completed(), "{outcome:?}");
+        parts.push(
+            anatomy::Anatomy::fetch(&app.client, &shared::workflow_id(&order.order_id)).await,
+        );
+    }
+    (latencies, parts)
 }
 
 /// A Lambda worker that is already polling (idle exit off, inside one long invocation).
@@ -180,6 +421,14 @@ async fn warm_invocations(
         REUSE,
         &format!("connect time per warm invocation ({label})"),
     ));
+    if reuse {
+        let stop = emf_times(&log_dir, "StopTime", 1, reuse);
+        report.add(stop.row(
+            REUSE,
+            "idle exit: asked to stop → stopped (EMF StopTime, the worker's drain)",
+        ));
+        order_as_the_invocation_ends(&app, n, &row, report).await;
+    }
     if reuse
         && let Some(rss) = app
             .emulator
@@ -200,6 +449,36 @@ async fn warm_invocations(
         );
     }
     row
+}
+
+/// Orders started just as the previous invocation reaches its idle exit (300 ms after its last
+/// task, checked every 100 ms): until its worker has stopped, the Worker Controller still counts
+/// it as a poller, so the new order's first task waits for the stop and the next invocation. The
+/// start is spread over that window (300–400 ms after the previous order, 25 ms steps).
+async fn order_as_the_invocation_ends(
+    app: &TestApp,
+    n: usize,
+    warm: &Row,
+    report: &mut BenchReport,
+) {
+    let mut samples = Samples::default();
+    for i in 0..n {
+        app.run(&app.order(|_| {})).await;
+        tokio::time::sleep(Duration::from_millis(300 + 25 * (i % 5) as u64)).await;
+        let order = app.order(|_| {});
+        let t = Instant::now();
+        let outcome = app.run(&order).await;
+        assert!(outcome.is_completed(), "{outcome:?}");
+        samples.push(t.elapsed());
+    }
+    report.add(
+        samples
+            .row(
+                LATENCY,
+                "Lambda worker, order started as the previous invocation idle-exits",
+            )
+            .against(warm),
+    );
 }
 
 /// Every order starts a new execution environment: environments are reaped 200 ms after their
@@ -324,40 +603,14 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
 /// start to its first task started on Lambda. The Lambda worker is idle (scaled to zero, warm
 /// environment) at each trial's start, as it would be in production.
 async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
-    let mut app = TestApp::spawn_tuned(
-        Options {
-            local_worker: true,
-            lambda: lambda(60, "2s"),
-        }, // worker-fn's default idle exit
-        EmulatorTuning {
-            log_dir: dir.join("takeover"),
-            environment_idle_timeout: Duration::from_secs(120),
-            ..EmulatorTuning::default()
-        },
-    )
-    .await;
-    app.set_faults(json!({ "latencyMs": 1500, "services": ["shipments"] }))
-        .await;
-    // Two orders per trial: enough stock that none is refused (it would never reach shipping).
-    stock_up(&app).await;
+    let mut app = takeover_app(&dir.join("takeover")).await;
     for (how, sigkill) in [("SIGKILL", true), ("Ctrl+C", false)] {
         let (mut in_flight, mut new) = (Trials::default(), Trials::default());
         for _ in 0..n {
-            until_no_invocation_runs(&app).await;
-            if app.worker.is_none() {
-                app.start_worker();
-            }
-            let order = app.order(|_| {});
-            let started = app.start(&order).await.expect("start");
-            if let Err(error) = app
-                .wait_for_step(&started.workflow_id, shared::OrderStep::CreatingShipment)
-                .await
-            {
-                // Reported, not fatal: one stuck trial must not cost the whole report.
-                println!("  (trial skipped: {error:#})");
+            let Some(started) = order_mid_shipment(&mut app, None).await else {
                 in_flight.stuck += 1;
                 continue;
-            }
+            };
             if sigkill {
                 app.kill_worker()
             } else {
@@ -402,6 +655,102 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
             new.samples
                 .row(TAKEOVER, &format!("{how}, new order"))
                 .note(new.note("order start → first task on Lambda", missing)),
+        );
+    }
+}
+
+/// The takeover stack: the local worker and the Lambda worker (idle exit 2 s, worker-fn's
+/// default) on one server, with shipments slowed to 1.5 s so a trial can stop the local worker
+/// mid-activity.
+async fn takeover_app(log_dir: &Path) -> TestApp {
+    let app = TestApp::spawn_tuned(
+        Options {
+            local_worker: true,
+            lambda: lambda(60, "2s"),
+        },
+        EmulatorTuning {
+            log_dir: log_dir.to_owned(),
+            environment_idle_timeout: Duration::from_secs(120),
+            ..EmulatorTuning::default()
+        },
+    )
+    .await;
+    app.set_faults(json!({ "latencyMs": 1500, "services": ["shipments"] }))
+        .await;
+    // Two orders per trial: enough stock that none is refused (it would never reach shipping).
+    stock_up(&app).await;
+    app
+}
+
+/// One trial's start: once no Lambda invocation runs, (re)starts the local worker if needed,
+/// places an order (with its own takeover settings, if given) and returns when it is in its
+/// shipment step — or `None`, reported, if it never got there (one stuck trial must not cost
+/// the whole report).
+async fn order_mid_shipment(
+    app: &mut TestApp,
+    takeover: Option<shared::workflow::Takeover>,
+) -> Option<shared::orders::Started> {
+    until_no_invocation_runs(app).await;
+    if app.worker.is_none() {
+        app.start_worker();
+    }
+    let order = app.order(|_| {});
+    let started = match takeover {
+        Some(takeover) => app.start_with_takeover(&order, takeover).await,
+        None => app.start(&order).await,
+    }
+    .expect("start");
+    match app
+        .wait_for_step(&started.workflow_id, shared::OrderStep::CreatingShipment)
+        .await
+    {
+        Ok(()) => Some(started),
+        Err(error) => {
+            println!("  (trial skipped: {error:#})");
+            None
+        }
+    }
+}
+
+/// SIGKILL of the local worker mid-activity, for a small grid of takeover settings (heartbeat
+/// timeout, the activities beating every quarter of it, and the first retry interval), each order
+/// carrying its settings in its memo: kill → the retried attempt started on Lambda, and what the
+/// settings cost in heartbeat RPCs. The grid is what ShopFlow's default was chosen from.
+async fn takeover_grid(n: usize, dir: &Path, report: &mut BenchReport) {
+    use shared::workflow::Takeover;
+    let mut app = takeover_app(&dir.join("takeover-grid")).await;
+    let grid = [(1_000, 200), (500, 100), (300, 50)].map(|(hb, retry)| Takeover {
+        heartbeat_timeout_ms: hb,
+        first_retry_ms: retry,
+    });
+    for takeover in grid {
+        let mut trials = Trials::default();
+        for _ in 0..n {
+            let Some(started) = order_mid_shipment(&mut app, Some(takeover)).await else {
+                trials.stuck += 1;
+                continue;
+            };
+            app.kill_worker();
+            let gone = SystemTime::now();
+            let retried = retry_started_on_lambda(&app, &started.workflow_id, gone).await;
+            app.outcome(&started.workflow_id).await;
+            trials.record(retried.map(Ok));
+        }
+        let what = format!(
+            "SIGKILL mid-activity: heartbeat timeout {} ms (a beat every {} ms), first retry {} ms",
+            takeover.heartbeat_timeout_ms,
+            takeover.heartbeat_timeout_ms / 4,
+            takeover.first_retry_ms
+        );
+        let cost = format!(
+            "kill → retry started on Lambda; ≤ {:.2} heartbeat RPCs/s per running activity",
+            takeover.heartbeats_per_second()
+        );
+        report.add(
+            trials
+                .samples
+                .row(TAKEOVER, &what)
+                .note(trials.note(&cost, "no retry seen on Lambda")),
         );
     }
 }
