@@ -19,7 +19,7 @@ const FREE_SPACE_NEEDED: u64 = 20 << 30;
 /// Free bytes on the filesystem holding `path`, for an unprivileged writer.
 fn free_bytes(path: &Path) -> Option<u64> {
     let stat = statvfs(path).ok()?;
-    Some(u64::from(stat.blocks_available()) * u64::from(stat.fragment_size()))
+    Some(stat.blocks_available() * stat.fragment_size())
 }
 
 /// Bytes under `dir` (files only, symlinks not followed).
