@@ -91,8 +91,8 @@ pub fn apply_worker_defaults(worker: &mut WorkerOptions) {
     worker.activity_task_poller_behavior =
         Some(PollerBehavior::SimpleMaximum(defaults::ACTIVITY_POLLERS));
     worker.max_cached_workflows = defaults::STICKY_CACHE_SIZE;
-    // Eager activities would run on this short-lived worker whatever its remaining time.
-    worker.max_eager_activity_reservations_per_workflow_task = 0;
+    worker.max_eager_activity_reservations_per_workflow_task =
+        defaults::EAGER_ACTIVITIES_PER_WORKFLOW_TASK;
     worker.graceful_shutdown_period = Some(defaults::WORKER_STOP_TIMEOUT);
 }
 
@@ -105,9 +105,10 @@ mod tests {
         let o = LambdaWorkerOptions::with_defaults(Some("q".into()));
         assert_eq!(o.worker.task_queue, "q");
         assert_eq!(o.worker.max_cached_workflows, 100);
+        // Go turns eager activities off; this crate keeps the SDK's 3 (`defaults`, README).
         assert_eq!(
             o.worker.max_eager_activity_reservations_per_workflow_task,
-            0
+            3
         );
         assert_eq!(
             o.worker.graceful_shutdown_period,

@@ -35,16 +35,19 @@ pub const ACTIVITY_START_TO_CLOSE: Duration = Duration::from_secs(120);
 /// A worker that dies mid-activity stops heartbeating; after this long the server times the
 /// attempt out and retries it on another worker (instead of waiting out StartToClose). Four
 /// heartbeat intervals (the activities beat every quarter of it; the SDK sends at most one beat
-/// per 0.8 × this): a late beat or two is tolerated, and a dead worker's activity is retried
-/// within ~1–2 s (`cargo xtask bench` measures it). A false alarm — a live worker stalled for a
-/// second — costs one extra attempt, never a second effect: every call carries its idempotency
-/// key. The default of [`Takeover`]; an order may carry its own.
-pub const ACTIVITY_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(1);
+/// per 0.8 × this, 2.5 RPCs a second per running activity): a late beat or two is tolerated.
+/// Chosen from the benchmark's grid (`cargo xtask bench`, takeover): 1 s took a killed worker's
+/// activity p50 2.1 s / p95 2.9 s to restart on Lambda, 500 ms took 1.14 s / 1.18 s, and 300 ms
+/// no less (1.13 s / 1.18 s, the server's timers being up to 1 s late) at 4.2 RPCs a second. A
+/// false alarm — a live worker stalled for half a second — costs one extra attempt, never a
+/// second effect: every call carries its idempotency key. The default of [`Takeover`]; an order
+/// may carry its own.
+pub const ACTIVITY_HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// First retry of a failed or timed-out attempt: short, because the common case after a crash is
 /// "another worker is ready now"; the backoff doubles up to 10 s for a service that stays down.
 /// The default of [`Takeover`].
-pub const ACTIVITY_FIRST_RETRY: Duration = Duration::from_millis(200);
+pub const ACTIVITY_FIRST_RETRY: Duration = Duration::from_millis(100);
 
 /// Activity options for every step: transient failures retry forever with capped backoff (a
 /// down service stalls an order, visibly, rather than failing or half-doing it); business

@@ -79,6 +79,7 @@ mod tests {
             heartbeat_timeout_ms: 300,
             first_retry_ms: 50,
         };
+        assert_ne!(fast, Takeover::default());
         assert_eq!(fast.or_default_if_out_of_bounds(), fast);
         for bad in [
             Takeover {
@@ -103,8 +104,8 @@ mod tests {
         let json = serde_json::to_value(Takeover::default()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"heartbeatTimeoutMs": 1000, "firstRetryMs": 200})
+            serde_json::json!({"heartbeatTimeoutMs": 500, "firstRetryMs": 100})
         );
-        assert!((Takeover::default().heartbeats_per_second() - 1.25).abs() < 1e-9);
+        assert!((Takeover::default().heartbeats_per_second() - 2.5).abs() < 1e-9);
     }
 }

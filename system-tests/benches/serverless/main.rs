@@ -636,12 +636,16 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
         }
         let (in_flight_note, missing) = if sigkill {
             (
-                "kill → retry started on Lambda: heartbeat timeout 1 s, checked by the server up to 1 s late (history.timerProcessorMaxTimeShift), + first retry 0.2 s",
+                format!(
+                    "kill → retry started on Lambda: heartbeat timeout {} ms, checked by the server up to 1 s late (history.timerProcessorMaxTimeShift), + first retry {} ms",
+                    shared::workflow::ACTIVITY_HEARTBEAT_TIMEOUT.as_millis(),
+                    shared::workflow::ACTIVITY_FIRST_RETRY.as_millis()
+                ),
                 "no retry seen on Lambda",
             )
         } else {
             (
-                "local worker exited (after its drain) → next task on Lambda",
+                "local worker exited (after its drain) → next task on Lambda".to_owned(),
                 "no task on Lambda",
             )
         };
@@ -649,7 +653,7 @@ async fn takeover(n: usize, dir: &Path, report: &mut BenchReport) {
             in_flight
                 .samples
                 .row(TAKEOVER, &format!("{how}, order in flight (mid-activity)"))
-                .note(in_flight.note(in_flight_note, missing)),
+                .note(in_flight.note(&in_flight_note, missing)),
         );
         report.add(
             new.samples

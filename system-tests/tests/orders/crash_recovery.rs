@@ -273,7 +273,10 @@ async fn an_orders_takeover_settings_reach_every_activity_it_schedules() {
         heartbeat_timeout_ms: 5,
         first_retry_ms: 50,
     };
-    let defaults = (Duration::from_secs(1), Duration::from_millis(200));
+    let defaults = (
+        shared::workflow::ACTIVITY_HEARTBEAT_TIMEOUT,
+        shared::workflow::ACTIVITY_FIRST_RETRY,
+    );
     let mut cases = Vec::new();
     for takeover in [Some(fast), Some(out_of_bounds), None] {
         let order = app.order(|_| {});
