@@ -10,7 +10,8 @@
 //! * **warm client reuse**: connect time and order latency of warm invocations with the client
 //!   kept (default) vs dialed again (`SHOPFLOW_REUSE_CLIENT=off`);
 //! * **billed time per order** with idle exit (default 2 s) vs polling until the deadline, for a
-//!   trickle of orders, and the wall time an always-on worker would have run;
+//!   trickle of orders, and the wall time an always-on worker would have run; and for sparse
+//!   traffic at the template's 300 s timeout (an order every 30 s for 5 minutes);
 //! * **takeover** after SIGKILL and after Ctrl+C of the local worker, for an order in flight
 //!   (mid-activity) and for a new order, p50/p95 over the trials;
 //! * **the floor** (`floor.rs`): the order's round trips with no-op activities, on the dev server
@@ -34,7 +35,8 @@
 //! `cargo build --release --bins && SHOPFLOW_BIN_DIR=target/release cargo bench -p system-tests
 //! --bench serverless`. `SHOPFLOW_BENCH_TRIALS` (default 10) sets the trials per figure;
 //! `SHOPFLOW_BENCH_ONLY=floor,longlived,…` runs only those parts (`latency`, `floor`, `longlived`,
-//! `settings`, `billed`, `takeover`, `takeovergrid`, `python`; all but `settings` by default).
+//! `settings`, `billed`, `sparse`, `takeover`, `takeovergrid`, `python`; all but `settings` by
+//! default).
 //! Numbers only — no assertion on time: the machine is shared and noisy.
 
 #[path = "../../tests/support/app.rs"]
@@ -104,6 +106,9 @@ async fn main() -> anyhow::Result<()> {
     if run("billed") {
         billed_per_order(n.min(8), &work_dir, &mut report).await;
     }
+    if run("sparse") {
+        sparse_traffic(&work_dir, &mut report).await;
+    }
     if run("takeover") {
         takeover(n, &work_dir, &mut report).await;
     }
@@ -155,14 +160,21 @@ fn long_lived_after() -> Duration {
 /// The local worker fresh (its first minute) and long-lived (polling ≥ 2 minutes): order latency
 /// and where the time goes, from the orders' histories.
 async fn long_lived_worker(n: usize, report: &mut BenchReport) {
-    let mut app = TestApp::spawn_with(Options {
+    let (mut app, floor) = stack_with_its_floor(n, report).await;
+    fresh_and_long_lived(&mut app, n, "local worker", &[], &floor, report).await;
+}
+
+/// A stack with no worker yet (each comparison starts its own local worker), stocked, and the
+/// floor measured on its server.
+async fn stack_with_its_floor(n: usize, report: &mut BenchReport) -> (TestApp, Row) {
+    let app = TestApp::spawn_with(Options {
         local_worker: false,
         lambda: None,
     })
     .await;
     stock_up(&app).await;
     let floor = floor_row(&app, n, report).await;
-    fresh_and_long_lived(&mut app, n, "local worker", &[], &floor, report).await;
+    (app, floor)
 }
 
 /// The floor row: the order's round trips with no-op activities on the same server.
@@ -251,13 +263,7 @@ fn slow_note(parts: &anatomy::Anatomies) -> String {
 /// The same comparison for each setting that plausibly matters (issue 14's table): poller
 /// counts and autoscaling, the sticky cache, eager activities.
 async fn worker_settings(n: usize, report: &mut BenchReport) {
-    let mut app = TestApp::spawn_with(Options {
-        local_worker: false,
-        lambda: None,
-    })
-    .await;
-    stock_up(&app).await;
-    let floor = floor_row(&app, n, report).await;
+    let (mut app, floor) = stack_with_its_floor(n, report).await;
     let set = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
         pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
     };
@@ -595,6 +601,64 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
     let polling = rows.remove(0);
     report.add(polling.clone());
     report.add(rows.remove(0).against(&polling));
+}
+
+/// Sparse traffic at the template's function timeout, not scaled: 300 s, one order every 30 s for
+/// 5 minutes. Billed milliseconds per order over every invocation from the stack's start until
+/// the last one ended — the registration invocation included, since with idle exit off it is the
+/// one that serves the first orders, as a polling worker would. The variants run side by side
+/// (a stack each), so the part takes 5 minutes, not 15.
+async fn sparse_traffic(dir: &Path, report: &mut BenchReport) {
+    const ORDERS: usize = 10;
+    const GAP: Duration = Duration::from_secs(30);
+    let variants: [(&'static str, &str); 3] = [
+        (
+            "off",
+            "polling until the deadline (Go's and Python's behaviour)",
+        ),
+        ("2s", "idle exit 2 s (default)"),
+        ("300ms", "idle exit 300 ms"),
+    ];
+    let runs = variants.map(|(idle_exit, label)| async move {
+        let app = lambda_app(
+            lambda(300, idle_exit),
+            dir.join(format!("sparse-{idle_exit}")),
+            Duration::from_secs(600),
+            vec![],
+        )
+        .await;
+        for i in 0..ORDERS {
+            app.run(&app.order(|_| {})).await;
+            if i + 1 < ORDERS {
+                tokio::time::sleep(GAP).await;
+            }
+        }
+        assert!(
+            app.lambda_settles(|s| s.concurrent_executions == 0, Duration::from_secs(330))
+                .await,
+            "the {label} variant's invocations did not end: {:?}",
+            stats(&app)
+        );
+        let s = stats(&app);
+        Row::value(
+            BILLED,
+            &format!("sparse traffic, 300 s timeout: {label}"),
+            "ms",
+            s.billed_duration_ms_sum as f64 / ORDERS as f64,
+        )
+        .note(format!(
+            "{ORDERS} orders {} s apart: {} invocations, {:.1} GB-s",
+            GAP.as_secs(),
+            s.invocations,
+            s.gb_seconds
+        ))
+    });
+    let mut rows = futures::future::join_all(runs).await;
+    let polling = rows.remove(0);
+    report.add(polling.clone());
+    for row in rows {
+        report.add(row.against(&polling));
+    }
 }
 
 /// The local worker is stopped (SIGKILL, or Ctrl+C and its drain) while an order is mid-activity
