@@ -165,12 +165,14 @@ impl TemporalDevServer {
         for namespace in &opts.namespaces {
             cmd.args(["--namespace", namespace]);
         }
-        if opts.worker_controller {
-            for value in WORKER_CONTROLLER_CONFIG {
-                cmd.args(["--dynamic-config-value", value]);
-            }
-        }
-        for value in &opts.dynamic_config {
+        let controller: &[&str] = if opts.worker_controller {
+            &WORKER_CONTROLLER_CONFIG
+        } else {
+            &[]
+        };
+        // The caller's values come last: for a key set twice, the later value wins.
+        let extra = opts.dynamic_config.iter().map(String::as_str);
+        for value in controller.iter().copied().chain(extra) {
             cmd.args(["--dynamic-config-value", value]);
         }
         // Credentials are never checked locally, but the server's AWS SDK refuses to sign

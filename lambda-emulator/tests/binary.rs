@@ -268,18 +268,6 @@ async fn warm_environment(lambda_url: &str) -> u32 {
     u32::try_from(body["pid"].as_u64().expect("the echo names its process")).unwrap()
 }
 
-/// Alive and not a zombie waiting to be reaped (an orphan's reaper may be slow, or absent in a
-/// container whose init does not reap).
-fn process_running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
 /// The project's own `template.yaml` with the project's built functions (`cargo build --bins`
 /// first): both functions are served under their template names, and `POST /orders` reaches the
 /// ingest function — which, unsigned, refuses the order (401), or 503 if it cannot reach Temporal

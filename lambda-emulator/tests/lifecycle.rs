@@ -406,9 +406,3 @@ async fn each_invocation_has_start_end_and_report_lines() {
 fn line_count(path: &std::path::Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
 }
-
-/// The state letter of a process (`T` when stopped), from `/proc/<pid>/stat`.
-fn process_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.chars().next()
-}

@@ -100,6 +100,19 @@ pub fn process_alive(pid: u32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
 }
 
+/// The state letter of a process (`T` when stopped, `Z` a zombie), from `/proc/<pid>/stat`;
+/// `None` once it is gone.
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// Alive and not a zombie waiting to be reaped (an orphan's reaper may be slow, or absent in a
+/// container whose init does not reap).
+pub fn process_running(pid: u32) -> bool {
+    process_state(pid).is_some_and(|state| state != 'Z' && state != 'X')
+}
+
 pub fn invoke_url(emulator: &RunningEmulator, function: &str) -> String {
     format!(
         "{}/2015-03-31/functions/{function}/invocations",

@@ -57,30 +57,25 @@ impl Anatomy {
             (Some(from), Some(to)) => to.duration_since(from).unwrap_or_default(),
             _ => Duration::ZERO,
         };
-        // Scheduled/started times of the task in flight, by the scheduling event's id.
-        let time_of = |id: i64| {
-            events
-                .iter()
-                .find(|e| e.event_id == id)
-                .and_then(event_time)
-        };
-        let sticky_of = |id: i64| {
-            events.iter().find(|e| e.event_id == id).is_some_and(|e| {
-                matches!(
-                    &e.attributes,
-                    Some(Attributes::WorkflowTaskScheduledEventAttributes(s))
-                        if s.task_queue.as_ref().is_some_and(|q| q.kind == TaskQueueKind::Sticky as i32)
-                )
-            })
+        // The event a started/completed event refers to (its scheduled or started event).
+        let by_id = |id: i64| events.iter().find(|e| e.event_id == id);
+        let time_of = |id: i64| by_id(id).and_then(event_time);
+        let sticky = |scheduled: &HistoryEvent| {
+            matches!(
+                &scheduled.attributes,
+                Some(Attributes::WorkflowTaskScheduledEventAttributes(s))
+                    if s.task_queue.as_ref().is_some_and(|q| q.kind == TaskQueueKind::Sticky as i32)
+            )
         };
         for event in events {
             let at = event_time(event);
             match &event.attributes {
                 Some(Attributes::WorkflowTaskStartedEventAttributes(s)) => {
                     a.workflow_tasks += 1;
-                    let queued = gap(time_of(s.scheduled_event_id), at);
+                    let scheduled = by_id(s.scheduled_event_id);
+                    let queued = gap(scheduled.and_then(event_time), at);
                     a.slow_dispatches += u32::from(queued >= SLOW_DISPATCH);
-                    if sticky_of(s.scheduled_event_id) {
+                    if scheduled.is_some_and(sticky) {
                         a.wft_queue_sticky += queued;
                     } else {
                         a.wft_queue_normal += queued;
