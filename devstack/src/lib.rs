@@ -40,8 +40,8 @@ pub use localstack::{
 };
 pub use paths::workspace_root;
 pub use temporal::{
-    ENV_TEMPORAL_ADDRESS, TemporalDevServer, TemporalOptions, ensure_temporal_cli,
-    temporal_for_tests,
+    ENV_TEMPORAL_ADDRESS, TemporalDevServer, TemporalOptions, WORKER_CONTROLLER_SERVER_DEFAULTS,
+    ensure_temporal_cli, temporal_for_tests,
 };
 
 /// Set by `cargo xtask test` to the folder holding the workspace's freshly built binaries.

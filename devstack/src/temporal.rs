@@ -65,6 +65,17 @@ const WORKER_CONTROLLER_CONFIG: [&str; 7] = [
     "matching.numTaskqueueWritePartitions=1",
 ];
 
+/// The settings devstack changes for the Worker Controller, back at the values a server ships with
+/// (and Temporal Cloud runs): the hook signals at most every 500 ms per partition
+/// (`WorkerControllerMinSignalIntervalNoSyncMatchMilliseconds`, in milliseconds) and a task
+/// queue has four partitions. Pass them as [`TemporalOptions::dynamic_config`] to see what a
+/// lone order meets on a real server (the benchmark's `lone` part).
+pub const WORKER_CONTROLLER_SERVER_DEFAULTS: [&str; 3] = [
+    "workercontroller.hook.min_signal_interval_no_sync_match=500",
+    "matching.numTaskqueueReadPartitions=4",
+    "matching.numTaskqueueWritePartitions=4",
+];
+
 /// How to start a dev server.
 #[derive(Debug, Clone)]
 pub struct TemporalOptions {
@@ -228,6 +239,11 @@ impl TemporalDevServer {
     /// The `temporal` executable with `TEMPORAL_ADDRESS` pointing at this server.
     pub fn cli(&self) -> Command {
         cli_command(&self.cli, &self.address)
+    }
+
+    /// The server's process id, for a server this value started (`None` for one found running).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(ChildGuard::pid)
     }
 
     /// How long this server took from spawn to healthy (`None` when not started by this handle).

@@ -23,7 +23,11 @@
 //! * **an order arriving as the previous invocation idle-exits**, and how long that stop takes
 //!   (EMF `StopTime`);
 //! * **takeover settings**: SIGKILL mid-activity for a grid of heartbeat timeout / first retry,
-//!   each order carrying its settings in its memo;
+//!   each order carrying its settings in its memo, and the dev server's CPU while 50 orders run
+//!   with each;
+//! * **the lone order** (`lone.rs`): how long an order that arrives when no invocation runs
+//!   waits for one, on devstack's server and on one with the Worker Controller's own defaults
+//!   (500 ms signal hold, four partitions), with idle exit 2 s and 300 ms;
 //! * **peak RSS** (VmHWM) of the Lambda worker's process vs the local worker's, and the size of
 //!   the binaries;
 //! * **a peer in another SDK**: the Python SDK's Lambda worker (`temporalio.contrib.aws.
@@ -35,7 +39,7 @@
 //! `cargo build --release --bins && SHOPFLOW_BIN_DIR=target/release cargo bench -p system-tests
 //! --bench serverless`. `SHOPFLOW_BENCH_TRIALS` (default 10) sets the trials per figure;
 //! `SHOPFLOW_BENCH_ONLY=floor,longlived,…` runs only those parts (`latency`, `floor`, `longlived`,
-//! `settings`, `billed`, `sparse`, `takeover`, `takeovergrid`, `python`; all but `settings` by
+//! `settings`, `billed`, `sparse`, `lone`, `takeover`, `takeovergrid`, `python`; all but `settings` by
 //! default).
 //! Numbers only — no assertion on time: the machine is shared and noisy.
 
@@ -44,6 +48,7 @@ mod helpers;
 
 mod anatomy;
 mod floor;
+mod lone;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -108,6 +113,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("sparse") {
         sparse_traffic(&work_dir, &mut report).await;
+    }
+    if run("lone") {
+        lone::run(n, &work_dir, &mut report).await;
     }
     if run("takeover") {
         takeover(n, &work_dir, &mut report).await;
@@ -607,16 +615,20 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
 /// 5 minutes. Billed milliseconds per order over every invocation from the stack's start until
 /// the last one ended — the registration invocation included, since with idle exit off it is the
 /// one that serves the first orders, as a polling worker would. The variants run side by side
-/// (a stack each), so the part takes 5 minutes, not 15.
+/// (a stack each), so the part takes 5 minutes, not 20.
 async fn sparse_traffic(dir: &Path, report: &mut BenchReport) {
     const ORDERS: usize = 10;
     const GAP: Duration = Duration::from_secs(30);
-    let variants: [(&'static str, &str); 3] = [
+    let variants: [(&'static str, &str); 4] = [
         (
             "off",
             "polling until the deadline (Go's and Python's behaviour)",
         ),
         ("2s", "idle exit 2 s (default)"),
+        (
+            "500ms",
+            "idle exit 500 ms (the shortest that strands no lone order, see `lone`)",
+        ),
         ("300ms", "idle exit 300 ms"),
     ];
     let runs = variants.map(|(idle_exit, label)| async move {
@@ -821,6 +833,64 @@ async fn takeover_grid(n: usize, dir: &Path, report: &mut BenchReport) {
                 .note(trials.note(&cost, "no retry seen on Lambda")),
         );
     }
+    let mut baseline: Option<Row> = None;
+    for takeover in grid {
+        let cpu = server_cpu_while_orders_run(&mut app, takeover).await;
+        let mut row = Row::value(
+            TAKEOVER,
+            &format!(
+                "dev server CPU while {CPU_ORDERS} orders run at once: heartbeat timeout {} ms",
+                takeover.heartbeat_timeout_ms
+            ),
+            "ms",
+            devstack::bench::ms(cpu),
+        )
+        .note("user + system CPU of the server process; every order's shipment beats for 1.5 s");
+        match &baseline {
+            Some(base) => row = row.against(base),
+            None => baseline = Some(row.clone()),
+        }
+        report.add(row);
+    }
+}
+
+/// How many orders the server-load figure of a takeover setting runs at once.
+const CPU_ORDERS: usize = 50;
+
+/// The dev server's CPU time while [`CPU_ORDERS`] orders with these takeover settings run at
+/// once on the local worker: what the settings' heartbeats cost the server.
+async fn server_cpu_while_orders_run(
+    app: &mut TestApp,
+    takeover: shared::workflow::Takeover,
+) -> Duration {
+    until_no_invocation_runs(app).await;
+    if app.worker.is_none() {
+        app.start_worker();
+    }
+    let pid = app._temporal.pid().expect("the bench runs its own server");
+    let before = cpu_time(pid);
+    let orders: Vec<_> = (0..CPU_ORDERS).map(|_| app.order(|_| {})).collect();
+    let started =
+        futures::future::join_all(orders.iter().map(|o| app.start_with_takeover(o, takeover)))
+            .await;
+    for started in started {
+        let outcome = app.outcome(&started.expect("start").workflow_id).await;
+        assert!(outcome.is_completed(), "{outcome:?}");
+    }
+    cpu_time(pid).saturating_sub(before)
+}
+
+/// User + system CPU time a process has used, from `/proc/<pid>/stat` (in clock ticks: 100 a
+/// second, the `USER_HZ` Linux reports on every architecture it runs this bench on).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("reading /proc stat");
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat format") + 1..]
+        .split_whitespace()
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 10)
 }
 
 /// Takeover trials: the measured ones, and those with nothing to measure, kept apart.

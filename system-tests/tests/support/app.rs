@@ -65,6 +65,10 @@ pub struct EmulatorTuning {
     /// Keep the (private) Temporal server's state in a SQLite file, so
     /// [`TestApp::restart_temporal`] can restart it on the same state (default: in memory).
     pub temporal_on_disk: bool,
+    /// More dynamic-config values for the private Temporal server (after devstack's own), e.g.
+    /// [`devstack::WORKER_CONTROLLER_SERVER_DEFAULTS`] to meet the Worker Controller as a real
+    /// server runs it.
+    pub temporal_dynamic_config: Vec<String>,
 }
 
 impl Default for EmulatorTuning {
@@ -75,6 +79,7 @@ impl Default for EmulatorTuning {
             worker_env: Vec::new(),
             temporal_relay: false,
             temporal_on_disk: false,
+            temporal_dynamic_config: Vec::new(),
         }
     }
 }
@@ -160,11 +165,13 @@ impl TestApp {
                     relay = Some(started);
                 }
                 let on_disk = tuning.temporal_on_disk;
+                let dynamic_config = tuning.temporal_dynamic_config.clone();
                 let emulator = start_emulator(lambda, &setup, tuning).await?;
                 let temporal_options = devstack::TemporalOptions {
                     port,
                     lambda_endpoint: Some(emulator.lambda_url()),
                     db_file: on_disk.then(|| dir.join("temporal.db")),
+                    dynamic_config,
                     ..Default::default()
                 };
                 temporal_options_kept = Some(temporal_options.clone());
