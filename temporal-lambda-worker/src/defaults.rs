@@ -42,6 +42,16 @@ pub const SIGTERM_GRACE: Duration = Duration::from_millis(450);
 /// function's whole timeout), all of it billed; a few seconds is ample for Temporal Cloud's TLS
 /// handshake from any AWS region.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The shortest idle exit that cannot strand a lone task. The Worker Controller learns of a task
+/// that found no poller through a per-partition hook that signals at most once per this interval
+/// (the server's `workercontroller.hook.min_signal_interval_no_sync_match`, 500 ms by default,
+/// also on Temporal Cloud) and keeps a task arriving in between for the *next* signal — with no
+/// timer, so a lone task waits for another task on its partition or the controller's backlog
+/// check, minutes later. A worker's last signal is at or before its last task; an invocation
+/// that idles at least this long after that task ends outside every window. Measured (ShopFlow's
+/// bench, part `lone`, a server with those defaults, three runs): with an idle exit of 300 ms two
+/// lone orders waited > 30 s, with 2 s none of 53.
+pub const MIN_SAFE_IDLE_EXIT: Duration = Duration::from_millis(500);
 /// An invocation with this little time to work is refused.
 pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 /// Below this much work time an invocation is accepted with a warning.

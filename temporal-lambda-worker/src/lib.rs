@@ -166,6 +166,9 @@ async fn setup(
         .filter(|t| !t.is_empty())
         .ok_or(SetupError::NoTaskQueue)?;
     opts.worker.task_queue = task_queue;
+    if let Some(w) = opts.idle_exit_warning() {
+        warn!("{w}");
+    }
 
     let identity = opts.worker.client_identity_override.clone();
     let runtime = Runtime::from_current_tokio(Default::default())

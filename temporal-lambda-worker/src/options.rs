@@ -29,6 +29,8 @@ pub struct LambdaWorkerOptions {
     /// End the invocation once no task has run for this long, instead of polling until the
     /// deadline. Safe because the Worker Controller invokes the function again when tasks wait
     /// and nobody polls; saves billed time. `None` polls until the deadline (Go's behaviour).
+    /// Below [`defaults::MIN_SAFE_IDLE_EXIT`] (500 ms) a warning is logged at start: a task
+    /// arriving just after such an invocation ended can wait minutes for the next one.
     pub idle_exit: Option<Duration>,
     /// Keep the Temporal client across warm invocations of one execution environment (a new
     /// connection costs a TLS handshake to Temporal Cloud). Default on.
@@ -57,6 +59,19 @@ impl LambdaWorkerOptions {
             longest_activity_start_to_close: None,
             shutdown_hooks: Vec::new(),
         }
+    }
+
+    /// Why this idle exit can strand a lone task, if it can (logged once at start).
+    pub(crate) fn idle_exit_warning(&self) -> Option<String> {
+        let idle_exit = self.idle_exit?;
+        (idle_exit < defaults::MIN_SAFE_IDLE_EXIT).then(|| {
+            format!(
+                "idle exit {idle_exit:?} is shorter than the Worker Controller's task-signal interval \
+                 ({:?} unless the server was configured otherwise): a task that arrives just after \
+                 an invocation idle-exits can wait minutes for the next invocation",
+                defaults::MIN_SAFE_IDLE_EXIT
+            )
+        })
     }
 
     /// Run `hook` after each invocation's worker stopped. Errors are logged, not fatal.
@@ -128,6 +143,28 @@ mod tests {
         assert!(o.idle_exit.is_none());
         let tuner = format!("{:?}", o.worker.tuner);
         assert!(tuner.contains("10") && tuner.contains("2"), "{tuner}");
+    }
+
+    #[test]
+    fn an_idle_exit_shorter_than_the_controllers_signal_interval_is_warned_about() {
+        let mut o = LambdaWorkerOptions::with_defaults(None);
+        let warning = |o: &mut LambdaWorkerOptions, ms| {
+            o.idle_exit = ms.map(Duration::from_millis);
+            o.idle_exit_warning()
+        };
+        let short = warning(&mut o, Some(300)).expect("300 ms is below 500 ms");
+        assert!(
+            short.contains("300ms") && short.contains("500ms"),
+            "{short}"
+        );
+        assert!(warning(&mut o, Some(499)).is_some());
+        assert_eq!(warning(&mut o, Some(500)), None);
+        assert_eq!(warning(&mut o, Some(2_000)), None);
+        assert_eq!(
+            warning(&mut o, None),
+            None,
+            "polling to the deadline is safe"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! per invocation by `temporal-lambda-worker`. Settings beyond the crate's defaults:
 //!
 //! * `SHOPFLOW_IDLE_EXIT` (default `2s`, `off` to poll until the deadline): end an invocation
-//!   after that long without a task, so billed time follows the orders;
+//!   after that long without a task, so billed time follows the orders. Sparse-traffic shops
+//!   can go down to `500ms`, not below: under the Worker Controller's 500 ms task-signal interval
+//!   a lone order can wait minutes for an invocation (`temporal-lambda-worker` warns);
 //! * `SHOPFLOW_REUSE_CLIENT` (default `on`; `off` dials Temporal in every invocation): only for
 //!   measuring what keeping the client across warm invocations saves (`cargo xtask bench`);
 //! * the function timeout is checked against `OrderWorkflow`'s 2-minute activity StartToClose.
