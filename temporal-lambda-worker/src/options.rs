@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn an_idle_exit_shorter_than_the_controllers_signal_interval_is_warned_about() {
         let mut o = LambdaWorkerOptions::with_defaults(None);
-        let warning = |o: &mut LambdaWorkerOptions, ms| {
+        let warning = |o: &mut LambdaWorkerOptions, ms: Option<u64>| {
             o.idle_exit = ms.map(Duration::from_millis);
             o.idle_exit_warning()
         };
