@@ -19,11 +19,11 @@
 
 use std::time::Duration;
 
-use devstack::bench::{BenchReport, Row, Samples};
+use devstack::bench::{BenchReport, Samples};
 use temporalio_client::WorkflowTerminateOptions;
 
 use crate::helpers::{EmulatorTuning, Options, TestApp};
-use crate::{first_lambda_task, lambda, stats, stock_up, until_no_invocation_runs};
+use crate::{Comparison, first_lambda_task, lambda, stats, stock_up, until_no_invocation_runs};
 
 const SECTION: &str = "a lone order waits for an invocation (start → first task on Lambda)";
 
@@ -65,7 +65,7 @@ pub async fn run(n: usize, dir: &std::path::Path, report: &mut BenchReport) {
         ),
     ];
     for (idle_exit, idle_exit_ms) in [("2s", 2_000), ("300ms", 300)] {
-        let mut baseline: Option<Row> = None;
+        let mut comparison = Comparison::default();
         for (label, dynamic_config) in &servers {
             let app = TestApp::spawn_tuned(
                 Options {
@@ -84,12 +84,7 @@ pub async fn run(n: usize, dir: &std::path::Path, report: &mut BenchReport) {
             stock_up(&app).await;
             let trials = trials(&app, 2 * n, idle_exit_ms).await;
             let what = format!("{label}, idle exit {idle_exit}");
-            let mut row = trials.waits.row(SECTION, &what).note(trials.note());
-            match &baseline {
-                Some(base) => row = row.against(base),
-                None => baseline = Some(row.clone()),
-            }
-            report.add(row);
+            comparison.add(report, trials.waits.row(SECTION, &what).note(trials.note()));
         }
     }
 }

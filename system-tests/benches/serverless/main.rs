@@ -68,6 +68,23 @@ const FOOTPRINT: &str = "footprint";
 const ANATOMY: &str = "where an order's time goes (sums per order, from its history)";
 const PEER: &str = "worker-fn vs the Python SDK's Lambda worker (cold, same emulator and server)";
 
+/// Rows of one comparison, added to the report as they are measured: the first is the baseline,
+/// every later one is shown against it (a ratio measured in the same run).
+#[derive(Default)]
+struct Comparison(Option<Row>);
+
+impl Comparison {
+    fn add(&mut self, report: &mut BenchReport, row: Row) {
+        match &self.0 {
+            Some(first) => report.add(row.against(first)),
+            None => {
+                report.add(row.clone());
+                self.0 = Some(row);
+            }
+        }
+    }
+}
+
 fn trials() -> usize {
     std::env::var("SHOPFLOW_BENCH_TRIALS")
         .ok()
@@ -224,7 +241,7 @@ async fn floor_by_server(n: usize, report: &mut BenchReport) {
             vec!["history.transferProcessorMaxPollRPS=1000".to_owned()],
         ),
     ];
-    let mut baseline: Option<Row> = None;
+    let mut comparison = Comparison::default();
     for (server_label, dynamic_config) in servers {
         let server = devstack::TemporalDevServer::start(devstack::TemporalOptions {
             worker_controller: false,
@@ -247,13 +264,10 @@ async fn floor_by_server(n: usize, report: &mut BenchReport) {
                 "activities polled"
             };
             let what = format!("floor, {activities}, {server_label}");
-            let mut row = latencies.row(LATENCY, &what).note(slow_note(&parts));
-            if let Some(base) = &baseline {
-                row = row.against(base);
-            } else {
-                baseline = Some(row.clone());
-            }
-            report.add(row);
+            comparison.add(
+                report,
+                latencies.row(LATENCY, &what).note(slow_note(&parts)),
+            );
         }
         server.stop().expect("stopping the floor's server");
     }
@@ -571,7 +585,7 @@ async fn cold_invocations(n: usize, local: &Row, warm: &Row, dir: &Path, report:
 /// invocation polls 13 s; the template's 300 s timeout makes the difference larger).
 async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
     let gap = Duration::from_secs(3);
-    let mut rows = Vec::new();
+    let mut comparison = Comparison::default();
     for (idle_exit, label) in [
         ("off", "polling until the deadline (Go's behaviour)"),
         ("2s", "idle exit 2 s (default)"),
@@ -586,12 +600,7 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
         until_no_invocation_runs(&app).await; // the registration invocation
         let before = stats(&app);
         let t0 = Instant::now();
-        for i in 0..n {
-            app.run(&app.order(|_| {})).await;
-            if i + 1 < n {
-                tokio::time::sleep(gap).await;
-            }
-        }
+        orders_apart(&app, n, gap).await;
         let wall = t0.elapsed();
         until_no_invocation_runs(&app).await;
         let after = stats(&app);
@@ -604,11 +613,8 @@ async fn billed_per_order(n: usize, dir: &Path, report: &mut BenchReport) {
             after.gb_seconds - before.gb_seconds,
             wall.as_secs_f64() * 1000.0 / n as f64
         ));
-        rows.push(row);
+        comparison.add(report, row);
     }
-    let polling = rows.remove(0);
-    report.add(polling.clone());
-    report.add(rows.remove(0).against(&polling));
 }
 
 /// Sparse traffic at the template's function timeout, not scaled: 300 s, one order every 30 s for
@@ -639,12 +645,7 @@ async fn sparse_traffic(dir: &Path, report: &mut BenchReport) {
             vec![],
         )
         .await;
-        for i in 0..ORDERS {
-            app.run(&app.order(|_| {})).await;
-            if i + 1 < ORDERS {
-                tokio::time::sleep(GAP).await;
-            }
-        }
+        orders_apart(&app, ORDERS, GAP).await;
         assert!(
             app.lambda_settles(|s| s.concurrent_executions == 0, Duration::from_secs(330))
                 .await,
@@ -665,11 +666,19 @@ async fn sparse_traffic(dir: &Path, report: &mut BenchReport) {
             s.gb_seconds
         ))
     });
-    let mut rows = futures::future::join_all(runs).await;
-    let polling = rows.remove(0);
-    report.add(polling.clone());
-    for row in rows {
-        report.add(row.against(&polling));
+    let mut comparison = Comparison::default();
+    for row in futures::future::join_all(runs).await {
+        comparison.add(report, row);
+    }
+}
+
+/// `n` orders one after the other, `gap` between one's completion and the next one's start.
+async fn orders_apart(app: &TestApp, n: usize, gap: Duration) {
+    for i in 0..n {
+        app.run(&app.order(|_| {})).await;
+        if i + 1 < n {
+            tokio::time::sleep(gap).await;
+        }
     }
 }
 
@@ -833,10 +842,10 @@ async fn takeover_grid(n: usize, dir: &Path, report: &mut BenchReport) {
                 .note(trials.note(&cost, "no retry seen on Lambda")),
         );
     }
-    let mut baseline: Option<Row> = None;
+    let mut comparison = Comparison::default();
     for takeover in grid {
         let cpu = server_cpu_while_orders_run(&mut app, takeover).await;
-        let mut row = Row::value(
+        let row = Row::value(
             TAKEOVER,
             &format!(
                 "dev server CPU while {CPU_ORDERS} orders run at once: heartbeat timeout {} ms",
@@ -846,11 +855,7 @@ async fn takeover_grid(n: usize, dir: &Path, report: &mut BenchReport) {
             devstack::bench::ms(cpu),
         )
         .note("user + system CPU of the server process; every order's shipment beats for 1.5 s");
-        match &baseline {
-            Some(base) => row = row.against(base),
-            None => baseline = Some(row.clone()),
-        }
-        report.add(row);
+        comparison.add(report, row);
     }
 }
 
