@@ -26,9 +26,13 @@ pub fn config_file_path(getenv: impl Fn(&str) -> Option<String>) -> PathBuf {
 /// otherwise the task-root or working-directory file if it exists; `None` leaves the SDK's own
 /// default location and the `TEMPORAL_*` variables.
 pub fn config_file() -> Option<PathBuf> {
-    let getenv = |k: &str| std::env::var(k).ok();
-    let path = config_file_path(getenv);
+    config_file_in(|k| std::env::var(k).ok())
+}
+
+/// [`config_file`] in the environment `getenv` describes.
+pub fn config_file_in(getenv: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let explicit = getenv(ENV_CONFIG_FILE).is_some_and(|f| !f.is_empty());
+    let path = config_file_path(getenv);
     (explicit || path.is_file()).then_some(path)
 }
 

@@ -16,6 +16,7 @@ pub mod config_file;
 pub mod extension;
 pub mod secrets;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use temporalio_client::{ClientOptions, ConnectionOptions};
@@ -36,17 +37,41 @@ pub struct ConfigError {
 /// of the process, through the SDK's envconfig; credentials named by `*_SECRET_ARN` variables are
 /// read from Secrets Manager first (see [`secrets`]).
 pub async fn load_client_config() -> Result<(ConnectionOptions, ClientOptions), ConfigError> {
-    let file = config_file();
+    load_client_config_from(process_env()).await
+}
+
+/// The variables of this process. Ones that are not UTF-8 cannot be Temporal settings; skipping
+/// them beats panicking.
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// [`load_client_config`] with the environment passed in instead of read from the process, so
+/// a caller (or a test) decides exactly which variables the lookup sees: the `temporal.toml`
+/// location ([`config_file::config_file_path`]), the `TEMPORAL_*` settings and the secrets.
+pub async fn load_client_config_from(
+    env: HashMap<String, String>,
+) -> Result<(ConnectionOptions, ClientOptions), ConfigError> {
+    let file = config_file::config_file_in(|k| env.get(k).cloned());
+    // The SDK treats a missing file as no file; one named explicitly is a mistake worth saying,
+    // not a silent fallback to a local server.
+    if let Some(path) = file.as_ref().filter(|p| !p.is_file()) {
+        return Err(ConfigError {
+            message: format!(
+                "{} names a file that does not exist",
+                config_file::ENV_CONFIG_FILE
+            ),
+            file: Some(path.clone()),
+        });
+    }
     let options = LoadClientConfigProfileOptions::builder()
         .maybe_config_source(
             file.as_ref()
                 .map(|p| DataSource::Path(p.to_string_lossy().into_owned())),
         )
         .build();
-    // Variables that are not UTF-8 cannot be Temporal settings; skipping them beats panicking.
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
     secrets::load_from_config(options, env)
         .await
         .map_err(|message| ConfigError { file, message })

@@ -5,6 +5,7 @@
 //! any task it takes would be cut short — so such an invocation is refused with an error that
 //! says which setting to change. Under five seconds it is allowed, with a warning.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::defaults::{MIN_WORK_TIME, SHUTDOWN_HOOK_BUFFER, WARN_WORK_TIME, WORKER_STOP_TIMEOUT};
@@ -63,6 +64,34 @@ pub fn function_timeout_warning(
     })
 }
 
+/// [`function_timeout_warning`] for a running function: judged at the first invocation only,
+/// whose time left is the function timeout (less what Init took), so the warning is logged once
+/// per environment rather than once per invocation.
+#[derive(Debug)]
+pub struct FunctionTimeoutCheck {
+    longest_start_to_close: Option<Duration>,
+    checked: AtomicBool,
+}
+
+impl FunctionTimeoutCheck {
+    /// A check against this longest activity StartToClose; `None` never warns.
+    pub fn new(longest_start_to_close: Option<Duration>) -> Self {
+        Self {
+            longest_start_to_close,
+            checked: AtomicBool::new(false),
+        }
+    }
+
+    /// The warning, if this is the first invocation and its `remaining` time is too short.
+    pub fn on_invocation(&self, remaining: Duration) -> Option<String> {
+        let longest = self.longest_start_to_close?;
+        if self.checked.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        function_timeout_warning(remaining, longest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +141,24 @@ mod tests {
         assert!(function_timeout_warning(Duration::from_secs(127), two_minutes).is_none());
         assert!(function_timeout_warning(Duration::from_secs(126), two_minutes).is_some());
         assert!(function_timeout_warning(Duration::from_secs(60), two_minutes).is_some());
+    }
+
+    #[test]
+    fn the_function_timeout_is_judged_once_per_environment() {
+        let short = Duration::from_secs(60);
+        let check = FunctionTimeoutCheck::new(Some(Duration::from_secs(120)));
+        assert!(check.on_invocation(short).is_some(), "first invocation");
+        assert!(check.on_invocation(short).is_none(), "logged once");
+        let fine = FunctionTimeoutCheck::new(Some(Duration::from_secs(120)));
+        assert!(fine.on_invocation(Duration::from_secs(300)).is_none());
+        assert!(
+            fine.on_invocation(short).is_none(),
+            "only the first invocation is judged"
+        );
+        assert!(
+            FunctionTimeoutCheck::new(None)
+                .on_invocation(Duration::ZERO)
+                .is_none()
+        );
     }
 }

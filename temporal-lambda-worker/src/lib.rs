@@ -42,10 +42,12 @@
 
 pub mod deadline;
 pub mod defaults;
+mod environment;
 pub mod host;
 pub mod lifecycle;
 pub mod options;
 pub mod report;
+mod setup;
 pub mod tracking;
 
 /// Credentials from Secrets Manager and the `temporal.toml` lookup live in `temporal-aws-config`
@@ -53,69 +55,29 @@ pub mod tracking;
 /// needs one dependency.
 pub use temporal_aws_config::{config_file, extension, secrets};
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use temporalio_client::ClientOptions;
 pub use temporalio_common::WorkerDeploymentVersion;
-use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions};
-use temporalio_sdk::Runtime;
 use tokio::sync::watch;
 use tracing::{error, warn};
 
-pub use options::LambdaWorkerOptions;
+pub use lifecycle::Invocation;
+pub use options::{HookContext, LambdaWorkerOptions};
+pub use setup::SetupError;
 
-use host::{ClientCache, TemporalHost};
-use lifecycle::{Invocation, LifecycleSettings, run_invocation};
-
-/// Why the worker could not be set up (before any invocation).
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error("loading Temporal client config{}: {message}", file.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
-    Config {
-        file: Option<PathBuf>,
-        message: String,
-    },
-    #[error("configure callback failed: {0:#}")]
-    Configure(anyhow::Error),
-    #[error(
-        "task queue not configured: set LambdaWorkerOptions::task_queue or the {} environment variable",
-        defaults::ENV_TASK_QUEUE
-    )]
-    NoTaskQueue,
-    #[error("starting the Temporal SDK runtime: {0}")]
-    Runtime(String),
-    #[error(
-        "the worker deployment version needs a deployment name and a build ID (got {0:?}): the Worker Controller routes to versioned pollers only"
-    )]
-    NoVersion(String),
-}
-
-/// The version must name both its deployment and its build, or the Worker Controller cannot
-/// route to it (Go's lambdaworker refuses an empty version the same way).
-fn check_version(version: &WorkerDeploymentVersion) -> Result<(), SetupError> {
-    if version.deployment_name.trim().is_empty() || version.build_id.trim().is_empty() {
-        return Err(SetupError::NoVersion(format!(
-            "{}:{}",
-            version.deployment_name, version.build_id
-        )));
-    }
-    Ok(())
-}
+use environment::Environment;
+use lifecycle::run_invocation;
+use setup::{Setup, setup};
 
 /// Connection and client options from `temporal.toml` (if found) and the `TEMPORAL_*` variables,
 /// through the SDK's envconfig; credentials named by `*_SECRET_ARN` variables are read from
 /// Secrets Manager first (see [`secrets`]).
 pub async fn load_client_config()
 -> Result<(temporalio_client::ConnectionOptions, ClientOptions), SetupError> {
-    temporal_aws_config::load_client_config()
-        .await
-        .map_err(|e| SetupError::Config {
-            file: e.file,
-            message: e.message,
-        })
+    Ok(temporal_aws_config::load_client_config().await?)
 }
 
 /// Run the Lambda function: one worker per invocation, forever (until the environment ends).
@@ -128,68 +90,13 @@ pub async fn run_worker(
     configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
 ) -> Result<(), lambda_runtime::Error> {
     init_json_logs();
-    let setup = setup(version, configure).await.map_err(|e| {
-        error!("temporal-lambda-worker: {e}");
-        e
-    })?;
+    let setup = setup(&Environment::from_process(), version, configure)
+        .await
+        .map_err(|e| {
+            error!("temporal-lambda-worker: {e}");
+            e
+        })?;
     serve(setup).await
-}
-
-struct Setup {
-    host: TemporalHost,
-    settings: LifecycleSettings,
-    hooks: Vec<options::ShutdownHook>,
-    longest_activity: Option<Duration>,
-}
-
-async fn setup(
-    version: WorkerDeploymentVersion,
-    configure: impl FnOnce(&mut LambdaWorkerOptions) -> anyhow::Result<()>,
-) -> Result<Setup, SetupError> {
-    check_version(&version)?;
-    let (connection, client) = load_client_config().await?;
-    let task_queue = std::env::var(defaults::ENV_TASK_QUEUE)
-        .ok()
-        .filter(|t| !t.is_empty());
-    let mut opts = LambdaWorkerOptions::with_defaults(task_queue);
-    opts.worker.deployment_options = WorkerDeploymentOptions::new(version)
-        .use_worker_versioning(true)
-        .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
-        .build();
-    configure(&mut opts).map_err(SetupError::Configure)?;
-    // Whatever `configure` did, versioning stays on: the Worker Controller only routes to
-    // versioned pollers.
-    opts.worker.deployment_options.use_worker_versioning = true;
-    let task_queue = opts
-        .task_queue
-        .clone()
-        .filter(|t| !t.is_empty())
-        .ok_or(SetupError::NoTaskQueue)?;
-    opts.worker.task_queue = task_queue;
-    if let Some(w) = opts.idle_exit_warning() {
-        warn!("{w}");
-    }
-
-    let identity = opts.worker.client_identity_override.clone();
-    let runtime = Runtime::from_current_tokio(Default::default())
-        .map_err(|e| SetupError::Runtime(e.to_string()))?;
-    Ok(Setup {
-        host: TemporalHost {
-            runtime,
-            template: opts.worker,
-            clients: ClientCache::new(connection, client, opts.reuse_client, opts.connect_timeout),
-        },
-        settings: LifecycleSettings {
-            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
-            shutdown_buffer: opts.shutdown_buffer,
-            idle_exit: opts.idle_exit,
-            idle_check_interval: Duration::from_millis(100),
-            hook_budget: defaults::SHUTDOWN_HOOK_BUFFER.min(opts.shutdown_buffer),
-            identity,
-        },
-        hooks: opts.shutdown_hooks,
-        longest_activity: opts.longest_activity_start_to_close,
-    })
 }
 
 async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
@@ -204,7 +111,7 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
     let in_flight = Arc::new(tokio::sync::Mutex::new(()));
     install_shutdown_handler(stopping_tx, in_flight.clone()).await;
 
-    let warned_timeout = std::sync::atomic::AtomicBool::new(false);
+    let timeout_check = deadline::FunctionTimeoutCheck::new(longest_activity);
     let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
         let (host, settings, hooks, in_flight, stopping_rx) = (
             &host,
@@ -213,14 +120,11 @@ async fn serve(setup: Setup) -> Result<(), lambda_runtime::Error> {
             in_flight.clone(),
             stopping_rx.clone(),
         );
-        let warned_timeout = &warned_timeout;
+        let timeout_check = &timeout_check;
         async move {
             let _guard = in_flight.lock().await;
             let remaining = remaining_until(event.context.deadline);
-            if let Some(longest) = longest_activity
-                && !warned_timeout.swap(true, std::sync::atomic::Ordering::Relaxed)
-                && let Some(w) = deadline::function_timeout_warning(remaining, longest)
-            {
+            if let Some(w) = timeout_check.on_invocation(remaining) {
                 warn!("{w}");
             }
             let invocation = Invocation {
@@ -326,29 +230,4 @@ fn init_json_logs() {
         .with_writer(std::io::stderr)
         .with_current_span(false)
         .try_init();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_version_is_refused() {
-        let version = |name: &str, build: &str| {
-            WorkerDeploymentVersion::builder()
-                .deployment_name(name)
-                .build_id(build)
-                .build()
-        };
-        assert!(check_version(&version("shop", "v1")).is_ok());
-        for (name, build) in [("", "v1"), ("shop", ""), (" ", " ")] {
-            assert!(
-                matches!(
-                    check_version(&version(name, build)),
-                    Err(SetupError::NoVersion(_))
-                ),
-                "{name:?} {build:?}"
-            );
-        }
-    }
 }

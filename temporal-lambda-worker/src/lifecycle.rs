@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::deadline::{Admission, admit};
-use crate::options::ShutdownHook;
+use crate::options::{HookContext, ShutdownHook};
 use crate::report::{EndReason, InvocationReport};
 use crate::tracking::TaskTracker;
 
@@ -40,9 +40,11 @@ pub struct StartedWorker<W> {
 #[async_trait::async_trait(?Send)]
 pub trait WorkerHost {
     type Worker: InvocationWorker;
-    /// Start a worker with this identity whose tasks are counted by `tracker`.
+    /// Start a worker for `invocation`, with this identity, whose tasks are counted by
+    /// `tracker`.
     async fn start_worker(
         &self,
+        invocation: &Invocation,
         identity: &str,
         tracker: Arc<TaskTracker>,
     ) -> Result<StartedWorker<Self::Worker>, String>;
@@ -53,7 +55,9 @@ pub trait WorkerHost {
 /// The invocation as Lambda describes it.
 #[derive(Debug, Clone)]
 pub struct Invocation {
+    /// Lambda's request ID (`Lambda-Runtime-Aws-Request-Id`).
     pub request_id: String,
+    /// The ARN the function was invoked with (with its version or alias, if any).
     pub function_arn: String,
     /// Time until the invocation deadline, measured at its start.
     pub remaining: Duration,
@@ -74,12 +78,21 @@ pub struct LifecycleSettings {
 }
 
 /// Runs the shutdown hooks in order. They share one budget, however many there are and however
-/// long each takes: the time the shutdown buffer set aside for them; a failing hook is logged
-/// and the rest still run.
-async fn run_hooks(hooks: &[ShutdownHook], budget: Duration, request_id: &str) {
-    let done_by = Instant::now() + budget;
+/// long each takes: the time the shutdown buffer set aside for them, which each is told
+/// ([`HookContext::deadline`]); a failing hook is logged and the rest still run.
+async fn run_hooks(
+    hooks: &[ShutdownHook],
+    budget: Duration,
+    request_id: &str,
+    worker_started: bool,
+) {
+    let context = HookContext {
+        request_id: request_id.to_owned(),
+        worker_started,
+        deadline: Instant::now() + budget,
+    };
     for hook in hooks {
-        match tokio::time::timeout_at(done_by, hook()).await {
+        match tokio::time::timeout_at(context.deadline, hook(context.clone())).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => warn!(request_id, "shutdown hook failed: {e:#}"),
             Err(_) => {
@@ -162,13 +175,16 @@ pub async fn run_invocation<H: WorkerHost>(
         mut worker,
         connect,
         client_reused,
-    } = match host.start_worker(&identity, tracker.clone()).await {
+    } = match host
+        .start_worker(invocation, &identity, tracker.clone())
+        .await
+    {
         Ok(w) => w,
         Err(e) => {
             host.worker_failed();
             // What the hooks flush (telemetry of this invocation) is there after a failed
             // start too.
-            run_hooks(hooks, settings.hook_budget, &invocation.request_id).await;
+            run_hooks(hooks, settings.hook_budget, &invocation.request_id, false).await;
             report.end_reason = EndReason::WorkerError;
             report.duration = started_at.elapsed();
             return (report, Err(InvocationError::Start(e)));
@@ -218,7 +234,7 @@ pub async fn run_invocation<H: WorkerHost>(
     drop(worker);
     report.stop = stopping_since.map(|t| t.elapsed()).unwrap_or_default();
 
-    run_hooks(hooks, settings.hook_budget, &invocation.request_id).await;
+    run_hooks(hooks, settings.hook_budget, &invocation.request_id, true).await;
 
     let counts = tracker.counts(Instant::now());
     report.end_reason = end_reason;
@@ -327,6 +343,7 @@ mod tests {
         type Worker = FakeWorker;
         async fn start_worker(
             &self,
+            _invocation: &Invocation,
             identity: &str,
             tracker: Arc<TaskTracker>,
         ) -> Result<StartedWorker<FakeWorker>, String> {
@@ -382,7 +399,7 @@ mod tests {
         let host = FakeHost::default();
         let hook_runs = Arc::new(AtomicUsize::new(0));
         let h = hook_runs.clone();
-        let hooks: Vec<ShutdownHook> = vec![Box::new(move || {
+        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
             let h = h.clone();
             Box::pin(async move {
                 h.fetch_add(1, Ordering::SeqCst);
@@ -523,7 +540,7 @@ mod tests {
         };
         let hook_runs = Arc::new(AtomicUsize::new(0));
         let h = hook_runs.clone();
-        let hooks: Vec<ShutdownHook> = vec![Box::new(move || {
+        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
             let h = h.clone();
             Box::pin(async move {
                 h.fetch_add(1, Ordering::SeqCst);
@@ -559,8 +576,8 @@ mod tests {
         let ran = Arc::new(AtomicUsize::new(0));
         let r = ran.clone();
         let hooks: Vec<ShutdownHook> = vec![
-            Box::new(|| Box::pin(async { Err(anyhow::anyhow!("flush failed")) })),
-            Box::new(move || {
+            Box::new(|_| Box::pin(async { Err(anyhow::anyhow!("flush failed")) })),
+            Box::new(move |_| {
                 let r = r.clone();
                 Box::pin(async move {
                     r.fetch_add(1, Ordering::SeqCst);
@@ -601,7 +618,7 @@ mod tests {
         let host = FakeHost::default();
         let ran = Arc::new(AtomicUsize::new(0));
         let slow = |r: Arc<AtomicUsize>| -> ShutdownHook {
-            Box::new(move || {
+            Box::new(move |_| {
                 let r = r.clone();
                 Box::pin(async move {
                     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -621,5 +638,89 @@ mod tests {
             "the second hook was cut off at the 2 s budget, the third skipped"
         );
         assert_eq!(started.elapsed(), Duration::from_secs(13 + 2));
+    }
+
+    /// Hooks run in the order added, each told the invocation, whether its worker started and
+    /// the deadline of their shared budget, after a successful run and after a failed start.
+    #[tokio::test(start_paused = true)]
+    async fn hooks_run_in_order_and_are_told_their_deadline() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recording = |name: &'static str| -> ShutdownHook {
+            let seen = seen.clone();
+            Box::new(move |context: HookContext| {
+                let seen = seen.clone();
+                Box::pin(async move {
+                    seen.lock()
+                        .unwrap()
+                        .push((name, context.clone(), Instant::now()));
+                    Ok(())
+                })
+            })
+        };
+        let hooks = vec![recording("first"), recording("second")];
+        for fail_start in [false, true] {
+            seen.lock().unwrap().clear();
+            let host = FakeHost {
+                fail_start,
+                ..Default::default()
+            };
+            let (_tx, rx) = no_shutdown();
+            let _ = run_invocation(&host, &invocation(20), &settings(None), &hooks, rx).await;
+            let seen = seen.lock().unwrap();
+            let names: Vec<_> = seen.iter().map(|(name, ..)| *name).collect();
+            assert_eq!(names, ["first", "second"], "fail_start {fail_start}");
+            for (_, context, ran_at) in seen.iter() {
+                assert_eq!(context.request_id, "req-1");
+                assert_eq!(context.worker_started, !fail_start);
+                assert_eq!(
+                    context.deadline - *ran_at,
+                    Duration::from_secs(2),
+                    "the whole 2 s budget is left for a hook that runs at once"
+                );
+            }
+        }
+    }
+
+    /// One environment serves invocation after invocation: each starts its own worker with its
+    /// own identity, ends on its own (idle here), and runs the hooks — none leaks into the next.
+    #[tokio::test(start_paused = true)]
+    async fn several_invocations_in_a_row_each_start_stop_and_run_hooks() {
+        let host = FakeHost {
+            busy_for: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let hook_runs = Arc::new(AtomicUsize::new(0));
+        let h = hook_runs.clone();
+        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
+            let h = h.clone();
+            Box::pin(async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        })];
+        let settings = settings(Some(Duration::from_secs(1)));
+        for n in 1..=3 {
+            let invocation = Invocation {
+                request_id: format!("req-{n}"),
+                ..invocation(60)
+            };
+            let (_tx, rx) = no_shutdown();
+            let (report, result) = run_invocation(&host, &invocation, &settings, &hooks, rx).await;
+            result.unwrap();
+            assert_eq!(report.end_reason, EndReason::Idle, "invocation {n}");
+            assert_eq!(report.request_id, format!("req-{n}"));
+            assert_eq!(report.activity_tasks, 1, "counts are per invocation");
+            assert_eq!(host.starts.load(Ordering::SeqCst), n);
+            assert_eq!(hook_runs.load(Ordering::SeqCst), n);
+        }
+        let identities = host.identities.lock().unwrap();
+        assert_eq!(
+            identities
+                .iter()
+                .map(|i| i.split('@').next().unwrap())
+                .collect::<Vec<_>>(),
+            ["req-1", "req-2", "req-3"]
+        );
+        assert_eq!(host.failures.load(Ordering::SeqCst), 0);
     }
 }
