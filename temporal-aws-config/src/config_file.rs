@@ -6,8 +6,11 @@
 
 use std::path::PathBuf;
 
+/// The variable that names the file explicitly (the SDK's).
 pub const ENV_CONFIG_FILE: &str = "TEMPORAL_CONFIG_FILE";
+/// Lambda's variable for where the function's zip is unpacked.
 pub const ENV_LAMBDA_TASK_ROOT: &str = "LAMBDA_TASK_ROOT";
+/// The file's name.
 pub const CONFIG_FILE_NAME: &str = "temporal.toml";
 
 /// `TEMPORAL_CONFIG_FILE`, else `$LAMBDA_TASK_ROOT/temporal.toml`, else `./temporal.toml`.

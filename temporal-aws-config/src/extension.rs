@@ -1,5 +1,5 @@
-//! Secrets Manager values through the AWS Parameters and Secrets Lambda Extension: the one client
-//! every ShopFlow function uses (the Temporal credentials, `ingest-fn`'s signing key).
+//! Secrets Manager values through the AWS Parameters and Secrets Lambda Extension: one client for
+//! every secret a function reads (the Temporal credentials, and any of the application's own).
 //!
 //! The extension is a layer that serves `GET http://localhost:2773/secretsmanager/get?secretId=…`
 //! inside the execution environment, authenticated with the function's session token
@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// The extension's port variable and its default, as AWS documents them.
+/// The extension's port variable, as AWS documents it.
 pub const ENV_EXTENSION_PORT: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+/// The extension's default port, as AWS documents it.
 pub const DEFAULT_EXTENSION_PORT: u16 = 2773;
 
 /// The extension answers from its cache in milliseconds; a first read goes to Secrets Manager.
@@ -82,6 +83,7 @@ impl SecretsExtension {
         self
     }
 
+    /// The extension's base URL (for error messages).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

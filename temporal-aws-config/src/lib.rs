@@ -1,5 +1,5 @@
-//! Temporal client settings the way an AWS Lambda function loads them — and the same way every
-//! other ShopFlow binary does, so a profile that works locally works in a zip.
+//! Temporal client settings the way an AWS Lambda function loads them — usable by any other
+//! binary of the same project too, so a profile that works locally works in a zip.
 //!
 //! - [`config_file`]: where `temporal.toml` is (`TEMPORAL_CONFIG_FILE`, else
 //!   `$LAMBDA_TASK_ROOT/temporal.toml`, else `./temporal.toml`).
@@ -8,9 +8,11 @@
 //!   SDK's envconfig as if they were the plain variables.
 //! - [`load_client_config`]: both, then the SDK's envconfig, unchanged.
 //!
-//! Why its own crate: the Lambda worker (`temporal-lambda-worker`) and the long-lived binaries
-//! (local worker, storefront, tools) need exactly this, and the long-lived ones must not link a
+//! Why its own crate: a Lambda worker (`temporal-lambda-worker`) and long-lived binaries (a local
+//! worker, a web service, tools) need exactly this, and the long-lived ones should not link a
 //! Lambda runtime to get it. It depends on the Temporal client and an HTTP client only.
+
+#![deny(missing_docs)]
 
 pub mod config_file;
 pub mod extension;
@@ -30,6 +32,7 @@ pub use config_file::config_file;
 pub struct ConfigError {
     /// The `temporal.toml` that was read, if one was.
     pub file: Option<PathBuf>,
+    /// What went wrong.
     pub message: String,
 }
 

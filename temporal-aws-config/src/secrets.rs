@@ -45,9 +45,13 @@ const DEFAULT_NAMESPACE: &str = "default";
     "reading secret {secret_id:?} (named by {variable}) through the Parameters and Secrets extension at {endpoint}: {reason}"
 )]
 pub struct SecretError {
+    /// The variable that named the secret.
     pub variable: &'static str,
+    /// The secret's ARN or name.
     pub secret_id: String,
+    /// Where the extension was asked.
     pub endpoint: String,
+    /// What went wrong.
     pub reason: String,
 }
 

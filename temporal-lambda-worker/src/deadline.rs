@@ -10,16 +10,24 @@ use std::time::Duration;
 
 use crate::defaults::{MIN_WORK_TIME, SHUTDOWN_HOOK_BUFFER, WARN_WORK_TIME, WORKER_STOP_TIMEOUT};
 
+/// Whether an invocation gets a worker, and for how long.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
+    /// Enough time: poll for `work_time`.
     Accept {
+        /// Time until the worker is told to stop.
         work_time: Duration,
     },
+    /// Under 5 s of work time: poll, and log `warning`.
     AcceptWithWarning {
+        /// Time until the worker is told to stop.
         work_time: Duration,
+        /// Which setting to change.
         warning: String,
     },
+    /// A second or less: fail the invocation with `reason` instead of starting a worker.
     Refuse {
+        /// Which setting to change.
         reason: String,
     },
 }

@@ -11,11 +11,17 @@ use std::time::Duration;
 /// workflow task asks to run its new activity eagerly (see
 /// [`EAGER_ACTIVITIES_PER_WORKFLOW_TASK`]).
 pub const MAX_CONCURRENT_ACTIVITIES: usize = 3;
+/// Workflow task slots (Go's 10).
 pub const MAX_CONCURRENT_WORKFLOW_TASKS: usize = 10;
+/// Local activity slots (Go's 2).
 pub const MAX_CONCURRENT_LOCAL_ACTIVITIES: usize = 2;
+/// Nexus task slots (Go's 5).
 pub const MAX_CONCURRENT_NEXUS_TASKS: usize = 5;
+/// Activity task pollers (Go's 1).
 pub const ACTIVITY_POLLERS: usize = 1;
+/// Workflow task pollers (Go's 2).
 pub const WORKFLOW_POLLERS: usize = 2;
+/// Workflows kept in the sticky cache (Go's 100; the other SDKs' Lambda workers use 30).
 pub const STICKY_CACHE_SIZE: usize = 100;
 /// Activity slots a workflow task may reserve to have its new activities handed back with its
 /// completion instead of through the task queue: the SDK's default, where Go's package turns them
@@ -44,19 +50,20 @@ pub const SIGTERM_GRACE: Duration = Duration::from_millis(450);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The shortest idle exit that cannot strand a lone task. The Worker Controller learns of a task
 /// that found no poller through a per-partition hook that signals at most once per this interval
-/// (the server's `workercontroller.hook.min_signal_interval_no_sync_match`, 500 ms by default,
-/// also on Temporal Cloud) and keeps a task arriving in between for the *next* signal — with no
-/// timer, so a lone task waits for another task on its partition or the controller's backlog
-/// check, minutes later. A worker's last signal is at or before its last task; an invocation
-/// that idles at least this long after that task ends outside every window. Measured (ShopFlow's
-/// bench, part `lone`, a server with those defaults, three runs): with an idle exit of 300 ms two
-/// lone orders waited > 30 s, with 2 s none of 53.
+/// (the server's `workercontroller.hook.min_signal_interval_no_sync_match`, 500 ms by default)
+/// and keeps a task arriving in between for the *next* signal — with no timer, so a lone task
+/// waits for another task on its partition or the controller's backlog check, minutes later. A
+/// worker's last signal is at or before its last task; an invocation that idles at least this
+/// long after that task ends outside every window. Measured (the benchmark of the repository
+/// this crate comes from, part `lone`, a server with those defaults, three runs): with an idle
+/// exit of 300 ms two lone workflows waited > 30 s, with 2 s none of 53.
 pub const MIN_SAFE_IDLE_EXIT: Duration = Duration::from_millis(500);
 /// An invocation with this little time to work is refused.
 pub const MIN_WORK_TIME: Duration = Duration::from_secs(1);
 /// Below this much work time an invocation is accepted with a warning.
 pub const WARN_WORK_TIME: Duration = Duration::from_secs(5);
 
+/// The variable that names the task queue when `configure` does not.
 pub const ENV_TASK_QUEUE: &str = "TEMPORAL_TASK_QUEUE";
 pub use temporal_aws_config::config_file::{
     CONFIG_FILE_NAME, ENV_CONFIG_FILE, ENV_LAMBDA_TASK_ROOT, config_file_path,

@@ -14,6 +14,12 @@
 //!   running worker gracefully (through `lambda_runtime`'s graceful-shutdown support);
 //! * **one metrics record per invocation** in CloudWatch Embedded Metric Format
 //!   ([`report::InvocationReport`]);
+//! * **everything the other SDKs' Lambda workers let `configure` change**: the client's data
+//!   converter and interceptors, the connection's headers and metrics, the runtime's telemetry
+//!   ([`LambdaWorkerOptions::client`], [`LambdaWorkerOptions::connection`],
+//!   [`LambdaWorkerOptions::runtime`]), an async per-invocation configurator
+//!   ([`LambdaWorkerOptions::per_invocation`]) and shutdown hooks that know their deadline
+//!   ([`LambdaWorkerOptions::on_shutdown`]);
 //! * **bounded failure**: connecting to Temporal gives up after
 //!   [`LambdaWorkerOptions::connect_timeout`] (5 s) with a clear error instead of the SDK's 30 s
 //!   of billed waiting; a worker that does not stop when asked is abandoned before the deadline,
@@ -28,9 +34,9 @@
 //! # struct MyWorkflow; struct MyActivities;
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     let version = WorkerDeploymentVersion::builder().deployment_name("shop").build_id("v1").build();
+//!     let version = WorkerDeploymentVersion::builder().deployment_name("hello").build_id("v1").build();
 //!     run_worker(version, |opts| {
-//!         opts.task_queue = Some("orders".into());
+//!         opts.task_queue = Some("greetings".into());
 //!         // opts.worker.register_workflow::<MyWorkflow>()?;
 //!         // opts.worker.register_activities(MyActivities);
 //!         opts.idle_exit = Some(std::time::Duration::from_secs(2));
@@ -39,6 +45,8 @@
 //!     .await
 //! }
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod deadline;
 pub mod defaults;

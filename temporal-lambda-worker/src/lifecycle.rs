@@ -31,14 +31,18 @@ pub trait InvocationWorker {
 
 /// A worker that has been started, and what it cost to get there.
 pub struct StartedWorker<W> {
+    /// The worker, ready to run.
     pub worker: W,
+    /// Time spent connecting to Temporal (zero for a reused client).
     pub connect: Duration,
+    /// Whether the environment's kept client was used.
     pub client_reused: bool,
 }
 
 /// Where workers come from.
 #[async_trait::async_trait(?Send)]
 pub trait WorkerHost {
+    /// The workers it starts.
     type Worker: InvocationWorker;
     /// Start a worker for `invocation`, with this identity, whose tasks are counted by
     /// `tracker`.
@@ -66,8 +70,11 @@ pub struct Invocation {
 /// The lifecycle's settings (from [`crate::LambdaWorkerOptions`]).
 #[derive(Debug, Clone)]
 pub struct LifecycleSettings {
+    /// `AWS_LAMBDA_FUNCTION_NAME`, for the report.
     pub function_name: String,
+    /// How long before the deadline the worker is told to stop.
     pub shutdown_buffer: Duration,
+    /// Stop after this long without a task (`None`: poll until the deadline).
     pub idle_exit: Option<Duration>,
     /// How often idleness is checked.
     pub idle_check_interval: Duration,
@@ -117,12 +124,16 @@ fn drain_limit(settings: &LifecycleSettings) -> Duration {
         + Duration::from_secs(1)
 }
 
+/// Why an invocation failed (what Lambda is told as the invocation's error).
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
+    /// Too little time to start a worker.
     #[error("{0}")]
     Refused(String),
+    /// Connecting, the per-invocation configurator or building the worker failed.
     #[error("could not start the worker: {0}")]
     Start(String),
+    /// The worker failed while polling, or did not stop when asked.
     #[error("the worker failed: {0}")]
     Worker(String),
 }

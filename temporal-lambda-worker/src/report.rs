@@ -27,6 +27,7 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// The name in the report and the invocation's result (`"idle"`, `"deadline"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Deadline => "deadline",
@@ -41,9 +42,13 @@ impl EndReason {
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvocationReport {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (a metric dimension).
     pub function_name: String,
+    /// Lambda's request ID.
     pub request_id: String,
+    /// Workflow tasks (activations) the worker ran.
     pub workflow_tasks: u64,
+    /// Activity tasks the worker ran.
     pub activity_tasks: u64,
     /// Time with at least one task running.
     pub work: Duration,
@@ -60,7 +65,9 @@ pub struct InvocationReport {
     /// is the time to close the open polls, during which the Worker Controller still counts this
     /// invocation as a poller (so a task arriving then waits for it).
     pub stop: Duration,
+    /// Whether the environment's kept client was used.
     pub client_reused: bool,
+    /// Why the worker stopped.
     pub end_reason: EndReason,
 }
 

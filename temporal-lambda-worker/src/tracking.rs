@@ -35,8 +35,11 @@ pub struct TaskTracker {
 /// A snapshot for the invocation report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TaskCounts {
+    /// Workflow tasks started.
     pub workflow_tasks: u64,
+    /// Activity tasks started.
     pub activity_tasks: u64,
+    /// Time with at least one task running.
     pub busy: Duration,
 }
 
@@ -47,6 +50,7 @@ impl Default for TaskTracker {
 }
 
 impl TaskTracker {
+    /// A tracker whose idle time counts from `now`.
     pub fn new(now: Instant) -> Self {
         Self {
             in_flight: AtomicUsize::new(0),
@@ -57,6 +61,7 @@ impl TaskTracker {
         }
     }
 
+    /// A task of `kind` began.
     pub fn task_started(&self, kind: TaskKind) {
         let now = Instant::now();
         match kind {
@@ -69,6 +74,7 @@ impl TaskTracker {
         *self.last_change.lock().unwrap() = now;
     }
 
+    /// A task ended (of either kind).
     pub fn task_finished(&self) {
         let now = Instant::now();
         // Saturate: an activation completion without a start we saw (e.g. an eviction) must not
@@ -88,6 +94,7 @@ impl TaskTracker {
         *self.last_change.lock().unwrap() = now;
     }
 
+    /// Tasks running now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
     }
@@ -100,6 +107,7 @@ impl TaskTracker {
         now.saturating_duration_since(*self.last_change.lock().unwrap())
     }
 
+    /// The counters at `now`.
     pub fn counts(&self, now: Instant) -> TaskCounts {
         let busy = self.busy.lock().unwrap();
         let open = busy
@@ -114,9 +122,12 @@ impl TaskTracker {
     }
 }
 
+/// What kind of task ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
+    /// A workflow task (activation).
     Workflow,
+    /// An activity task.
     Activity,
 }
 

@@ -4,7 +4,8 @@
 //!    style and lints are part of the test (rustfmt's defaults, `[workspace.lints]`);
 //! 1. install the Python-hosted tools (Temporal CLI, LocalStack, the Python Lambda worker) if
 //!    needed;
-//! 2. `cargo build --workspace --bins`, because tests spawn the binaries;
+//! 2. `cargo build --workspace --bins --examples`, because tests spawn the binaries (and run
+//!    `temporal-lambda-worker`'s example under the Lambda emulator);
 //! 3. start one Temporal dev server (free port, Worker Controller on) and one LocalStack, shared
 //!    by every test — a server per test would cost seconds and hundreds of MB each on two cores;
 //! 4. run `cargo nextest run --workspace` (or `cargo test --workspace` where nextest is missing)
@@ -27,7 +28,7 @@ use crate::{disk, stack, ui};
 
 #[derive(Args)]
 pub struct TestArgs {
-    /// Skip `cargo build --workspace --bins` (the binaries are already built).
+    /// Skip `cargo build --workspace --bins --examples` (the binaries are already built).
     #[arg(long)]
     no_build: bool,
     /// Passed to the test runner, e.g. `cargo xtask test -- -p shared`.
@@ -66,9 +67,9 @@ pub(crate) fn run_with(
     interrupt.check()?;
 
     if !no_build {
-        let finished = ui::streamed("cargo build --workspace --bins");
+        let finished = ui::streamed("cargo build --workspace --bins --examples");
         let status = cargo()
-            .args(["build", "--workspace", "--bins"])
+            .args(["build", "--workspace", "--bins", "--examples"])
             .status()
             .context("running cargo build")?;
         finished(status.success());
