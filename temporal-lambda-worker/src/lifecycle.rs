@@ -401,6 +401,20 @@ mod tests {
         }
     }
 
+    /// One hook that counts its runs, and the counter.
+    fn counting_hook() -> (Arc<AtomicUsize>, Vec<ShutdownHook>) {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        let hook: ShutdownHook = Box::new(move |_| {
+            let counter = counter.clone();
+            Box::pin(async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        });
+        (runs, vec![hook])
+    }
+
     fn no_shutdown() -> (watch::Sender<bool>, watch::Receiver<bool>) {
         watch::channel(false)
     }
@@ -408,15 +422,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn polls_until_deadline_minus_buffer_then_runs_hooks() {
         let host = FakeHost::default();
-        let hook_runs = Arc::new(AtomicUsize::new(0));
-        let h = hook_runs.clone();
-        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
-            let h = h.clone();
-            Box::pin(async move {
-                h.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-        })];
+        let (hook_runs, hooks) = counting_hook();
         let (_tx, rx) = no_shutdown();
         let t0 = tokio::time::Instant::now();
         let (report, result) =
@@ -549,15 +555,7 @@ mod tests {
             fail_start: true,
             ..Default::default()
         };
-        let hook_runs = Arc::new(AtomicUsize::new(0));
-        let h = hook_runs.clone();
-        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
-            let h = h.clone();
-            Box::pin(async move {
-                h.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-        })];
+        let (hook_runs, hooks) = counting_hook();
         let (_tx, rx) = no_shutdown();
         let (_, result) =
             run_invocation(&host, &invocation(300), &settings(None), &hooks, rx).await;
@@ -700,15 +698,7 @@ mod tests {
             busy_for: Some(Duration::from_millis(300)),
             ..Default::default()
         };
-        let hook_runs = Arc::new(AtomicUsize::new(0));
-        let h = hook_runs.clone();
-        let hooks: Vec<ShutdownHook> = vec![Box::new(move |_| {
-            let h = h.clone();
-            Box::pin(async move {
-                h.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-        })];
+        let (hook_runs, hooks) = counting_hook();
         let settings = settings(Some(Duration::from_secs(1)));
         for n in 1..=3 {
             let invocation = Invocation {
