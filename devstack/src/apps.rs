@@ -154,11 +154,13 @@ impl LocalWorker {
             .env("SHOPFLOW_LOG_FORMAT", "json");
         cmd.envs(env.iter().cloned());
         let log = logs_dir().join(format!("local-worker-{}.log", setup.task_queue));
+        // Counted before the spawn: a worker that polls before this thread runs again must not
+        // have its line counted as an earlier run's (a restart appends to the same log), or the
+        // wait below never ends.
+        let marks_before = count_in(&log, "local-worker polling");
         let mut child = ChildGuard::spawn("local-worker", cmd, &log, Duration::from_secs(20))?;
-        let log_path = child.log_file().to_path_buf();
-        let marks_before = count_in(&log_path, "local-worker polling");
         child.wait_until_ready(Duration::from_secs(30), || {
-            count_in(&log_path, "local-worker polling") > marks_before
+            count_in(&log, "local-worker polling") > marks_before
         })?;
         Ok(Self { child })
     }
