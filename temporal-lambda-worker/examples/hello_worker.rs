@@ -74,6 +74,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // End the invocation after 2 s without a task: the Worker Controller invokes again when
         // work waits, so billed time follows the work.
         opts.idle_exit = Some(Duration::from_secs(2));
+        // With the `otel` feature and a collector named (the ADOT layer sets
+        // OTEL_EXPORTER_OTLP_ENDPOINT), every workflow and activity is traced.
+        #[cfg(feature = "otel")]
+        if opts
+            .env(temporal_lambda_worker::otel::ENV_ENDPOINT)
+            .is_some()
+        {
+            temporal_lambda_worker::otel::apply_defaults(opts)?;
+        }
         Ok(())
     })
     .await

@@ -20,6 +20,9 @@
 //!   [`LambdaWorkerOptions::runtime`]), an async per-invocation configurator
 //!   ([`LambdaWorkerOptions::per_invocation`]) and shutdown hooks that know their deadline
 //!   ([`LambdaWorkerOptions::on_shutdown`]);
+//! * **OpenTelemetry** (feature `otel`, [`otel::apply_defaults`]): traces of every workflow and
+//!   activity and the SDK's metrics over OTLP to the collector beside the function, spans
+//!   flushed before each invocation returns;
 //! * **bounded failure**: connecting to Temporal gives up after
 //!   [`LambdaWorkerOptions::connect_timeout`] (5 s) with a clear error instead of the SDK's 30 s
 //!   of billed waiting; a worker that does not stop when asked is abandoned before the deadline,
@@ -54,6 +57,8 @@ mod environment;
 pub mod host;
 pub mod lifecycle;
 pub mod options;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod report;
 mod setup;
 pub mod tracking;

@@ -16,6 +16,7 @@ use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use tokio::time::Instant;
 
 use crate::defaults::{self, default_shutdown_buffer};
+use crate::environment::Environment;
 use crate::lifecycle::Invocation;
 
 /// What a shutdown hook is told: which invocation it ends, whether its worker ever started, and
@@ -90,12 +91,14 @@ pub struct LambdaWorkerOptions {
     pub longest_activity_start_to_close: Option<Duration>,
     pub(crate) shutdown_hooks: Vec<ShutdownHook>,
     pub(crate) per_invocation: Option<InvocationConfigurator>,
+    environment: Environment,
 }
 
 impl LambdaWorkerOptions {
     /// Options with the Lambda defaults, on the loaded connection and client; `task_queue` as
     /// found in the environment.
     pub(crate) fn with_defaults(
+        environment: Environment,
         task_queue: Option<String>,
         connection: ConnectionOptions,
         client: ClientOptions,
@@ -115,7 +118,15 @@ impl LambdaWorkerOptions {
             longest_activity_start_to_close: None,
             shutdown_hooks: Vec::new(),
             per_invocation: None,
+            environment,
         }
+    }
+
+    /// A variable of the environment setup read (the process's, in a function), trimmed; `None`
+    /// when unset or blank. Read settings here rather than from `std::env`, so a test can hand
+    /// setup an environment of its own.
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.environment.get(name)
     }
 
     /// Why this idle exit can strand a lone task, if it can (logged once at start).
@@ -200,6 +211,7 @@ pub(crate) mod tests {
         )
         .build();
         LambdaWorkerOptions::with_defaults(
+            Environment::default(),
             task_queue.map(str::to_owned),
             connection,
             ClientOptions::new("default").build(),

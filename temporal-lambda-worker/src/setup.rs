@@ -89,7 +89,7 @@ pub(crate) async fn setup(
     let (connection, client) =
         temporal_aws_config::load_client_config_from(env.vars().clone()).await?;
     let task_queue = env.get(defaults::ENV_TASK_QUEUE).map(str::to_owned);
-    let mut opts = LambdaWorkerOptions::with_defaults(task_queue, connection, client);
+    let mut opts = LambdaWorkerOptions::with_defaults(env.clone(), task_queue, connection, client);
     opts.worker.deployment_options = WorkerDeploymentOptions::new(version)
         .use_worker_versioning(true)
         .default_versioning_behavior(VersioningBehavior::AutoUpgrade)

@@ -9,12 +9,15 @@
 //!   a lone order can wait minutes for an invocation (`temporal-lambda-worker` warns);
 //! * `SHOPFLOW_REUSE_CLIENT` (default `on`; `off` dials Temporal in every invocation): only for
 //!   measuring what keeping the client across warm invocations saves (`cargo xtask bench`);
-//! * the function timeout is checked against `OrderWorkflow`'s 2-minute activity StartToClose.
+//! * the function timeout is checked against `OrderWorkflow`'s 2-minute activity StartToClose;
+//! * with `OTEL_EXPORTER_OTLP_ENDPOINT` set (the ADOT layer sets it), traces of every workflow
+//!   and activity and the SDK's metrics go to that collector (`temporal_lambda_worker::otel`).
 
 use std::time::Duration;
 
 use shared::activities::ShopClient;
 use shared::workflow::ACTIVITY_START_TO_CLOSE;
+use temporal_lambda_worker::otel;
 
 /// Default idle time before an invocation ends.
 const DEFAULT_IDLE_EXIT: Duration = Duration::from_secs(2);
@@ -34,6 +37,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         opts.longest_activity_start_to_close = Some(ACTIVITY_START_TO_CLOSE);
         opts.idle_exit = idle_exit;
         opts.reuse_client = reuse_client;
+        if opts.env(otel::ENV_ENDPOINT).is_some() {
+            otel::apply_defaults(opts)?;
+        }
         Ok(())
     })
     .await
