@@ -6,14 +6,9 @@
 //!
 //! `cargo xtask test` builds the example (`cargo build --workspace --bins --examples`).
 
-use std::time::Duration;
+mod support;
 
-use lambda_emulator::{EmulatorConfig, FunctionConfig, Listen, RunningEmulator};
-
-const FUNCTION: &str = "hello-worker";
-/// The example's deployment and build (its `DEPLOYMENT` and `BUILD_ID`).
-const DEPLOYMENT: &str = "hello";
-const BUILD_ID: &str = "v1";
+use support::{ExampleStack, FUNCTION};
 
 /// `temporal <args>` against the server; its stdout, or a panic with its stderr.
 fn temporal_cli(temporal: &devstack::TemporalDevServer, args: &[&str]) -> String {
@@ -58,52 +53,19 @@ fn task_identities(history: &serde_json::Value, in_task_event: bool, found: &mut
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_example_completes_a_workflow_when_the_worker_controller_invokes_it() {
-    let binary = devstack::bin_dir().join("examples").join("hello_worker");
-    assert!(
-        binary.is_file(),
-        "{} is not built: cargo build -p temporal-lambda-worker --example hello_worker",
-        binary.display()
-    );
-    // The emulator must know the server's address and the server the emulator's.
-    let port = devstack::ports::pick_free_port().unwrap();
-    let address = format!("127.0.0.1:{port}");
-    let task_queue = format!("hello-{}", std::process::id());
-    let mut function = FunctionConfig::new(FUNCTION, binary);
-    function.timeout = Duration::from_secs(60);
-    function.environment.extend(
-        [
-            ("TEMPORAL_ADDRESS", address.as_str()),
-            ("TEMPORAL_NAMESPACE", "default"),
-            ("TEMPORAL_TASK_QUEUE", task_queue.as_str()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let emulator = RunningEmulator::start(
-        EmulatorConfig::default(),
-        vec![function],
-        Listen::ephemeral(),
-    )
-    .await
-    .unwrap();
-    let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
-        port,
-        lambda_endpoint: Some(emulator.lambda_url()),
-        ..Default::default()
-    })
-    .unwrap();
-    let arn = emulator.function_arn(FUNCTION);
-    devstack::register_lambda_version(&address, DEPLOYMENT, BUILD_ID, &task_queue, &arn).unwrap();
+    let stack = ExampleStack::start("hello", &[]).await;
+    let (temporal, task_queue, arn) = (&stack.temporal, &stack.task_queue, &stack.arn);
 
     let workflow_id = format!("greeting-{}", std::process::id());
     let result = temporal_cli(
-        &temporal,
+        temporal,
         &[
             "workflow",
             "execute",
             "--type",
             "Greeting",
             "--task-queue",
-            &task_queue,
+            task_queue,
             "--workflow-id",
             &workflow_id,
             "--input",
@@ -118,7 +80,7 @@ async fn the_example_completes_a_workflow_when_the_worker_controller_invokes_it(
     assert!(result.contains("Hello, Lambda!"), "{result}");
 
     let history = temporal_cli(
-        &temporal,
+        temporal,
         &[
             "workflow",
             "show",
@@ -135,8 +97,7 @@ async fn the_example_completes_a_workflow_when_the_worker_controller_invokes_it(
         found.iter().all(|i| i.ends_with(&format!("@{arn}"))),
         "every task ran in a Lambda invocation (`<request id>@<function ARN>`): {found:?}"
     );
-    assert!(emulator.stats(FUNCTION).unwrap().invocations >= 1);
+    assert!(stack.emulator.stats(FUNCTION).unwrap().invocations >= 1);
 
-    drop(temporal);
-    emulator.shutdown().await;
+    stack.stop().await;
 }

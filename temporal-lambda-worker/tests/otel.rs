@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use lambda_emulator::{EmulatorConfig, FunctionConfig, Listen, RunningEmulator};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -31,7 +30,9 @@ use temporalio_client::{
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 
-const FUNCTION: &str = "hello-worker";
+mod support;
+
+use support::{ExampleStack, FUNCTION};
 
 /// A span as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -114,40 +115,17 @@ fn json_payload(value: &str) -> Payload {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
-    let binary = devstack::bin_dir().join("examples").join("hello_worker");
-    assert!(binary.is_file(), "{} is not built", binary.display());
     let (collector, received) = otlp_receiver().await;
 
-    let port = devstack::ports::pick_free_port().unwrap();
-    let address = format!("127.0.0.1:{port}");
-    let task_queue = format!("hello-otel-{}", std::process::id());
-    let mut function = FunctionConfig::new(FUNCTION, binary);
-    function.timeout = Duration::from_secs(60);
-    function.environment.extend(
-        [
-            ("TEMPORAL_ADDRESS", address.as_str()),
-            ("TEMPORAL_NAMESPACE", "default"),
-            ("TEMPORAL_TASK_QUEUE", task_queue.as_str()),
+    let stack = ExampleStack::start(
+        "hello-otel",
+        &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let emulator = RunningEmulator::start(
-        EmulatorConfig::default(),
-        vec![function],
-        Listen::ephemeral(),
+        ],
     )
-    .await
-    .unwrap();
-    let temporal = devstack::TemporalDevServer::start(devstack::TemporalOptions {
-        port,
-        lambda_endpoint: Some(emulator.lambda_url()),
-        ..Default::default()
-    })
-    .unwrap();
-    let arn = emulator.function_arn(FUNCTION);
-    devstack::register_lambda_version(&address, "hello", "v1", &task_queue, &arn).unwrap();
+    .await;
+    let (address, task_queue) = (stack.temporal.address(), &stack.task_queue);
 
     // The starter: its own service name, the same collector, the same plugin.
     let starter = otel::tracer_provider(&OtelSettings {
@@ -228,6 +206,5 @@ async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
         "no SDK metric reached the collector: {metrics:?}"
     );
 
-    drop(temporal);
-    emulator.shutdown().await;
+    stack.stop().await;
 }
