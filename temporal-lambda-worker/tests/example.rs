@@ -54,7 +54,8 @@ fn task_identities(history: &serde_json::Value, in_task_event: bool, found: &mut
 #[tokio::test(flavor = "multi_thread")]
 async fn the_example_completes_a_workflow_when_the_worker_controller_invokes_it() {
     let stack = ExampleStack::start("hello", &[]).await;
-    let (temporal, task_queue, arn) = (&stack.temporal, &stack.task_queue, &stack.arn);
+    let (temporal, task_queue) = (&stack.temporal, &stack.task_queue);
+    let arn = stack.emulator.function_arn(FUNCTION);
 
     let workflow_id = format!("greeting-{}", std::process::id());
     let result = temporal_cli(

@@ -18,8 +18,6 @@ pub struct ExampleStack {
     pub emulator: RunningEmulator,
     pub temporal: devstack::TemporalDevServer,
     pub task_queue: String,
-    /// The function's ARN, which every task's worker identity ends with.
-    pub arn: String,
 }
 
 impl ExampleStack {
@@ -68,7 +66,6 @@ impl ExampleStack {
             emulator,
             temporal,
             task_queue,
-            arn,
         }
     }
 
