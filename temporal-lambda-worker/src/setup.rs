@@ -6,7 +6,6 @@
 //! starting anything, so every way it can fail, and what each default and override turns into,
 //! is tested here without Lambda or a network.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use temporalio_common::WorkerDeploymentVersion;
@@ -23,14 +22,10 @@ use crate::options::{LambdaWorkerOptions, ShutdownHook};
 /// Why the worker could not be set up (before any invocation).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The client settings (`temporal.toml`, `TEMPORAL_*` variables, secrets) could not be loaded.
-    #[error("loading Temporal client config{}: {message}", file.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
-    Config {
-        /// The `temporal.toml` that was read, if one was.
-        file: Option<PathBuf>,
-        /// What went wrong.
-        message: String,
-    },
+    /// The client settings (`temporal.toml`, `TEMPORAL_*` variables, secrets) could not be loaded;
+    /// the error names the file that was read, if one was.
+    #[error(transparent)]
+    Config(#[from] temporal_aws_config::ConfigError),
     /// The `configure` callback returned an error.
     #[error("configure callback failed: {0:#}")]
     Configure(anyhow::Error),
@@ -48,15 +43,6 @@ pub enum SetupError {
         "the worker deployment version needs a deployment name and a build ID (got {0:?}): the Worker Controller routes to versioned pollers only"
     )]
     NoVersion(String),
-}
-
-impl From<temporal_aws_config::ConfigError> for SetupError {
-    fn from(e: temporal_aws_config::ConfigError) -> Self {
-        SetupError::Config {
-            file: e.file,
-            message: e.message,
-        }
-    }
 }
 
 /// What setup produced: everything [`crate::run_worker`] serves invocations with.
@@ -220,9 +206,9 @@ mod tests {
         let missing = env(&[("TEMPORAL_CONFIG_FILE", "/nonexistent/temporal.toml")]);
         let err = setup_err(&missing, version("app", "v1"), nothing).await;
         match &err {
-            SetupError::Config { file, .. } => {
+            SetupError::Config(e) => {
                 assert_eq!(
-                    file.as_deref(),
+                    e.file.as_deref(),
                     Some(std::path::Path::new("/nonexistent/temporal.toml"))
                 )
             }
@@ -234,7 +220,7 @@ mod tests {
         std::fs::write(&file, "[profile.default\naddress = ").unwrap();
         let broken = env(&[("TEMPORAL_CONFIG_FILE", file.to_str().unwrap())]);
         let err = setup_err(&broken, version("app", "v1"), nothing).await;
-        assert!(matches!(err, SetupError::Config { .. }), "{err}");
+        assert!(matches!(err, SetupError::Config(_)), "{err}");
         assert!(err.to_string().contains("temporal.toml"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
