@@ -113,44 +113,22 @@ fn json_payload(value: &str) -> Payload {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
-    let (collector, received) = otlp_receiver().await;
-
-    let stack = ExampleStack::start(
-        "hello-otel",
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ],
-    )
-    .await;
-    let (address, task_queue) = (stack.temporal.address(), &stack.task_queue);
-
-    // The starter: its own service name, the same collector, the same plugin.
-    let starter = otel::tracer_provider(&OtelSettings {
-        endpoint: collector.clone(),
-        protocol: ExportProtocol::HttpProtobuf,
-        service_name: "starter".into(),
-    })
-    .unwrap();
-    opentelemetry::global::set_tracer_provider(starter.clone());
+/// Start the example's `Greeting` for "Lambda" on `stack` with a client built from
+/// `client_options`, and wait (at most 60 s) for its result.
+async fn greet(stack: &ExampleStack, client_options: ClientOptions, id: &str) -> String {
+    let address = stack.temporal.address();
     let connection = Connection::connect(
         ConnectionOptions::new(Url::parse(&format!("http://{address}")).unwrap()).build(),
     )
     .await
     .unwrap();
-    let client = Client::new(
-        connection,
-        otel::with_plugin(&ClientOptions::new("default").build()),
-    )
-    .unwrap();
-    let workflow_id = format!("greeting-otel-{}", std::process::id());
+    let client = Client::new(connection, client_options).unwrap();
+    let workflow_id = format!("{id}-{}", std::process::id());
     let handle = client
         .start_workflow(
             UntypedWorkflow::new("Greeting"),
             RawValue::new(vec![json_payload("Lambda")]),
-            WorkflowStartOptions::new(task_queue.clone(), workflow_id)
+            WorkflowStartOptions::new(stack.task_queue.clone(), workflow_id)
                 .execution_timeout(Duration::from_secs(60))
                 .build(),
         )
@@ -163,7 +141,32 @@ async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
     .await
     .expect("the workflow completes within 60 s")
     .unwrap();
-    let greeting: String = serde_json::from_slice(&result.payloads[0].data).unwrap();
+    serde_json::from_slice(&result.payloads[0].data).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
+    let (collector, received) = otlp_receiver().await;
+
+    let stack = ExampleStack::start(
+        "hello-otel",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ],
+    )
+    .await;
+
+    // The starter: its own service name, the same collector, the same plugin.
+    let starter = otel::tracer_provider(&OtelSettings {
+        endpoint: collector.clone(),
+        protocol: ExportProtocol::HttpProtobuf,
+        service_name: "starter".into(),
+    })
+    .unwrap();
+    opentelemetry::global::set_tracer_provider(starter.clone());
+    let client_options = otel::with_plugin(&ClientOptions::new("default").build());
+    let greeting = greet(&stack, client_options, "greeting-otel").await;
     assert_eq!(greeting, "Hello, Lambda!");
     starter.force_flush().unwrap();
 
@@ -206,5 +209,46 @@ async fn one_workflow_is_one_trace_from_the_start_to_the_activity_in_lambda() {
         "no SDK metric reached the collector: {metrics:?}"
     );
 
+    stack.stop().await;
+}
+
+/// A collector that is not there costs the invocation nothing but a logged failure: the
+/// workflow still completes on the Lambda worker, and no invocation fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_collector_listening_the_workflow_still_completes() {
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        devstack::ports::pick_free_port().unwrap()
+    );
+    let stack = ExampleStack::start(
+        "hello-no-collector",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ],
+    )
+    .await;
+    let greeting = greet(
+        &stack,
+        ClientOptions::new("default").build(),
+        "greeting-no-collector",
+    )
+    .await;
+    assert_eq!(greeting, "Hello, Lambda!");
+    // The invocation ends after its idle exit, with a flush that cannot reach the collector.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stats = loop {
+        let stats = stack.emulator.stats(FUNCTION).unwrap();
+        if stats.concurrent_executions == 0 || Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(stats.concurrent_executions, 0, "the invocation ended");
+    assert!(stats.invocations >= 1);
+    assert_eq!(
+        stats.errors, 0,
+        "no invocation failed for the missing collector"
+    );
     stack.stop().await;
 }
