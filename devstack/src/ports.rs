@@ -1,8 +1,8 @@
 //! Loopback ports: picking a free one, and refusing to start on a busy one.
 //!
 //! Tests run side by side and other engineers' servers run on the same machine, so nothing here
-//! assumes a fixed port is free: a port is either asked of the kernel (bind to port 0) or checked
-//! before a service is started on it. A service that fails to bind often keeps running and
+//! assumes a fixed port is free: a port is either picked and checked free ([`pick_free_port`]) or
+//! checked before a service is started on it. A service that fails to bind often keeps running and
 //! answers nothing (LocalStack does), which is far harder to diagnose than a clear refusal.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -10,13 +10,37 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+/// The lowest port picked; below it are the well-known and registered services people run.
+const PICK_FROM: u16 = 20_000;
+
 /// A port on 127.0.0.1 that was free a moment ago.
 ///
 /// The listener is closed before returning, so another process may take the port before the
-/// caller's service binds it; that window is small and the service then fails loudly.
+/// caller's service binds it. The port is picked at random *below* the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`), not with a bind to port 0: port 0 hands out a port from that
+/// range, which is also where every outgoing connection gets its source port, and with dozens of
+/// clients connecting while tests start servers, a picked port was taken as a source port before
+/// the server bound it (two Temporal dev servers died with "address already in use" in one full
+/// run). Below the range only another explicit picker can collide, one chance in thousands.
 pub fn pick_free_port() -> Result<u16> {
+    let below = ephemeral_range_start().max(PICK_FROM + 1);
+    for _ in 0..200 {
+        let port = rand::random_range(PICK_FROM..below);
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    // Everything below the range is busy (unheard of): let the kernel pick.
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// The first port the kernel hands out for outgoing connections (Linux's default is 32768).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// Resolves a requested port: 0 means "pick one".
@@ -72,6 +96,18 @@ mod tests {
         let err = ensure_port_free(port, "test").unwrap_err().to_string();
         assert!(err.contains("already in use"), "{err}");
         assert!(is_listening(port));
+    }
+
+    #[test]
+    fn picked_ports_are_below_the_ephemeral_range() {
+        let start = ephemeral_range_start();
+        for _ in 0..50 {
+            let port = pick_free_port().unwrap();
+            assert!(
+                (PICK_FROM..start).contains(&port),
+                "{port} is not in {PICK_FROM}..{start}"
+            );
+        }
     }
 
     #[test]
